@@ -1,0 +1,3 @@
+from saslscope.cli import main
+
+main()

@@ -1,0 +1,59 @@
+"""The ``saslscope`` command: a thin layer that parses options, calls the library and renders.
+
+Subcommands live in their own modules and are imported only when invoked, so that
+``saslscope login`` does not pay for the log parser or rich at start-up.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from saslscope import __version__
+
+# command name -> "module:attribute" (a click.Command)
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "respond": ("saslscope.cli.respond:respond", "Compute a SASL answer to a server challenge."),
+    "decode": ("saslscope.cli.decode:decode", "Explain a base64 SASL blob (challenge or response)."),
+    "probe": ("saslscope.cli.probe:probe", "Show what an SMTP server offers: TLS, certificate, AUTH."),
+    "login": ("saslscope.cli.login:login", "Log in to an SMTP server (and optionally send a test mail)."),
+    "serve": ("saslscope.cli.serve:serve", "Run an SMTP AUTH test server that really checks passwords."),
+    "demo": ("saslscope.cli.demo:demo", "Show the whole story end to end on loopback."),
+    "logs": ("saslscope.cli.logs:logs", "Forensics over Postfix/Dovecot logs: logins, failures, traces."),
+    "headers": ("saslscope.cli.headers:headers", "Read a message's Received chain: who sent it, and how."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = _COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module_name, attr = entry[0].split(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Short help without importing every command module.
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_) for name, (_, help_) in _COMMANDS.items()])
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="saslscope")
+def cli() -> None:
+    """Know, with certainty, who is authenticating to your SMTP servers.
+
+    Exit statuses (all commands): 0 success, 1 authentication rejected, 2 usage
+    error, 3 connection failure, 4 TLS failure, 5 server refused MAIL/RCPT/DATA,
+    6 protocol error from the peer, 7 malformed input, 8 no password/token available.
+    """
+
+
+def main() -> None:
+    cli(prog_name="saslscope")

@@ -1,0 +1,40 @@
+"""SASL mechanisms as sans-IO client and server state machines.
+
+See :mod:`saslscope.sasl.base` for the shape of a mechanism and
+:mod:`saslscope.sasl.registry` for looking one up by its wire name.
+"""
+
+from saslscope.sasl.base import (
+    Challenge,
+    ChannelBinding,
+    ClientCredentials,
+    ClientMechanism,
+    ServerMechanism,
+    Success,
+)
+from saslscope.sasl.credentials import CredentialStore, MemoryStore, ScramKeys, StoredCredential
+from saslscope.sasl.errors import (
+    AuthenticationFailed,
+    MalformedMessage,
+    SaslError,
+    StateError,
+    UnsupportedMechanism,
+)
+
+__all__ = [
+    "AuthenticationFailed",
+    "Challenge",
+    "ChannelBinding",
+    "ClientCredentials",
+    "ClientMechanism",
+    "CredentialStore",
+    "MalformedMessage",
+    "MemoryStore",
+    "SaslError",
+    "ScramKeys",
+    "ServerMechanism",
+    "StateError",
+    "StoredCredential",
+    "Success",
+    "UnsupportedMechanism",
+]
