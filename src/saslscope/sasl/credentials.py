@@ -30,8 +30,9 @@ class StoredCredential:
     username: str
     password: str | None = field(default=None, repr=False)
     scram: tuple[ScramKeys, ...] = ()
-    #: 32 bytes: MD5 chaining state after the inner pad, then after the outer pad
-    #: (the decoded form of Dovecot's ``{CRAM-MD5}`` hex string)
+    #: 32 bytes: the decoded form of Dovecot's ``{CRAM-MD5}`` hex string, i.e. the MD5
+    #: chaining state after the outer pad, then after the inner pad, each as four
+    #: little-endian words (checked against ``doveadm pw``; see :func:`saslscope.sasl.cram.cram_md5_context`)
     cram_md5_context: bytes | None = field(default=None, repr=False)
 
     def scram_keys(self, hash_name: str) -> ScramKeys | None:

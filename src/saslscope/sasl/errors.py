@@ -34,3 +34,8 @@ class AuthenticationFailed(SaslError):
 
 class StateError(SaslError):
     """The mechanism was driven out of order (a step after completion, for example)."""
+
+
+class InvalidCredentials(SaslError):
+    """Our own credentials cannot be used: a password or token is missing, or a string
+    contains characters SASLprep (RFC 4013 §2.3) prohibits."""

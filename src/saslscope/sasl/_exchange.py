@@ -1,0 +1,54 @@
+"""Shared plumbing for server mechanisms: round counting, the finished state, size limits."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+
+from saslscope.sasl.base import Challenge, ServerMechanism, Success
+from saslscope.sasl.credentials import CredentialStore, StoredCredential
+from saslscope.sasl.errors import MalformedMessage, SaslError, StateError
+
+#: Largest client message we look at. RFC 4954 §4 lets an AUTH line be 12288 octets
+#: including the base64, so no honest decoded response is longer.
+MAX_MESSAGE = 12288
+
+
+class ExchangeServer(ServerMechanism):
+    """A server mechanism driven round by round; any error or success ends it for good."""
+
+    def __init__(self, store: CredentialStore) -> None:
+        self.store = store
+        self._round = 0
+        self._finished = False
+
+    def step(self, response: bytes | None) -> Challenge | Success:
+        if self._finished:
+            raise StateError(f"{self.name} exchange already finished")
+        if response is not None and len(response) > MAX_MESSAGE:
+            self._finished = True
+            raise MalformedMessage(f"{self.name} response of {len(response)} octets exceeds {MAX_MESSAGE}")
+        round_number, self._round = self._round, self._round + 1
+        try:
+            outcome = self._step(round_number, response)
+        except SaslError:
+            self._finished = True
+            raise
+        if isinstance(outcome, Success):
+            self._finished = True
+        return outcome
+
+    @abstractmethod
+    def _step(self, round_number: int, response: bytes | None) -> Challenge | Success:
+        """Handle round ``round_number`` (0 = the AUTH command's initial response or None)."""
+
+    def _lookup(self, username: str) -> StoredCredential | None:
+        self.claimed_username = username
+        return self.store.lookup(username)
+
+
+def decode_utf8(data: bytes, what: str) -> str:
+    """UTF-8 text of a protocol field, or :class:`MalformedMessage` naming the field."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedMessage(f"{what} is not valid UTF-8") from None
