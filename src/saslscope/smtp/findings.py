@@ -1,0 +1,110 @@
+"""What an admin must act on, read off a session result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from saslscope.smtp.transport import TlsMode
+
+if TYPE_CHECKING:
+    from saslscope.smtp.client import SessionResult
+
+#: a certificate that expires sooner than this is a warning (Let's Encrypt renews at 30 days)
+EXPIRY_WARNING_DAYS = 14
+#: mechanisms that put the password itself on the wire (RFC 4616, draft-murchison-sasl-login)
+CLEARTEXT_PASSWORD_MECHANISMS = frozenset({"PLAIN", "LOGIN"})
+_WEAK_PROTOCOLS = frozenset({"SSLv3", "TLSv1", "TLSv1.1"})
+
+
+class Severity(str, Enum):
+    CRITICAL = "critical"   # credentials or mail are exposed, or clients cannot connect safely
+    WARNING = "warning"     # fix soon
+    INFO = "info"
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: Severity
+    code: str               # stable identifier, for JSON consumers and monitoring
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"severity": self.severity.value, "code": self.code, "message": self.message}
+
+
+def findings(result: SessionResult, now: datetime | None = None) -> list[Finding]:
+    """Every finding for ``result`` (a probe or a login), most severe first."""
+    found: list[Finding] = []
+    found += _cleartext_auth(result)
+    found += _tls(result, now or datetime.now(timezone.utc))
+    found += _mechanisms(result)
+    order = list(Severity)
+    return sorted(found, key=lambda f: order.index(f.severity))
+
+
+def _cleartext_auth(result: SessionResult) -> list[Finding]:
+    before_tls = result.capabilities_before_tls
+    if before_tls is None and result.tls_mode is TlsMode.NONE:
+        before_tls = result.capabilities
+    if before_tls is None:
+        if result.tls_mode is TlsMode.NONE and result.capabilities is not None and "STARTTLS" not in result.capabilities:
+            return [Finding(Severity.WARNING, "no-starttls", "the server does not offer STARTTLS (RFC 3207)")]
+        return []
+    mechanisms = before_tls.auth_mechanisms
+    if not mechanisms:
+        return []
+    exposed = sorted(CLEARTEXT_PASSWORD_MECHANISMS.intersection(mechanisms))
+    found = [
+        Finding(
+            Severity.WARNING,
+            "auth-before-tls",
+            f"AUTH is offered before TLS ({' '.join(mechanisms)}): clients can be tricked into "
+            "authenticating in the clear (Postfix: smtpd_tls_auth_only = yes)",
+        )
+    ]
+    if exposed:
+        found.append(
+            Finding(
+                Severity.CRITICAL,
+                "cleartext-password-auth",
+                f"{' and '.join(exposed)} offered without TLS: passwords cross the network readable",
+            )
+        )
+    return found
+
+
+def _tls(result: SessionResult, now: datetime) -> list[Finding]:
+    found: list[Finding] = []
+    verification_error = getattr(result, "verification_error", None)
+    if verification_error:
+        found.append(Finding(Severity.CRITICAL, "certificate-not-verified", f"certificate verification failed: {verification_error}"))
+    tls = result.tls
+    if tls is None:
+        return found
+    if tls.protocol in _WEAK_PROTOCOLS:
+        found.append(Finding(Severity.CRITICAL, "old-tls", f"{tls.protocol} negotiated: below TLS 1.2 (RFC 8996)"))
+    certificates = tls.certificates() if tls.chain_der else []
+    if certificates:
+        leaf = certificates[0]
+        if leaf.expired(now):
+            found.append(Finding(Severity.CRITICAL, "certificate-expired", f"the certificate expired on {leaf.not_after:%Y-%m-%d}"))
+        elif leaf.not_yet_valid(now):
+            found.append(Finding(Severity.CRITICAL, "certificate-not-yet-valid", f"the certificate is valid only from {leaf.not_before:%Y-%m-%d}"))
+        elif leaf.days_left(now) < EXPIRY_WARNING_DAYS:
+            found.append(
+                Finding(Severity.WARNING, "certificate-expires-soon", f"the certificate expires in {leaf.days_left(now):.1f} days ({leaf.not_after:%Y-%m-%d})")
+            )
+    return found
+
+
+def _mechanisms(result: SessionResult) -> list[Finding]:
+    checks = getattr(result, "mechanism_checks", [])
+    return [
+        Finding(Severity.WARNING, "mechanism-fails", f"{check.mechanism} is advertised but fails at once: {check.reply}")
+        for check in checks
+        if not check.works
+    ]
+

@@ -1,0 +1,211 @@
+"""Results rendered for people (text), programs (JSON) and monitoring (one Nagios line).
+
+The JSON document is the same data as the text, serialised; field names are documented in
+docs/client.md and kept stable.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any
+
+from saslscope.smtp.capabilities import Capabilities
+from saslscope.smtp.client import LoginResult, ProbeResult, SessionResult
+from saslscope.smtp.codec import Reply
+from saslscope.smtp.errors import Outcome
+from saslscope.smtp.findings import Finding, Severity, findings
+from saslscope.smtp.transcript import render_events
+
+JSON_SCHEMA_VERSION = 1
+
+
+class NagiosState(IntEnum):
+    """Monitoring-plugin statuses (Nagios plugin guidelines, also Icinga and Zabbix)."""
+
+    OK = 0
+    WARNING = 1
+    CRITICAL = 2
+    UNKNOWN = 3
+
+
+# -- text -------------------------------------------------------------------------------
+
+
+def transcript_text(result: SessionResult, *, show_secrets: bool = False, explain: bool = False) -> str:
+    """The readable transcript (``<-``/``->`` cleartext, ``<~``/``~>`` under TLS)."""
+    return "\n".join(render_events(result.events, show_secrets=show_secrets, explain=explain))
+
+
+def login_text(result: LoginResult, *, show_secrets: bool = False, explain: bool = False) -> str:
+    """Transcript, then one line of verdict."""
+    lines = [transcript_text(result, show_secrets=show_secrets, explain=explain), ""]
+    lines.append(login_verdict(result))
+    if result.server_verified is not None:
+        lines.append(f"server proved it knows the password: {'yes' if result.server_verified else 'NO'}")
+    return "\n".join(lines)
+
+
+def login_verdict(result: LoginResult) -> str:
+    """One line: what happened, e.g. ``authenticated as tim with CRAM-MD5 (235 2.7.0 ...)``."""
+    if result.ok:
+        if result.authenticated:
+            verdict = f"OK: authenticated as {result.username} with {result.mechanism}"
+            verdict += f" ({result.auth_reply.summary()})" if result.auth_reply else ""
+        else:
+            verdict = "OK: session completed (no AUTH requested)"
+        if result.queue_id:
+            verdict += f"; message queued as {result.queue_id}"
+        return verdict
+    return f"FAILED ({result.outcome.value}): {result.error}"
+
+
+def mechanism_table(results: list[LoginResult]) -> str:
+    """``--mech all``: one row per mechanism, one fresh connection each."""
+    rows = [("MECHANISM", "RESULT", "SERVER REPLY", "TIME")]
+    for result in results:
+        status = "ok" if result.authenticated else result.outcome.value
+        reply = result.auth_reply.summary() if result.auth_reply else (result.error or "")
+        elapsed = result.timings.get("auth", result.timings.get("end", 0.0))
+        rows.append((result.mechanism or "?", status, reply, f"{elapsed * 1000:.0f} ms"))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "\n".join(
+        "  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(row)).rstrip() for row in rows
+    )
+
+
+def probe_text(result: ProbeResult, *, transcript: bool = False) -> str:
+    lines: list[str] = [f"probe of {_target(result)} ({result.tls_mode.value})"]
+    if result.peer:
+        lines.append(f"connected to {result.peer[0]} port {result.peer[1]}")
+    if result.banner:
+        lines.append(f"banner: {result.banner.summary()}")
+    if result.capabilities_before_tls is not None:
+        lines += _capability_lines("EHLO before TLS", result.capabilities_before_tls)
+    if result.tls is not None:
+        lines.append(f"TLS: {result.tls.summary()}")
+        for index, cert in enumerate(result.tls.certificates()):
+            lines.append(f"  certificate {index}: {cert.subject}")
+            lines.append(f"    issuer:      {cert.issuer}")
+            if cert.subject_alt_names:
+                lines.append(f"    names (SAN): {', '.join(cert.subject_alt_names)}")
+            lines.append(
+                f"    valid:       {cert.not_before:%Y-%m-%d %H:%M} to {cert.not_after:%Y-%m-%d %H:%M} UTC"
+                f" ({cert.days_left():.1f} days left)"
+            )
+            lines.append(f"    key:         {cert.public_key}, signed with {cert.signature_algorithm}")
+            lines.append(f"    SHA-256:     {cert.sha256}")
+    if result.capabilities is not None:
+        title = "EHLO after TLS" if result.capabilities_before_tls is not None else "EHLO"
+        lines += _capability_lines(title, result.capabilities)
+    if result.mechanism_checks:
+        lines.append("AUTH mechanisms started (AUTH MECH, then cancelled with '*'; no credentials sent):")
+        for check in result.mechanism_checks:
+            lines.append(f"  {check.mechanism:<20} {'answers' if check.works else 'FAILS'}: {check.reply}")
+    lines.append("findings:")
+    found = findings(result)
+    lines += [f"  {f.severity.value.upper():<8} {f.message}" for f in found] or ["  none"]
+    if not result.ok:
+        lines.append(f"FAILED ({result.outcome.value}): {result.error}")
+    if transcript:
+        lines += ["", "transcript:", transcript_text(result)]
+    return "\n".join(lines)
+
+
+def _capability_lines(title: str, capabilities: Capabilities) -> list[str]:
+    lines = [f"{title} ({capabilities.greeting}):"]
+    described = capabilities.describe()
+    width = max((len(keyword) for keyword, _ in described), default=0)
+    lines += [f"  {keyword:<{width}}  {meaning}" for keyword, meaning in described]
+    return lines
+
+
+def _target(result: SessionResult) -> str:
+    return f"[{result.host}]:{result.port}" if ":" in result.host else f"{result.host}:{result.port}"
+
+
+# -- JSON -------------------------------------------------------------------------------
+
+
+def _reply_json(reply: Reply | None) -> dict[str, Any] | None:
+    if reply is None:
+        return None
+    return {"code": reply.code, "enhanced_status": reply.enhanced_status, "lines": list(reply.lines)}
+
+
+def session_json(result: SessionResult, *, show_secrets: bool = False, explain: bool = False) -> dict[str, Any]:
+    """Fields common to probe and login."""
+    return {
+        "schema": JSON_SCHEMA_VERSION,
+        "host": result.host,
+        "port": result.port,
+        "tls_mode": result.tls_mode.value,
+        "peer": list(result.peer) if result.peer else None,
+        "outcome": result.outcome.value,
+        "error": result.error,
+        "banner": _reply_json(result.banner),
+        "capabilities_before_tls": result.capabilities_before_tls.to_json() if result.capabilities_before_tls else None,
+        "capabilities": result.capabilities.to_json() if result.capabilities else None,
+        "tls": result.tls.to_json() if result.tls else None,
+        "timings": {name: round(value, 6) for name, value in result.timings.items()},
+        "findings": [f.to_json() for f in findings(result)],
+        "transcript": [e.to_json(show_secrets, explain) for e in result.events],
+    }
+
+
+def login_json(result: LoginResult, *, show_secrets: bool = False, explain: bool = False) -> dict[str, Any]:
+    document = {"command": "login", **session_json(result, show_secrets=show_secrets, explain=explain)}
+    document.update(
+        mechanism=result.mechanism,
+        username=result.username,
+        authenticated=result.authenticated,
+        server_verified=result.server_verified,
+        auth_reply=_reply_json(result.auth_reply),
+        mail_replies=[_reply_json(r) for r in result.mail_replies],
+        queue_id=result.queue_id,
+    )
+    return document
+
+
+def probe_json(result: ProbeResult) -> dict[str, Any]:
+    document = {"command": "probe", **session_json(result)}
+    document["verification_error"] = result.verification_error
+    document["mechanism_checks"] = [
+        {"mechanism": c.mechanism, "works": c.works, "reply": c.reply} for c in result.mechanism_checks
+    ]
+    return document
+
+
+# -- Nagios -----------------------------------------------------------------------------
+
+
+def nagios_state(result: SessionResult) -> NagiosState:
+    """CRITICAL for any failure or critical finding, WARNING for warnings, UNKNOWN when
+    we refused to run the check as asked (policy), else OK."""
+    if result.outcome is Outcome.REFUSED_BY_POLICY:
+        return NagiosState.UNKNOWN
+    if not result.ok:
+        return NagiosState.CRITICAL
+    severities = {f.severity for f in findings(result)}
+    if Severity.CRITICAL in severities:
+        return NagiosState.CRITICAL
+    if Severity.WARNING in severities:
+        return NagiosState.WARNING
+    return NagiosState.OK
+
+
+def nagios_line(result: SessionResult) -> str:
+    """``SMTP AUTH OK - <what> | time=0.051s;;;0 connect=... tls=... auth=...``"""
+    state = nagios_state(result)
+    if isinstance(result, LoginResult):
+        what = login_verdict(result).split(": ", 1)[-1]
+    elif result.ok:
+        what = f"{_target(result)} answers" + (f", {result.tls.protocol}" if result.tls else "")
+    else:
+        what = result.error or result.outcome.value
+    worst: list[Finding] = [f for f in findings(result) if f.severity is not Severity.INFO]
+    if worst and result.ok:
+        what += "; " + "; ".join(f.message for f in worst)
+    perfdata = [f"time={result.timings.get('end', 0.0):.6f}s;;;0"]
+    perfdata += [f"{name}={result.timings[name]:.6f}s;;;0" for name in ("connect", "tls", "auth") if name in result.timings]
+    text = what.replace("|", "/").replace("\n", " ")
+    return f"SMTP AUTH {state.name} - {text} | {' '.join(perfdata)}"

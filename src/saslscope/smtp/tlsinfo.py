@@ -1,0 +1,187 @@
+"""What a TLS session is: protocol, cipher, the server's certificate chain, verification.
+
+Capturing the chain needs only ``ssl``; describing it (subject, SANs, validity,
+fingerprints) imports ``cryptography``, lazily, because ``login`` usually does not need it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ssl
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from saslscope.sasl.base import ChannelBinding
+
+
+@dataclass(frozen=True)
+class CertificateInfo:
+    """One certificate of the chain, in the terms an admin checks."""
+
+    subject: str
+    issuer: str
+    subject_alt_names: tuple[str, ...]
+    not_before: datetime
+    not_after: datetime
+    serial: str
+    sha256: str                       # colon-separated upper-case hex, like openssl -fingerprint
+    public_key: str                   # "RSA 2048", "EC secp256r1", "Ed25519"
+    signature_algorithm: str
+
+    @property
+    def self_signed(self) -> bool:
+        return self.subject == self.issuer
+
+    def expired(self, now: datetime | None = None) -> bool:
+        return (now or datetime.now(timezone.utc)) > self.not_after
+
+    def not_yet_valid(self, now: datetime | None = None) -> bool:
+        return (now or datetime.now(timezone.utc)) < self.not_before
+
+    def days_left(self, now: datetime | None = None) -> float:
+        return ((self.not_after - (now or datetime.now(timezone.utc))).total_seconds()) / 86400
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "subject": self.subject,
+            "issuer": self.issuer,
+            "subject_alt_names": list(self.subject_alt_names),
+            "not_before": self.not_before.isoformat(),
+            "not_after": self.not_after.isoformat(),
+            "serial": self.serial,
+            "sha256": self.sha256,
+            "public_key": self.public_key,
+            "signature_algorithm": self.signature_algorithm,
+        }
+
+
+@dataclass(frozen=True)
+class TlsDetails:
+    """The TLS session of an SMTP connection.
+
+    ``verified`` is True when chain and host name verified, False when verification failed
+    (``verify_error`` says why; only ``probe`` gets this far, on a second, unverified
+    connection), None when verification was switched off (``--insecure``).
+    ``chain_der`` is the chain as the server sent it, leaf first.
+    """
+
+    protocol: str
+    cipher: str
+    cipher_bits: int | None
+    server_name: str
+    verified: bool | None
+    verify_error: str | None = None
+    chain_der: tuple[bytes, ...] = field(default=(), repr=False)
+
+    def certificates(self) -> list[CertificateInfo]:
+        return [describe_certificate(der) for der in self.chain_der]
+
+    def channel_binding(self) -> ChannelBinding | None:
+        """``tls-server-end-point`` data (RFC 5929 §4.1) for SCRAM-*-PLUS, if there is a leaf."""
+        if not self.chain_der:
+            return None
+        return ChannelBinding("tls-server-end-point", server_end_point_hash(self.chain_der[0]))
+
+    def summary(self) -> str:
+        """``TLSv1.3, TLS_AES_256_GCM_SHA384 (256 bits), certificate verified for mail.test``."""
+        bits = f" ({self.cipher_bits} bits)" if self.cipher_bits else ""
+        if self.verified is None:
+            check = "certificate NOT verified (--insecure)"
+        elif self.verified:
+            check = f"certificate verified for {self.server_name}"
+        else:
+            check = f"certificate verification FAILED: {self.verify_error}"
+        return f"{self.protocol}, {self.cipher}{bits}, {check}"
+
+    def to_json(self, *, with_certificates: bool = True) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            "protocol": self.protocol,
+            "cipher": self.cipher,
+            "cipher_bits": self.cipher_bits,
+            "server_name": self.server_name,
+            "verified": self.verified,
+            "verify_error": self.verify_error,
+        }
+        if with_certificates:
+            document["certificates"] = [cert.to_json() for cert in self.certificates()]
+        return document
+
+
+def capture(sock: ssl.SSLSocket, server_name: str, *, verified: bool | None) -> TlsDetails:
+    """Read the session details from a socket whose handshake is complete."""
+    name, _version, bits = sock.cipher() or ("unknown", "", None)
+    return TlsDetails(
+        protocol=sock.version() or "unknown",
+        cipher=name,
+        cipher_bits=bits,
+        server_name=server_name,
+        verified=verified,
+        chain_der=_peer_chain(sock),
+    )
+
+
+def _peer_chain(sock: ssl.SSLSocket) -> tuple[bytes, ...]:
+    # Python 3.13 has SSLSocket.get_unverified_chain(); 3.10-3.12 have it on the C object
+    # only. Without either, the leaf alone is still available.
+    ssl_object = getattr(sock, "_sslobj", None)
+    chain_getter = getattr(sock, "get_unverified_chain", None) or getattr(ssl_object, "get_unverified_chain", None)
+    if chain_getter is not None:
+        chain = chain_getter() or []
+        ders = [c if isinstance(c, bytes) else c.public_bytes(ssl._ssl.ENCODING_DER) for c in chain]  # type: ignore[attr-defined]
+        if ders:
+            return tuple(ders)
+    leaf = sock.getpeercert(binary_form=True)
+    return (leaf,) if leaf else ()
+
+
+def server_end_point_hash(leaf_der: bytes) -> bytes:
+    """RFC 5929 §4.1: the leaf hashed with its signature's hash, MD5 and SHA-1 -> SHA-256."""
+    from cryptography import x509
+
+    algorithm = x509.load_der_x509_certificate(leaf_der).signature_hash_algorithm
+    name = algorithm.name if algorithm is not None else "sha256"
+    if name in ("md5", "sha1"):
+        name = "sha256"
+    return hashlib.new(name, leaf_der).digest()
+
+
+def describe_certificate(der: bytes) -> CertificateInfo:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+
+    cert = x509.load_der_x509_certificate(der)
+    try:
+        san_ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        sans = tuple(
+            [f"DNS:{n}" for n in san_ext.get_values_for_type(x509.DNSName)]
+            + [f"IP:{ip}" for ip in san_ext.get_values_for_type(x509.IPAddress)]
+            + [f"email:{e}" for e in san_ext.get_values_for_type(x509.RFC822Name)]
+        )
+    except x509.ExtensionNotFound:
+        sans = ()
+    key = cert.public_key()
+    if isinstance(key, rsa.RSAPublicKey):
+        key_text = f"RSA {key.key_size}"
+    elif isinstance(key, ec.EllipticCurvePublicKey):
+        key_text = f"EC {key.curve.name}"
+    elif isinstance(key, ed25519.Ed25519PublicKey):
+        key_text = "Ed25519"
+    elif isinstance(key, ed448.Ed448PublicKey):
+        key_text = "Ed448"
+    elif isinstance(key, dsa.DSAPublicKey):
+        key_text = f"DSA {key.key_size}"
+    else:
+        key_text = type(key).__name__
+    digest = hashlib.sha256(der).hexdigest().upper()
+    return CertificateInfo(
+        subject=cert.subject.rfc4514_string(),
+        issuer=cert.issuer.rfc4514_string(),
+        subject_alt_names=sans,
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+        serial=f"{cert.serial_number:X}",
+        sha256=":".join(digest[i : i + 2] for i in range(0, len(digest), 2)),
+        public_key=key_text,
+        signature_algorithm=cert.signature_algorithm_oid._name,
+    )
