@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Callable
 
 from saslscope.sasl.base import Challenge, ServerMechanism, Success
 from saslscope.sasl.credentials import CredentialStore, StoredCredential
@@ -11,6 +12,14 @@ from saslscope.sasl.errors import MalformedMessage, SaslError, StateError
 #: Largest client message we look at. RFC 4954 §4 lets an AUTH line be 12288 octets
 #: including the base64, so no honest decoded response is longer.
 MAX_MESSAGE = 12288
+
+#: decides whether ``authcid`` may act as ``authzid`` (a non-empty, different identity)
+Authorizer = Callable[[str, str], bool]
+
+
+def same_identity(authcid: str, authzid: str) -> bool:
+    """The default :data:`Authorizer`: a user may only act as themselves."""
+    return authzid == authcid
 
 
 class ExchangeServer(ServerMechanism):

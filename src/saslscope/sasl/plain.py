@@ -5,17 +5,13 @@ The password travels as-is (base64 is no protection), so only over TLS.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import ClassVar
 
-from saslscope.sasl._exchange import ExchangeServer, decode_utf8
+from saslscope.sasl._exchange import Authorizer, ExchangeServer, decode_utf8, same_identity
 from saslscope.sasl.base import Challenge, ClientCredentials, ClientMechanism, Success
 from saslscope.sasl.credentials import CredentialStore
 from saslscope.sasl.errors import AuthenticationFailed, InvalidCredentials, MalformedMessage, StateError
 from saslscope.sasl.passwords import password_matches
-
-#: decides whether ``authcid`` may act as ``authzid`` (a non-empty, different identity)
-Authorizer = Callable[[str, str], bool]
 
 _MAX_FIELD = 255  # RFC 4616 §2: each of authzid, authcid, passwd is 1 to 255 octets
 
@@ -62,11 +58,6 @@ def parse_plain(message: bytes) -> tuple[str, str, str]:
     if any(len(part) > _MAX_FIELD for part in parts):
         raise MalformedMessage(f"PLAIN field longer than {_MAX_FIELD} octets (RFC 4616 §2)")
     return authzid, authcid, password
-
-
-def same_identity(authcid: str, authzid: str) -> bool:
-    """The default :data:`Authorizer`: a user may only act as themselves."""
-    return authzid == authcid
 
 
 def check_password(store: CredentialStore, username: str, password: str) -> None:

@@ -12,14 +12,15 @@ from saslscope.sasl.credentials import CredentialStore
 from saslscope.sasl.errors import UnsupportedMechanism
 from saslscope.sasl.login import LoginClient, LoginServer
 from saslscope.sasl.plain import PlainClient, PlainServer
+from saslscope.sasl.scram import SCRAM_CLIENTS, SCRAM_SERVERS
 
 #: wire name -> client class (called with ``(credentials, **options)``)
 CLIENT_MECHANISMS: dict[str, Callable[..., ClientMechanism]] = {
-    cls.name: cls for cls in (PlainClient, LoginClient, CramMD5Client)
+    cls.name: cls for cls in (*SCRAM_CLIENTS, CramMD5Client, PlainClient, LoginClient)
 }
 #: wire name -> server class (called with ``(store, **options)``)
 SERVER_MECHANISMS: dict[str, Callable[..., ServerMechanism]] = {
-    cls.name: cls for cls in (PlainServer, LoginServer, CramMD5Server)
+    cls.name: cls for cls in (*SCRAM_SERVERS, CramMD5Server, PlainServer, LoginServer)
 }
 
 
