@@ -9,14 +9,28 @@ from typing import Any
 from saslscope.sasl.base import ClientCredentials, ClientMechanism, ServerMechanism
 from saslscope.sasl.cram import CramMD5Client, CramMD5Server
 from saslscope.sasl.credentials import CredentialStore
+from saslscope.sasl.digest import DigestMD5Client
 from saslscope.sasl.errors import UnsupportedMechanism
+from saslscope.sasl.external import AnonymousClient, ExternalClient
 from saslscope.sasl.login import LoginClient, LoginServer
+from saslscope.sasl.oauth import OAuthBearerClient, XOAuth2Client
 from saslscope.sasl.plain import PlainClient, PlainServer
 from saslscope.sasl.scram import SCRAM_CLIENTS, SCRAM_SERVERS
 
 #: wire name -> client class (called with ``(credentials, **options)``)
 CLIENT_MECHANISMS: dict[str, Callable[..., ClientMechanism]] = {
-    cls.name: cls for cls in (*SCRAM_CLIENTS, CramMD5Client, PlainClient, LoginClient)
+    cls.name: cls
+    for cls in (
+        *SCRAM_CLIENTS,
+        DigestMD5Client,
+        CramMD5Client,
+        OAuthBearerClient,
+        XOAuth2Client,
+        PlainClient,
+        LoginClient,
+        ExternalClient,
+        AnonymousClient,
+    )
 }
 #: wire name -> server class (called with ``(store, **options)``)
 SERVER_MECHANISMS: dict[str, Callable[..., ServerMechanism]] = {
