@@ -1,0 +1,185 @@
+"""The pipeline: sources -> parse -> correlate -> :class:`Analysis` (the library entry point).
+
+>>> from saslscope.maillog import analyze
+>>> a = analyze(["/var/log/mail.log"])                 # or analyze(lines=[...])
+>>> a.summary()["users"]                                # the same dicts ``--json`` prints
+>>> a = analyze(["/var/log/mail.log"], keep="A4FCE204384E")
+>>> a.trace("A4FCE204384E")                             # queue id or Message-ID
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Container, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from saslscope.maillog import report
+from saslscope.maillog.correlate import Correlator, LocalityJudge, Message, Results
+from saslscope.maillog.parse import LineParser, Unparsed
+from saslscope.maillog.sources import STDIN, Warnings, check_readable, expand, iter_blocks
+
+ProgressCallback = Callable[[int], None]   # called with the number of bytes just read
+
+
+@dataclass
+class LineCounts:
+    """``total`` = ``parsed`` + ``ignored`` + ``unparsed`` + ``outside_range``.
+
+    ``ignored``: valid syslog lines of programs that are not mail evidence (cron, kernel...);
+    ``unparsed``: Postfix/Dovecot lines of an unknown form, and lines that are not syslog lines.
+    """
+
+    total: int = 0
+    parsed: int = 0
+    ignored: int = 0
+    unparsed: int = 0
+    outside_range: int = 0
+
+
+@dataclass
+class UnparsedLine:
+    source: str
+    line_number: int
+    text: str
+    reason: str
+
+
+@dataclass
+class Analysis:
+    """Everything one run over the logs learned. Render it with the ``report`` methods."""
+
+    lines: LineCounts
+    results: Results
+    locality: LocalityJudge
+    unparsed: list[UnparsedLine] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    kept_lines: bool = False
+
+    def summary(self) -> dict[str, Any]:
+        return report.summary(self)
+
+    def logins(self, user: str | None = None, ip: str | None = None) -> list[dict[str, Any]]:
+        return report.logins(self, user=user, ip=ip)
+
+    def failures(self) -> dict[str, Any]:
+        return report.failures(self)
+
+    def trace(self, queue_id_or_message_id: str) -> list[dict[str, Any]]:
+        """Every message whose queue id or Message-ID (with or without ``<>``) matches.
+
+        Needs ``analyze(..., keep=True)`` or ``keep=`` naming the id; several results when a
+        short queue id was reused or a Message-ID was re-injected by a content filter.
+        """
+        return report.trace(self, queue_id_or_message_id)
+
+    def traced_messages(self, wanted: str) -> list[Message]:
+        key = wanted.strip().strip("<>")
+        return [m for m in self.results.traced if key in (m.queue_id, m.message_id)]
+
+
+def _keep_set(keep: bool | str | Container[str] | None) -> bool | Container[str] | None:
+    if isinstance(keep, str):
+        return {keep.strip().strip("<>")}
+    if keep is None or isinstance(keep, bool):
+        return keep
+    return {k.strip().strip("<>") for k in keep}  # type: ignore[attr-defined]
+
+
+def analyze(paths: Iterable[str | os.PathLike[str]] = (), *, lines: Iterable[str | bytes] | None = None,
+            year: int | None = None, since: datetime | None = None, until: datetime | None = None,
+            syslog_name: str | None = None, own_addresses: Iterable[str] = (),
+            keep: bool | str | Container[str] | None = None, unparsed_limit: int = 1000,
+            progress: ProgressCallback | None = None, now: datetime | None = None) -> Analysis:
+    """Read logs (files, directories, ``-``; or ``lines``) and correlate them.
+
+    ``keep``: ``True`` keeps every message's raw lines for :meth:`Analysis.trace`; a queue id,
+    Message-ID or a collection of them keeps only those (cheap on big logs).
+    Raises :class:`saslscope.maillog.sources.LogInputError` for an unreadable input.
+    """
+    names = [os.fspath(p) for p in paths]
+    ordered = expand(names) if names else []
+    check_readable(ordered)
+    warnings = Warnings()
+    counts = LineCounts()
+    locality = LocalityJudge(set(own_addresses))
+    keep_ids = _keep_set(keep)
+    correlator = Correlator(locality, keep_ids)
+    parser = LineParser(year=year, syslog_name=syslog_name, now=now)
+    unparsed: list[UnparsedLine] = []
+    state = _Run(parser, correlator, counts, unparsed, unparsed_limit, since, until, bool(keep_ids))
+
+    if lines is not None:
+        state.feed_lines("<lines>", (ln.encode("utf-8", "surrogateescape") if isinstance(ln, str) else ln
+                                     for ln in lines))
+    for name in ordered:
+        def blocks(name: str = name):
+            for block in iter_blocks(name, warnings):
+                if progress is not None:
+                    progress(len(block))
+                yield block
+        state.feed_lines(name if name != STDIN else "<stdin>",
+                         (line for block in blocks() for line in block.split(b"\n")[:-1]))
+    results = correlator.finish()
+    return Analysis(counts, results, locality, unparsed, warnings.messages, ordered or ["<lines>"],
+                    bool(keep_ids))
+
+
+class _Run:
+    """The per-line loop, kept in one place for files, stdin and in-memory lines."""
+
+    def __init__(self, parser: LineParser, correlator: Correlator, counts: LineCounts,
+                 unparsed: list[UnparsedLine], unparsed_limit: int, since: datetime | None,
+                 until: datetime | None, keep_raw: bool) -> None:
+        self.parser, self.correlator, self.counts = parser, correlator, counts
+        self.unparsed, self.unparsed_limit = unparsed, unparsed_limit
+        self.since, self.until, self.keep_raw = since, until, keep_raw
+        self.seq = 0
+
+    def feed_lines(self, source: str, lines: Iterable[bytes]) -> None:
+        parse = self.parser.parse
+        feed = self.correlator.feed
+        counts = self.counts
+        since, until, keep_raw = self.since, self.until, self.keep_raw
+        seq = self.seq
+        number = 0
+        parsed = ignored = 0
+        for line in lines:
+            number += 1
+            seq += 1
+            if line[-1:] == b"\r":
+                line = line[:-1]
+            event = parse(line)
+            if event is None:
+                ignored += 1
+            elif type(event) is Unparsed:
+                counts.unparsed += 1
+                if len(self.unparsed) < self.unparsed_limit:
+                    self.unparsed.append(UnparsedLine(source, number, line.decode("utf-8", "replace"),
+                                                      event.reason))
+            elif (since is not None or until is not None) and event.time is not None and (
+                    (since is not None and event.time < since) or (until is not None and event.time >= until)):
+                counts.outside_range += 1
+            elif feed(event, seq, line if keep_raw else None):
+                parsed += 1
+            else:
+                ignored += 1
+        counts.total += number
+        counts.parsed += parsed
+        counts.ignored += ignored
+        self.seq = seq
+
+
+def path_size(paths: Iterable[str]) -> int:
+    """Total bytes on disk of the inputs (for a progress bar; compressed sizes are a lower bound)."""
+    total = 0
+    for name in paths:
+        if name != STDIN:
+            try:
+                total += Path(name).stat().st_size
+            except OSError:
+                pass
+    return total

@@ -1,0 +1,400 @@
+"""Follow smtpd sessions and queue files through an interleaved log.
+
+* A **session** is one smtpd process between ``connect from`` and ``disconnect from``, keyed
+  by (host, program, pid). A line for a key with no open session opens an implicit one (the
+  log started mid-session); a ``connect`` on a key that is still open closes the old one.
+* A **message** is one queue file, keyed by queue id until ``removed``. Short queue ids are
+  reused (they are built from the inode number, notes §2), so a ``client=`` line for an id
+  that already has one starts a new message, and a line after ``removed`` starts a new one.
+* The ``client=`` line joins the two: it is logged by the session's smtpd process and names
+  the queue id.
+
+Closed sessions and messages are folded into small records (:class:`Login`,
+:class:`AuthOnlySession`) and dropped, so memory follows the number of *open* transactions,
+not the size of the log, unless their raw lines are kept for ``trace``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Container
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from saslscope.maillog import events as ev
+
+RawLine = tuple[int, bytes]   # (sequence number in the input, raw line)
+
+
+@dataclass(slots=True)
+class Session:
+    host: str
+    program: str
+    pid: int
+    client_name: str = ""
+    client_ip: str = ""
+    start: datetime | None = None
+    end: datetime | None = None
+    saw_connect: bool = False
+    tls: str | None = None
+    auth_failures: int = 0
+    failed_usernames: list[str] = field(default_factory=list)
+    commands: dict[str, tuple[int, int]] = field(default_factory=dict)
+    abort: str | None = None
+    sasl_method: str | None = None
+    sasl_username: str | None = None
+    messages: list[Message] = field(default_factory=list)
+    lines: list[RawLine] | None = None
+
+    @property
+    def auth_ok(self) -> int:
+        """Successful AUTH commands: the disconnect counter, else what client= lines prove."""
+        counter = self.commands.get("auth")
+        if counter is not None:
+            return counter[0]
+        return 1 if self.sasl_username else 0
+
+
+@dataclass(slots=True)
+class Recipient:
+    to: str
+    status: str
+    dsn: str | None
+    relay: str | None
+    detail: str
+    time: datetime | None
+    orig_to: str | None = None
+    program: str = ""
+    attempts: int = 1
+
+
+@dataclass(slots=True)
+class Message:
+    queue_id: str
+    first: datetime | None
+    last: datetime | None = None
+    session: Session | None = None
+    host: str = ""
+    program: str = ""             # of the client= line (the smtpd service) or pickup
+    client_name: str = ""
+    client_ip: str = ""
+    sasl_method: str | None = None
+    sasl_username: str | None = None
+    sasl_sender: str | None = None
+    orig_queue_id: str | None = None
+    orig_client: str | None = None
+    received: datetime | None = None
+    has_client_line: bool = False
+    message_id: str | None = None
+    sender: str | None = None
+    size: int | None = None
+    nrcpt: int | None = None
+    recipients: dict[str, Recipient] = field(default_factory=dict)
+    notifications: list[str] = field(default_factory=list)
+    pickup_uid: int | None = None
+    removed: bool = False
+    expired: bool = False
+    lines: list[RawLine] | None = None
+
+    @property
+    def authenticated(self) -> bool:
+        """``sasl_username`` proves AUTH; ``sasl_sender`` alone proves nothing (notes §3), nor ANONYMOUS."""
+        return bool(self.sasl_username) and (self.sasl_method or "").upper() != "ANONYMOUS"
+
+
+@dataclass(slots=True)
+class Login:
+    """One authenticated submission: a ``client=`` line with ``sasl_username``, and its message."""
+
+    time: datetime | None
+    username: str
+    method: str
+    client_name: str
+    client_ip: str
+    host: str
+    service: str
+    queue_id: str
+    message_id: str | None
+    sender: str | None
+    recipients: int
+    tls: str | None
+
+
+@dataclass(slots=True)
+class AuthOnlySession:
+    """A session whose AUTH succeeded (``auth=1`` on disconnect) but that submitted no message.
+
+    Postfix logs no user name for it: only Dovecot's or Cyrus' own logs could say who.
+    """
+
+    start: datetime | None
+    end: datetime | None
+    client_name: str
+    client_ip: str
+    host: str
+    service: str
+    auth: tuple[int, int]
+    tls: str | None
+
+
+@dataclass(slots=True)
+class Failure:
+    time: datetime | None
+    client_name: str
+    client_ip: str
+    host: str
+    service: str
+    method: str
+    reason: str
+    username: str | None
+
+
+def is_loopback(ip: str) -> bool:
+    try:
+        addr = ipaddress.ip_address(ip.removeprefix("IPv6:"))
+    except ValueError:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return addr.is_loopback
+
+
+class LocalityJudge:
+    """Decide whether a client is the logging host itself.
+
+    Local = a loopback address, or a client name whose first label is the syslog host
+    field's first label (the write-up: ``ik1-331-25649.vs.sakura.ne.jp`` logged by host
+    ``ik1-331-25649``), or an address learned from such a name or given with ``--own-address``.
+    Decided at report time, so an address learned late still counts for earlier lines.
+    """
+
+    def __init__(self, own_addresses: Container[str] = ()) -> None:
+        self.own_ips: set[str] = set(own_addresses)  # type: ignore[arg-type]
+
+    def learn(self, host: str, client_name: str, client_ip: str) -> None:
+        if host and client_name and client_ip and client_ip not in self.own_ips:
+            if client_name.split(".", 1)[0].lower() == host.split(".", 1)[0].lower():
+                self.own_ips.add(client_ip)
+
+    def is_local(self, host: str, client_name: str, client_ip: str) -> bool:
+        if client_ip in self.own_ips or is_loopback(client_ip):
+            return True
+        return bool(host and client_name) and client_name.split(".", 1)[0].lower() == host.split(".", 1)[0].lower()
+
+
+@dataclass
+class Results:
+    """What correlation leaves behind: small records, mergeable by concatenation."""
+
+    logins: list[Login] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    auth_only: list[AuthOnlySession] = field(default_factory=list)
+    dovecot: list[ev.DovecotLogin] = field(default_factory=list)
+    dovecot_failures: list[ev.DovecotAuthFailure] = field(default_factory=list)
+    rejects_with_sasl: list[ev.Reject] = field(default_factory=list)
+    traced: list[Message] = field(default_factory=list)
+    sasl_messages: int = 0
+
+
+class Correlator:
+    """Feed events in log order; read :attr:`results` after :meth:`finish`.
+
+    ``keep`` selects messages whose raw lines (and their session's) are kept for ``trace``:
+    ``True`` keeps all, a container of queue ids / Message-IDs keeps those, ``None`` none.
+    """
+
+    def __init__(self, locality: LocalityJudge, keep: bool | Container[str] | None = None) -> None:
+        self.locality = locality
+        self.keep = keep
+        self.collect = bool(keep)
+        self.sessions: dict[tuple[str, str, int], Session] = {}
+        self.messages: dict[str, Message] = {}
+        self.milter_sessions: dict[str, Message] = {}
+        self.results = Results()
+
+    # ------------------------------------------------------------------ sessions
+    def _session(self, e: ev.Event) -> Session:
+        key = (e.host, e.program, e.pid)
+        session = self.sessions.get(key)
+        if session is None:
+            session = self.sessions[key] = Session(e.host, e.program, e.pid, start=e.time,
+                                                   lines=[] if self.collect else None)
+        return session
+
+    def _close_session(self, session: Session) -> None:
+        del self.sessions[(session.host, session.program, session.pid)]
+        auth = session.commands.get("auth")
+        if not session.messages and auth is not None and auth[0] > 0:
+            self.results.auth_only.append(AuthOnlySession(
+                session.start, session.end, session.client_name, session.client_ip, session.host,
+                session.program, auth, session.tls))
+
+    # ------------------------------------------------------------------ messages
+    def _message(self, qid: str, e: ev.Event) -> Message:
+        message = self.messages.get(qid)
+        if message is None:
+            message = self.messages[qid] = Message(qid, e.time, lines=[] if self.collect else None)
+        message.last = e.time
+        return message
+
+    def _close_message(self, message: Message) -> None:
+        if self.messages.get(message.queue_id) is message:
+            del self.messages[message.queue_id]
+        if message.authenticated:
+            session = message.session
+            self.results.logins.append(Login(
+                message.received or message.first, message.sasl_username or "", message.sasl_method or "",
+                message.client_name, message.client_ip, message.host, message.program, message.queue_id,
+                message.message_id, message.sender, len(message.recipients) or message.nrcpt or 0,
+                session.tls if session else None))
+        keep = self.keep
+        if keep is True or (keep and (message.queue_id in keep or (message.message_id or "") in keep)):
+            self.results.traced.append(message)
+
+    # ------------------------------------------------------------------ feeding
+    def feed(self, e: ev.Event, seq: int, raw: bytes | None) -> bool:
+        """Apply one event. Returns False when the event turned out to be unrelated (ignored)."""
+        kind = type(e)
+        if kind is ev.Connect:
+            old = self.sessions.get((e.host, e.program, e.pid))
+            if old is not None:
+                self._close_session(old)
+            session = self._session(e)
+            session.saw_connect = True
+            session.client_name, session.client_ip = e.client_name, e.client_ip  # type: ignore[attr-defined]
+            self.locality.learn(e.host, e.client_name, e.client_ip)  # type: ignore[attr-defined]
+            self._keep_session_line(session, seq, raw)
+            return True
+        if kind is ev.Disconnect:
+            session = self._session(e)
+            session.end = e.time
+            session.commands = e.counters  # type: ignore[attr-defined]
+            if not session.client_ip:
+                session.client_name, session.client_ip = e.client_name, e.client_ip  # type: ignore[attr-defined]
+            self._keep_session_line(session, seq, raw)
+            self._close_session(session)
+            return True
+        if kind is ev.ClientLine:
+            self._client_line(e, seq, raw)  # type: ignore[arg-type]
+            return True
+        if kind is ev.AuthFailure:
+            session = self._session(e)
+            session.auth_failures += 1
+            if e.username:  # type: ignore[attr-defined]
+                session.failed_usernames.append(e.username)  # type: ignore[attr-defined]
+            self.results.failures.append(Failure(e.time, e.client_name, e.client_ip, e.host, e.program,  # type: ignore[attr-defined]
+                                                 e.method, e.reason, e.username))  # type: ignore[attr-defined]
+            self._keep_session_line(session, seq, raw)
+            return True
+        if kind is ev.TlsEstablished:
+            session = self._session(e)
+            session.tls = f"{e.protocol} {e.cipher}"  # type: ignore[attr-defined]
+            self._keep_session_line(session, seq, raw)
+            return True
+        if kind is ev.Abort:
+            session = self._session(e)
+            session.abort = f"{e.reason} after {e.after}"  # type: ignore[attr-defined]
+            self._keep_session_line(session, seq, raw)
+            return True
+        if kind is ev.Reject:
+            if e.fields.get("sasl_username"):  # type: ignore[attr-defined]
+                self.results.rejects_with_sasl.append(e)  # type: ignore[arg-type]
+            self._keep_session_line(self._session(e), seq, raw)
+            return True
+        if kind is ev.SessionNote:
+            if self.collect and (e.host, e.program, e.pid) in self.sessions:
+                self._keep_session_line(self.sessions[(e.host, e.program, e.pid)], seq, raw)
+            return True
+        if kind is ev.DovecotLogin:
+            self.results.dovecot.append(e)  # type: ignore[arg-type]
+            return True
+        if kind is ev.DovecotAuthFailure:
+            self.results.dovecot_failures.append(e)  # type: ignore[arg-type]
+            return True
+        return self._queue_event(e, seq, raw)
+
+    def _keep_session_line(self, session: Session, seq: int, raw: bytes | None) -> None:
+        if session.lines is not None and raw is not None:
+            session.lines.append((seq, raw))
+
+    def _keep_message_line(self, message: Message, seq: int, raw: bytes | None) -> None:
+        if message.lines is not None and raw is not None:
+            message.lines.append((seq, raw))
+
+    def _client_line(self, e: ev.ClientLine, seq: int, raw: bytes | None) -> None:
+        if e.sasl_username:
+            self.results.sasl_messages += 1
+        session = self._session(e)
+        self._keep_session_line(session, seq, raw)
+        if not session.client_ip:
+            session.client_name, session.client_ip = e.client_name, e.client_ip
+        if e.queue_id == "NOQUEUE":
+            return
+        message = self.messages.get(e.queue_id)
+        if message is not None and message.has_client_line:   # queue id reused, "removed" missed
+            self._close_message(message)
+        message = self._message(e.queue_id, e)
+        message.session = session
+        session.messages.append(message)
+        message.has_client_line = True
+        message.received = e.time
+        message.host, message.program = e.host, e.program
+        message.client_name, message.client_ip = e.client_name, e.client_ip
+        message.sasl_method, message.sasl_username, message.sasl_sender = e.sasl_method, e.sasl_username, e.sasl_sender
+        message.orig_queue_id, message.orig_client = e.orig_queue_id, e.orig_client
+        if e.sasl_username:
+            session.sasl_method, session.sasl_username = e.sasl_method, e.sasl_username
+        self.locality.learn(e.host, e.client_name, e.client_ip)
+
+    def _queue_event(self, e: ev.Event, seq: int, raw: bytes | None) -> bool:
+        kind = type(e)
+        qid: str = e.queue_id  # type: ignore[attr-defined]
+        if kind is ev.QueueNote:
+            milter_session = e.milter_session  # type: ignore[attr-defined]
+            message = self.messages.get(qid) if qid else None
+            if message is None and milter_session is not None:
+                message = self.milter_sessions.get(milter_session)
+            if message is None:
+                if not e.program.startswith("postfix") and "/" not in e.program:
+                    return False      # a milter line about nothing we follow: unrelated
+                message = self._message(qid, e)
+            elif milter_session is not None:
+                self.milter_sessions[milter_session] = message
+            self._keep_message_line(message, seq, raw)
+            return True
+        message = self._message(qid, e)
+        self._keep_message_line(message, seq, raw)
+        if kind is ev.MessageId:
+            if not e.resent:  # type: ignore[attr-defined]
+                message.message_id = e.message_id  # type: ignore[attr-defined]
+        elif kind is ev.QueueFrom:
+            message.sender, message.size, message.nrcpt = e.sender, e.size, e.nrcpt  # type: ignore[attr-defined]
+        elif kind is ev.Delivery:
+            self._delivery(message, e)  # type: ignore[arg-type]
+        elif kind is ev.Removed:
+            message.removed = True
+            self._close_message(message)
+        elif kind is ev.Expired:
+            message.expired = True
+            message.sender = message.sender or e.sender  # type: ignore[attr-defined]
+        elif kind is ev.Notification:
+            message.notifications.append(e.new_queue_id)  # type: ignore[attr-defined]
+        elif kind is ev.Pickup:
+            message.pickup_uid, message.sender = e.uid, e.sender  # type: ignore[attr-defined]
+            message.program, message.host, message.received = e.program, e.host, e.time
+        return True
+
+    @staticmethod
+    def _delivery(message: Message, e: ev.Delivery) -> None:
+        previous = message.recipients.get(e.to)
+        attempts = previous.attempts + 1 if previous else 1
+        message.recipients[e.to] = Recipient(e.to, e.status, e.dsn, e.relay, e.detail, e.time,
+                                             e.fields.get("orig_to"), e.program, attempts)
+
+    def finish(self) -> Results:
+        """Close what the log left open (it ended before ``removed``/``disconnect``)."""
+        for message in list(self.messages.values()):
+            self._close_message(message)
+        for session in list(self.sessions.values()):
+            self._close_session(session)
+        return self.results

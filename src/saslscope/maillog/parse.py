@@ -1,0 +1,411 @@
+"""One log line (bytes) -> a typed event, ``IGNORED`` (another program's line) or ``Unparsed``.
+
+The line formats are Postfix's own format strings (notes/postfix-log-formats.md, cited per
+rule below) and Dovecot's login/auth lines. Decisions:
+
+* a line of a program that is neither Postfix nor Dovecot nor a milter is ``IGNORED``: a
+  valid syslog line that is simply not mail evidence (cron, kernel...). Such a line still
+  becomes a :class:`QueueNote` when it starts with a live-looking queue id (``opendkim``,
+  ``amavis``, ``milter-manager``) so that traces include it;
+* a Postfix or Dovecot line that matches no known form is ``Unparsed`` (counted and, with
+  ``--show-unparsed``, shown): it means this parser is missing a format;
+* a line without a syslog header at all (binary junk, a cut line) is ``Unparsed`` too.
+
+Work is done on bytes; the cheap checks (``startswith``/``in``) come first and the regular
+expressions run only on lines that already look like their format.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from saslscope.maillog import events as ev
+from saslscope.maillog.timestamps import TimestampParser, from_journal_usec
+
+MAX_LINE = 16384          # longer lines are parsed on their first 16 KiB (syslog caps at 8 KiB)
+
+# ---------------------------------------------------------------- the syslog header
+# <PRI>? then BSD "Mmm dd hh:mm:ss" (space- or zero-padded day) or RFC 3339, an optional
+# FreeBSD "<mail.info>", the host (absent in Dovecot's own log_path files), the program with
+# an optional [pid], then Solaris' optional "[ID 197553 mail.info]".
+HEADER_RE = re.compile(
+    rb"(?:<\d{1,3}>(?:1 )?)?"
+    rb"(?P<ts>[A-Z][a-z]{2} [ 0-3]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d[^ ]*) "
+    rb"(?:<[\w.]+> )?"
+    rb"(?:(?P<host>[^ :\[\]]+) )?"
+    rb"(?P<prog>[^ \[\]:]+)(?:\[(?P<pid>\d*)\])?: "
+    rb"(?:\[ID \d+ [\w.]+\] )?")
+
+# notes §2: short ids are upper-case hex (5 chars of microseconds + inode), long ids use a
+# 52-letter alphabet without vowels and contain a 'z' separator.
+QUEUE_ID = rb"(?:[0-9A-F]{6,}|[0-9BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz]{10,}z[0-9BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxy]+)"
+QUEUE_ID_RE = re.compile(QUEUE_ID)
+QID_PREFIX_RE = re.compile(rb"(" + QUEUE_ID + rb"): ")
+EMBEDDED_QID_RE = re.compile(rb"\b(" + QUEUE_ID + rb")\b")
+
+NAMADDR_RE = re.compile(rb"([^\[\] ]*)\[([^\]]*)\](?::\d+)?")
+TLS_RE = re.compile(rb"(\w+) TLS connection established from ([^ ]+?): (\S+) with cipher (\S+)")
+AUTH_FAIL_RE = re.compile(rb"warning: ([^ ]+\[[^\]]*\](?::\d+)?): SASL (\S*) authentication failed: ?(.*?)"
+                          rb"(?:, sasl_username=(.*))?$")
+ABORT_RE = re.compile(rb"(?:(?:NOQUEUE|" + QUEUE_ID + rb"): )?(lost connection|timeout|too many errors) "
+                      rb"after (\S+)(?: \(\d+ bytes\))? from ([^ ]+)")
+REJECT_RE = re.compile(rb"(NOQUEUE|" + QUEUE_ID + rb"): (reject|reject_warning|warn|hold|discard|filter|"
+                       rb"redirect|bcc|prepend|info|milter-reject|milter-discard|milter-hold|proxy-reject|"
+                       rb"proxy-accept): (\S+) from ([^ ]+?): (.*)")
+REJECT_FIELD_RE = re.compile(rb"(from|to|proto|helo|sasl_method|sasl_username|sasl_sender)=<?([^ >]*)>?(?: |;|$)")
+COUNTER_RE = re.compile(rb"([a-z-]+)=(\d+)(?:/(\d+))?")
+SASL_KEYS = (b", sasl_method=", b", sasl_username=", b", sasl_sender=", b", orig_queue_id=", b", orig_client=")
+QMGR_FROM_RE = re.compile(rb"from=<(.*?)>, size=(\d+), nrcpt=(\d+)")
+EXPIRED_RE = re.compile(rb"from=<(.*?)>, status=expired")
+DELIVERY_RE = re.compile(rb"to=<(.*?)>, (.*?)status=(\w+)(?: \((.*)\))?$")
+KV_RE = re.compile(rb"(\w+)=([^,]*)(?:, |$)")
+NOTIFY_RE = re.compile(rb"(sender|postmaster) (non-delivery|delivery status|delay|success) notification: (\S+)")
+PICKUP_RE = re.compile(rb"uid=(\d+) from=<(.*?)>")
+MILTER_SESSION_RE = re.compile(rb"\]\((\d+)\)")
+
+DOVECOT_LOGIN_RE = re.compile(
+    rb"(?:(?P<service>[a-z0-9]+)-login: )(?:Info: )?(?P<what>Login|Logged in|Disconnected|Aborted login|"
+    rb"Login aborted)(?P<why>[^:]*): (?:(?P<extra>[^:]*?): )?(?P<fields>.*)")
+DOVECOT_AUTH_RE = re.compile(
+    rb"auth(?:-worker)?(?:\([^)]*\))?(?:<\d+>)?: (?:Info: |Debug: |Error: )?(?:conn unix:[^:]*: )?"
+    rb"(?:request \[\d+\]: )?(?:Info: )?"
+    rb"([\w-]+)\(([^,)]*),([^,)]*)(?:,[^)]*)?\)(?:<[^>]*>)?: (.*)")
+DOVECOT_FIELD_RE = re.compile(rb"(\w+)=<?([^,>]*)>?")
+
+POSTFIX_DAEMONS = frozenset(
+    b"smtpd postscreen cleanup qmgr nqmgr smtp lmtp local virtual pipe error discard retry bounce defer "
+    b"trace pickup sendmail postdrop postqueue postsuper postlog postlogd master anvil scache tlsmgr "
+    b"tlsproxy verify trivial-rewrite rewrite proxymap proxywrite dnsblog showq flush oqmgr spawn "
+    b"postfix-script postmulti postmap postalias postconf postcat qmqpd lmtpd policyd-spf".split())
+SMTPD_LIKE = frozenset((b"smtpd", b"qmqpd"))
+DELIVERY_AGENTS = frozenset(b"smtp lmtp local virtual pipe error discard retry relay".split())
+MILTERS = frozenset(b"opendkim opendmarc milter-manager amavis amavisd clamav-milter spamass-milter "
+                    b"rspamd policyd-spf postfix-policyd-spf-python postgrey".split())
+DIAGNOSTIC_PREFIXES = (b"warning: ", b"error: ", b"fatal: ", b"panic: ", b"statistics: ")
+
+# Recognised Postfix lines that carry nothing this tool reports (parsed, no event data).
+KNOWN_MISC = re.compile(
+    rb"(?:daemon started|reload|terminating on signal|starting the Postfix mail system|stopping the Postfix "
+    rb"mail system|refreshing the Postfix mail system|waiting for the Postfix mail system|Postfix is running|"
+    rb"Postfix is using|the Postfix mail system is|setting up TLS connection|SSL_accept error|SSL_connect error|"
+    rb"Anonymous TLS connection|Untrusted TLS connection|Trusted TLS connection|Verified TLS connection|"
+    rb"improper command pipelining|Deleted: |Requeued: |Placed on hold: |Released from hold: |"
+    rb"connect to |lost connection with |conversation with |host .* said|SASL authentication failed|"
+    rb"CONNECT from |DISCONNECT |PASS NEW |PASS OLD |DNSBL rank |PREGREET |HANGUP |COMMAND |BARE NEWLINE |"
+    rb"NON-SMTP COMMAND |WHITELISTED |ALLOWLISTED |BLACKLISTED |DENYLISTED |WHITELIST VETO |ALLOWLIST VETO |"
+    rb"NOQUEUE: |cache |addr |dnsblog_query|enabling PIX|server features|looking up|.*: Host offered STARTTLS|"
+    rb"\S+: (?:enabling PIX|host \S+ said|lost connection|conversation|Cannot start TLS|sender non-delivery))")
+QID_MISC = re.compile(
+    rb"(?:removed|canceled|requeued|placed on hold|released from hold|expired|skipped|"
+    rb"(?:milter-)?(?:reject|warning|hold|discard|info|filter|redirect|replace|prepend|bcc|header|body)"
+    rb"(?:-\w+)?: |resent-message-id=|orig_id=|uid=|host \S+ said|lost connection|conversation with|"
+    rb"enabling PIX|client=|message-id=|to=<|from=<|sender |postmaster |Cannot start TLS|"
+    rb"TLS is required|)")
+
+
+@dataclass(slots=True)
+class Unparsed:
+    """A line this parser does not understand (the line itself is kept by the caller)."""
+
+    reason: str
+
+
+IGNORED = None            # parse() returns None for lines of unrelated programs
+NO_HEADER = Unparsed("no syslog header")
+
+
+class ProgramInfo:
+    """What a syslog program name means (cached: there are few distinct names in a log)."""
+
+    __slots__ = ("name", "kind", "daemon", "service")
+
+    def __init__(self, name: bytes, syslog_name: re.Pattern[bytes] | None) -> None:
+        self.name = name.decode("utf-8", "replace")
+        parts = name.split(b"/")
+        self.daemon = parts[-1]
+        # instance = text before the first "/", daemon = text after the last, service = the middle
+        self.service = "/".join(p.decode("utf-8", "replace") for p in parts[:-1]) or self.name
+        instance = parts[0]
+        if len(parts) > 1 and (instance.startswith(b"postfix") or self.daemon in POSTFIX_DAEMONS
+                               or (syslog_name is not None and syslog_name.match(b"/".join(parts[:-1])))):
+            self.kind = "postfix"
+        elif syslog_name is not None and syslog_name.fullmatch(name):
+            self.kind = "postfix"
+        elif name == b"postfix" or name.startswith(b"postfix-"):
+            self.kind = "postfix"          # postfix-script, "postfix: fatal: ..."
+        elif instance == b"dovecot" or name.startswith(b"dovecot") or name in (
+                b"auth", b"auth-worker", b"imap-login", b"pop3-login", b"submission-login", b"managesieve-login"):
+            self.kind = "dovecot"
+        elif name in MILTERS:
+            self.kind = "milter"
+        else:
+            self.kind = "other"
+
+
+def split_namaddr(raw: bytes) -> tuple[str, str]:
+    """``name[addr]`` / ``name[addr]:port`` / ``[addr]:port`` -> (name, addr)."""
+    m = NAMADDR_RE.match(raw)
+    if m is None:
+        text = raw.decode("utf-8", "replace")
+        return text, ""
+    return m.group(1).decode("utf-8", "replace"), m.group(2).decode("ascii", "replace")
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
+class LineParser:
+    """Parse lines of one input stream (it holds the year inference state for BSD timestamps)."""
+
+    def __init__(self, year: int | None = None, syslog_name: str | None = None,
+                 now: datetime | None = None) -> None:
+        self.times = TimestampParser(year=year, now=now)
+        self.syslog_name = re.compile(syslog_name.encode()) if syslog_name else None
+        self._programs: dict[bytes, ProgramInfo] = {}
+
+    def program(self, name: bytes) -> ProgramInfo:
+        info = self._programs.get(name)
+        if info is None:
+            info = self._programs[name] = ProgramInfo(name, self.syslog_name)
+        return info
+
+    # ------------------------------------------------------------------ entry point
+    def parse(self, line: bytes) -> ev.Event | Unparsed | None:
+        """Parse one raw line (without its end of line). Never raises on any input."""
+        if len(line) > MAX_LINE:
+            line = line[:MAX_LINE]
+        if line[:1] == b"{":
+            return self._journal(line)
+        m = HEADER_RE.match(line)
+        if m is None:
+            return NO_HEADER if line.strip() else IGNORED
+        ts = m.group("ts")
+        time = self.times.bsd(ts) if ts[:1].isalpha() else self.times.rfc3339(ts)
+        host = m.group("host")
+        pid = m.group("pid")
+        return self.message(time, _text(host) if host else "", m.group("prog"),
+                            int(pid) if pid else 0, line[m.end():])
+
+    def _journal(self, line: bytes) -> ev.Event | Unparsed | None:
+        """One ``journalctl -o json`` object: SYSLOG_IDENTIFIER, _PID, _HOSTNAME, MESSAGE."""
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            return Unparsed("not a JSON object")
+        if not isinstance(obj, dict):
+            return Unparsed("not a JSON object")
+        message = obj.get("MESSAGE")
+        ident = obj.get("SYSLOG_IDENTIFIER") or obj.get("_COMM")
+        if isinstance(message, list):          # journald writes non-UTF-8 messages as byte arrays
+            try:
+                message = bytes(message).decode("utf-8", "replace")
+            except (TypeError, ValueError):
+                return Unparsed("MESSAGE is not text")
+        if not isinstance(message, str) or not isinstance(ident, str):
+            return Unparsed("journal entry without MESSAGE or SYSLOG_IDENTIFIER")
+        pid = str(obj.get("SYSLOG_PID") or obj.get("_PID") or "0")
+        time = from_journal_usec(obj.get("__REALTIME_TIMESTAMP", ""))
+        return self.message(time, str(obj.get("_HOSTNAME", "")), ident.encode(),
+                            int(pid) if pid.isdigit() else 0, message.encode()[:MAX_LINE])
+
+    def message(self, time: datetime | None, host: str, prog: bytes, pid: int,
+                msg: bytes) -> ev.Event | Unparsed | None:
+        """Parse the text after ``program[pid]: `` for a given program."""
+        info = self.program(prog)
+        kind = info.kind
+        if kind == "postfix":
+            return self._postfix(info, time, host, pid, msg)
+        if kind == "dovecot":
+            return _dovecot(time, host, info.name, pid, msg)
+        return _queue_note(time, host, info.name, pid, msg)
+
+    # ------------------------------------------------------------------ Postfix
+    def _postfix(self, info: ProgramInfo, time: datetime | None, host: str, pid: int,
+                 msg: bytes) -> ev.Event | Unparsed:
+        daemon = info.daemon
+        prog = info.name
+        if daemon in SMTPD_LIKE:
+            return _smtpd(time, host, prog, pid, msg)
+        m = QID_PREFIX_RE.match(msg)
+        if m is not None:
+            qid = m.group(1).decode()
+            rest = msg[m.end():]
+            if daemon == b"cleanup":
+                if rest.startswith(b"message-id=") or rest.startswith(b"resent-message-id="):
+                    resent = rest[0] == 0x72  # "r"
+                    mid = rest[rest.index(b"=") + 1:].strip()
+                    if mid.startswith(b"<") and mid.endswith(b">"):
+                        mid = mid[1:-1]
+                    return ev.MessageId(time, host, prog, pid, qid, _text(mid), resent)
+            elif rest.startswith(b"to=<"):
+                return _delivery(time, host, prog, pid, qid, rest)
+            elif rest.startswith(b"from=<"):
+                fm = QMGR_FROM_RE.match(rest)
+                if fm is not None:
+                    return ev.QueueFrom(time, host, prog, pid, qid, _text(fm.group(1)),
+                                        int(fm.group(2)), int(fm.group(3)))
+                fm = EXPIRED_RE.match(rest)
+                if fm is not None:
+                    return ev.Expired(time, host, prog, pid, qid, _text(fm.group(1)))
+            elif rest == b"removed":
+                return ev.Removed(time, host, prog, pid, qid)
+            elif daemon == b"bounce" or b" notification: " in rest:
+                nm = NOTIFY_RE.match(rest)
+                if nm is not None:
+                    return ev.Notification(time, host, prog, pid, qid,
+                                           f"{_text(nm.group(1))} {_text(nm.group(2))}", _text(nm.group(3)))
+            elif daemon == b"pickup":
+                pm = PICKUP_RE.match(rest)
+                if pm is not None:
+                    return ev.Pickup(time, host, prog, pid, qid, int(pm.group(1)), _text(pm.group(2)))
+            if QID_MISC.match(rest) is not None:
+                return ev.QueueNote(time, host, prog, pid, qid)
+            return Unparsed(f"{info.daemon.decode(errors='replace')}: unknown queue-file line")
+        if msg.startswith(DIAGNOSTIC_PREFIXES) or KNOWN_MISC.match(msg) is not None:
+            return ev.SessionNote(time, host, prog, pid)
+        if daemon in (b"postlog", b"postfix-script", b"postsuper", b"postmulti") and msg:
+            return ev.SessionNote(time, host, prog, pid)   # free text from administrators' commands
+        return Unparsed(f"{info.daemon.decode(errors='replace')}: unknown line")
+
+
+# ---------------------------------------------------------------------- smtpd
+def _smtpd(time: datetime | None, host: str, prog: str, pid: int, msg: bytes) -> ev.Event | Unparsed:
+    if msg.startswith(b"connect from "):
+        name, addr = split_namaddr(msg[13:])
+        return ev.Connect(time, host, prog, pid, name, addr)
+    if msg.startswith(b"disconnect from "):
+        rest = msg[16:]
+        space = rest.find(b" ")
+        name, addr = split_namaddr(rest if space < 0 else rest[:space])
+        counters: dict[str, tuple[int, int]] = {}
+        if space >= 0:
+            for key, ok, total in COUNTER_RE.findall(rest, space):
+                counters[key.decode()] = (int(ok), int(total or ok))
+        return ev.Disconnect(time, host, prog, pid, name, addr, counters)
+    if msg.startswith(b"warning: "):
+        if b"authentication failed" in msg:
+            m = AUTH_FAIL_RE.match(msg)
+            if m is not None:
+                name, addr = split_namaddr(m.group(1))
+                user = m.group(4)
+                username = None if user is None or user == b"(unavailable)" else _text(user)
+                return ev.AuthFailure(time, host, prog, pid, name, addr, _text(m.group(2)),
+                                      _text(m.group(3)), username)
+        return ev.SessionNote(time, host, prog, pid)
+    if b": client=" in msg[:60]:
+        return _client_line(time, host, prog, pid, msg)
+    if b"TLS connection established from " in msg:
+        m = TLS_RE.match(msg)
+        if m is not None:
+            name, addr = split_namaddr(m.group(2))
+            return ev.TlsEstablished(time, host, prog, pid, _text(m.group(1)), _text(m.group(3)),
+                                     _text(m.group(4)), name, addr)
+    if b" after " in msg:
+        m = ABORT_RE.match(msg)
+        if m is not None:
+            name, addr = split_namaddr(m.group(3))
+            return ev.Abort(time, host, prog, pid, _text(m.group(1)), _text(m.group(2)), name, addr)
+    m = REJECT_RE.match(msg)
+    if m is not None:
+        qid = m.group(1)
+        name, addr = split_namaddr(m.group(4))
+        detail = m.group(5)
+        reply, _, tail = detail.partition(b"; ")
+        fields = {k.decode(): _text(v) for k, v in REJECT_FIELD_RE.findall(tail)}
+        return ev.Reject(time, host, prog, pid, None if qid == b"NOQUEUE" else qid.decode(),
+                         _text(m.group(2)), _text(m.group(3)), name, addr, _text(reply), fields)
+    if KNOWN_MISC.match(msg) is not None:
+        return ev.SessionNote(time, host, prog, pid)
+    m = QID_PREFIX_RE.match(msg)
+    if m is not None and QID_MISC.match(msg, m.end()) is not None:
+        return ev.QueueNote(time, host, prog, pid, m.group(1).decode())
+    return Unparsed("smtpd: unknown line")
+
+
+def _client_line(time: datetime | None, host: str, prog: str, pid: int, msg: bytes) -> ev.Event | Unparsed:
+    """notes §3: ``QID: client=%s`` then any subset of the keys of SASL_KEYS, in that order.
+
+    Usernames may contain ``, `` themselves, so the line is cut at the *known* keys, not at commas.
+    """
+    head, _, rest = msg.partition(b": client=")
+    if not (head == b"NOQUEUE" or QUEUE_ID_RE.fullmatch(head)):
+        return Unparsed("smtpd: client= line without a queue id")
+    values: dict[bytes, bytes] = {}
+    positions = [(rest.find(key), key) for key in SASL_KEYS]
+    found = sorted((pos, key) for pos, key in positions if pos >= 0)
+    end = found[0][0] if found else len(rest)
+    client = rest[:end]
+    for i, (pos, key) in enumerate(found):
+        stop = found[i + 1][0] if i + 1 < len(found) else len(rest)
+        values[key] = rest[pos + len(key):stop]
+    name, addr = split_namaddr(client)
+
+    def get(key: bytes) -> str | None:
+        value = values.get(key)
+        return None if value is None else _text(value)
+
+    return ev.ClientLine(time, host, prog, pid, head.decode(), name, addr,
+                         get(SASL_KEYS[0]), get(SASL_KEYS[1]), get(SASL_KEYS[2]), get(SASL_KEYS[3]),
+                         get(SASL_KEYS[4]))
+
+
+# ---------------------------------------------------------------------- delivery agents
+def _delivery(time: datetime | None, host: str, prog: str, pid: int, qid: str, rest: bytes) -> ev.Event | Unparsed:
+    """log_adhoc.c: ``to=<r>[, orig_to=<o>], relay=.., [conn_use=..,] delay=.., delays=..,
+    [tls=..,] dsn=.., status=.. (detail)``; optional fields come and go, so parse key=value."""
+    m = DELIVERY_RE.match(rest)
+    if m is None:
+        return Unparsed("delivery line without status=")
+    fields = {k.decode(): _text(v) for k, v in KV_RE.findall(m.group(2))}
+    if "orig_to" in fields:
+        fields["orig_to"] = fields["orig_to"].strip("<>")
+    return ev.Delivery(time, host, prog, pid, qid, _text(m.group(1)), _text(m.group(3)), fields.pop("dsn", None),
+                       fields.pop("relay", None), _text(m.group(4) or b""), fields)
+
+
+# ---------------------------------------------------------------------- Dovecot
+def _dovecot(time: datetime | None, host: str, prog: str, pid: int, msg: bytes) -> ev.Event | Unparsed:
+    # "dovecot: imap-login: ..." (syslog), "imap-login: Info: ..." (log_path), "auth: Info: ..."
+    if b"-login: " in msg or prog.endswith("-login"):
+        if prog.endswith("-login"):
+            msg = prog.encode() + b": " + msg
+        m = DOVECOT_LOGIN_RE.search(msg)
+        if m is not None:
+            fields = {k.decode(): _text(v) for k, v in DOVECOT_FIELD_RE.findall(m.group("fields"))}
+            what = m.group("what")
+            ok = what in (b"Login", b"Logged in")
+            reason = _text((m.group("why") or b"").strip(" ()".encode()))
+            return ev.DovecotLogin(time, host, prog, pid, _text(m.group("service")), ok, fields.get("user"),
+                                   fields.get("method"), fields.get("rip"), reason)
+        return ev.SessionNote(time, host, prog, pid)
+    if prog.startswith("auth"):
+        msg = prog.encode() + b": " + msg
+    if msg.startswith(b"auth"):
+        m = DOVECOT_AUTH_RE.match(msg)
+        if m is not None and (b"mismatch" in m.group(4) or b"unknown user" in m.group(4)):
+            ip = m.group(3).strip()
+            return ev.DovecotAuthFailure(time, host, prog, pid, _text(m.group(1)), _text(m.group(2)),
+                                         _text(ip) if ip else None, _text(m.group(4)))
+    return ev.SessionNote(time, host, prog, pid)   # every other Dovecot line: recognised, not evidence
+
+
+# ---------------------------------------------------------------------- other programs
+def _queue_note(time: datetime | None, host: str, prog: str, pid: int, msg: bytes) -> ev.Event | None:
+    """Milters and filters name the queue id: ``opendkim[7019]: A4FCE204384E: no signature data``,
+    milter-manager inside its text (``... v2.11.0 host A4FCE204384E>``). Others are IGNORED."""
+    m = QID_PREFIX_RE.match(msg)
+    if m is not None:
+        return ev.QueueNote(time, host, prog, pid, m.group(1).decode())
+    if prog in ("milter-manager", "amavis", "amavisd"):
+        session = MILTER_SESSION_RE.search(msg)
+        for candidate in EMBEDDED_QID_RE.findall(msg):
+            if len(candidate) >= 8 and not candidate.isdigit():
+                return ev.QueueNote(time, host, prog, pid, candidate.decode(),
+                                    session.group(1).decode() if session else None)
+        if session is not None:
+            return ev.QueueNote(time, host, prog, pid, "", session.group(1).decode())
+    return IGNORED
