@@ -1,0 +1,247 @@
+"""The running server: listening sockets, shared state, start and stop.
+
+:class:`SubmissionServer` is asyncio-native (``serve`` runs it under ``asyncio.run``);
+:func:`run_in_thread` runs one on a background event loop for synchronous callers (``demo``,
+tests driving it with smtplib or swaks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import ssl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from saslscope.sasl.credentials import CredentialStore
+from saslscope.sasl.registry import SERVER_MECHANISMS
+from saslscope.smtp.server.maildir import Delivery, MaildirStore
+from saslscope.smtp.server.penalty import FailurePenalty
+from saslscope.smtp.server.postfix_log import PostfixLog
+
+#: the order mechanisms are offered in, strongest last as Dovecot lists them
+MECHANISM_ORDER = ("PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256")
+
+
+def available_mechanisms() -> tuple[str, ...]:
+    """The mechanisms :mod:`saslscope.sasl` has a server side for, in offering order."""
+    known = [name for name in MECHANISM_ORDER if name in SERVER_MECHANISMS]
+    return tuple(known + sorted(set(SERVER_MECHANISMS) - set(known) - _NOT_OFFERED))
+
+
+#: mechanisms that exist in the registry but make no sense to offer by default
+_NOT_OFFERED = {"ANONYMOUS", "EXTERNAL"}
+
+
+@dataclass
+class ServerConfig:
+    """Everything a session needs to know; shared by all connections."""
+
+    store: CredentialStore
+    maildir: MaildirStore
+    log: PostfixLog
+    hostname: str = "localhost"
+    tls_context: ssl.SSLContext | None = None
+    mechanisms: tuple[str, ...] = field(default_factory=available_mechanisms)
+    allow_cleartext_auth: bool = False
+    lenient_cram: bool = False
+    #: SIZE advertised and enforced (Postfix's message_size_limit default)
+    max_message_size: int = 10_240_000
+    #: seconds without a command before "421 ... timeout exceeded" (Postfix smtpd_timeout)
+    idle_timeout: float = 300.0
+    #: errors before "421 ... too many errors" (Postfix smtpd_hard_error_limit)
+    hard_error_limit: int = 20
+    penalty: FailurePenalty = field(default_factory=FailurePenalty)
+
+    def __post_init__(self) -> None:
+        self.mechanisms = tuple(name.upper() for name in self.mechanisms)
+        unknown = [name for name in self.mechanisms if name not in SERVER_MECHANISMS]
+        if unknown:
+            raise ValueError(
+                f"no server side for {', '.join(unknown)} (available: {', '.join(available_mechanisms())})"
+            )
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One listening socket."""
+
+    host: str
+    port: int
+    implicit_tls: bool
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}" + (" (implicit TLS)" if self.implicit_tls else "")
+
+
+class ServerContext:
+    """State shared by the sessions of one server: config, log, penalty, process ids."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.log = config.log
+        self.penalty = config.penalty
+        self.deliveries: dict[str, list[Delivery]] = {}
+        #: sessions with an open connection (to end them on shutdown)
+        self.sessions: set[asyncio.BaseProtocol] = set()
+        self._busy_pids: set[int] = set()
+
+    def acquire_pid(self) -> int:
+        """A "process id" for a new session's log lines.
+
+        Postfix runs one smtpd process per concurrent session and log readers pair
+        ``connect`` and ``disconnect`` by program and pid, so concurrent sessions here get
+        distinct ids (the server's pid, then pid+1...), reused once free, like a process pool.
+        """
+        pid = self.log.pid
+        while pid in self._busy_pids:
+            pid += 1
+        self._busy_pids.add(pid)
+        return pid
+
+    def release_pid(self, pid: int) -> None:
+        self._busy_pids.discard(pid)
+
+    def delivered(self, queue_id: str, delivery: Delivery) -> None:
+        self.deliveries.setdefault(queue_id, []).append(delivery)
+
+
+class SubmissionServer:
+    """Listens on ``listen`` (STARTTLS) and ``implicit_tls`` (TLS from the first byte) addresses.
+
+    Port 0 picks a free port; :attr:`endpoints` has the real ones after :meth:`start`.
+    """
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        listen: list[tuple[str, int]],
+        implicit_tls: list[tuple[str, int]] | None = None,
+    ) -> None:
+        if implicit_tls and config.tls_context is None:
+            raise ValueError("implicit TLS needs a certificate (tls_context)")
+        self.config = config
+        self.context = ServerContext(config)
+        self._wanted = [(host, port, False) for host, port in listen] + [
+            (host, port, True) for host, port in (implicit_tls or [])
+        ]
+        self._servers: list[asyncio.base_events.Server] = []
+        self.endpoints: list[Endpoint] = []
+
+    async def start(self) -> list[Endpoint]:
+        """Bind every address; on any failure, close what was opened and raise OSError."""
+        from saslscope.smtp.server.session import SubmissionSession
+
+        loop = asyncio.get_running_loop()
+        try:
+            for host, port, implicit in self._wanted:
+
+                def factory(implicit: bool = implicit) -> SubmissionSession:
+                    return SubmissionSession(self.context, implicit_tls=implicit)
+
+                server = await loop.create_server(factory, host, port, reuse_address=True)
+                self._servers.append(server)
+                for sock in server.sockets:
+                    bound = sock.getsockname()
+                    self.endpoints.append(Endpoint(bound[0], bound[1], implicit))
+        except OSError:
+            await self.stop()
+            raise
+        return self.endpoints
+
+    async def stop(self) -> None:
+        """Stop listening and end every open session (each logs its disconnect)."""
+        for server in self._servers:
+            server.close()
+        sessions = list(self.context.sessions)
+        for session in sessions:
+            transport = getattr(session, "transport", None)
+            if transport is not None and not transport.is_closing():
+                transport.close()
+        for server in self._servers:
+            await server.wait_closed()
+        # Let the sessions' tasks run their end-of-session logging.
+        tasks = [
+            task for session in sessions
+            if (task := getattr(session, "_handler_coroutine", None)) is not None and not task.done()
+        ]
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
+        self._servers.clear()
+
+
+@dataclass
+class RunningServer:
+    """A server running on a background thread (see :func:`run_in_thread`)."""
+
+    server: SubmissionServer
+    loop: asyncio.AbstractEventLoop
+
+    @property
+    def endpoints(self) -> list[Endpoint]:
+        return self.server.endpoints
+
+    @property
+    def port(self) -> int:
+        """The first STARTTLS (or plain) endpoint's port."""
+        return next(e.port for e in self.endpoints if not e.implicit_tls)
+
+    @property
+    def tls_port(self) -> int:
+        return next(e.port for e in self.endpoints if e.implicit_tls)
+
+    @property
+    def deliveries(self) -> dict[str, list[Delivery]]:
+        return self.server.context.deliveries
+
+
+@contextmanager
+def run_in_thread(
+    config: ServerConfig,
+    listen: list[tuple[str, int]] | None = None,
+    implicit_tls: list[tuple[str, int]] | None = None,
+) -> Iterator[RunningServer]:
+    """Run a server on its own event loop thread for the duration of a ``with`` block."""
+    server = SubmissionServer(config, listen if listen is not None else [("127.0.0.1", 0)], implicit_tls)
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    failure: list[BaseException] = []
+
+    async def main() -> None:
+        try:
+            await server.start()
+        except BaseException as exc:  # reported to the caller's thread below
+            failure.append(exc)
+            return
+        finally:
+            started.set()
+        await stop_requested.wait()
+        await server.stop()
+
+    # An asyncio.Event binds to the loop that first waits on it, so it may be made here.
+    stop_requested = asyncio.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(main())
+        loop.close()
+
+    thread = threading.Thread(target=run, name="saslscope-server", daemon=True)
+    thread.start()
+    started.wait()
+    if failure:
+        thread.join()
+        raise failure[0]
+    try:
+        yield RunningServer(server, loop)
+    finally:
+        loop.call_soon_threadsafe(stop_requested.set)
+        thread.join(timeout=30)
+
+
+def default_hostname() -> str:
+    """The name the server gives itself (banner, CRAM-MD5 challenge, Received, log host)."""
+    return os.uname().nodename or "localhost"

@@ -1,0 +1,488 @@
+"""One SMTP connection: aiosmtpd's protocol, made to check SASL for real and log like Postfix.
+
+aiosmtpd parses commands, envelopes and DATA; this subclass adds what a submission server
+needs and aiosmtpd leaves to the application:
+
+* AUTH driven by the server side of :mod:`saslscope.sasl` for every mechanism (RFC 4954):
+  mechanism names are case-insensitive and logged as the client spelled them (Postfix logs
+  ``sasl_method=cram-md5`` when the client typed ``auth cram-md5``); ``*`` aborts; the SCRAM
+  server-final message goes out as one more ``334``; failures are delayed per client address.
+* AUTH is offered and accepted only under TLS unless cleartext AUTH is allowed.
+* Implicit TLS (port 465 style) and STARTTLS share one upgrade path, so a client that
+  vanishes in the handshake is logged (``SSL_accept error``) and the server carries on.
+* Every command is counted for the ``disconnect from ... commands=`` line; too many errors
+  end the session (Postfix's ``smtpd_hard_error_limit``); unknown verbs get ``502``.
+* Accepted mail goes to a Maildir, never anywhere else; without AUTH, RCPT is refused with
+  ``554 5.7.1 Relay access denied`` (the submission service's ``smtpd_relay_restrictions``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import asyncio.sslproto as sslproto
+import base64
+import binascii
+import collections
+import ipaddress
+import socket
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from saslscope.sasl.base import Challenge, ServerMechanism
+from saslscope.sasl.errors import AuthenticationFailed, SaslError
+from saslscope.sasl.registry import server_mechanism
+from saslscope.smtp.server.postfix_log import SMTPD_COMMANDS, CommandCounters, new_queue_id
+from saslscope.smtp.server.queue import ClientInfo, TlsSummary, Transaction, queue_and_deliver
+
+if TYPE_CHECKING:
+    from saslscope.smtp.server.server import ServerContext
+
+#: RFC 4954 §4: an AUTH line, and so any SASL response line, may be 12288 octets.
+MAX_AUTH_LINE = 12288
+#: how long reverse DNS may take before the client is logged as ``unknown`` (Postfix waits for
+#: the resolver; a test server should not)
+NAME_LOOKUP_TIMEOUT = 2.0
+#: the TLS handshake must finish within this many seconds (Postfix: smtpd_starttls_timeout)
+TLS_HANDSHAKE_TIMEOUT = 30.0
+
+CommandMethod = Callable[[str | None], Awaitable[None]]
+
+
+class _Envelope(Envelope):
+    """aiosmtpd's envelope plus the queue transaction it started (at the first RCPT)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.transaction: Transaction | None = None
+
+
+class _CountingCommands(dict[str, CommandMethod]):
+    """aiosmtpd looks command methods up with ``.get(verb)``; this table answers every verb,
+    counting each one and its outcome for the ``disconnect`` line."""
+
+    def __init__(self, session: SubmissionSession, methods: dict[str, CommandMethod]) -> None:
+        super().__init__(methods)
+        self.session = session
+
+    def get(self, command: str, default: Any = None) -> CommandMethod:  # type: ignore[override]
+        method = super().get(command)
+        if method is None or command not in SMTPD_COMMANDS:
+            method = self.session.smtp_unrecognized
+        return self.session.counted(command, method)
+
+
+class SubmissionSession(SMTP):
+    """The protocol object for one client connection (created by :class:`SubmissionServer`)."""
+
+    def __init__(self, context: ServerContext, *, implicit_tls: bool) -> None:
+        # Set before SMTP.__init__: it inspects this object for hooks.
+        self.context = context
+        config = context.config
+        self.implicit_tls = implicit_tls
+        self.counters = CommandCounters()
+        self.client_name = "unknown"
+        self.client_addr = ""
+        self.namaddr = "unknown[unknown]"
+        self.pid = 0
+        self.where = "CONNECT"
+        self.end_reason: str | None = "lost connection"
+        self.error_count = 0
+        self.last_reply_code = 0
+        self.tls: TlsSummary | None = None
+        self.sasl_method: str | None = None
+        self.sasl_username: str | None = None
+        self._tls_connection_made = False
+        self._helo_name = ""
+        super().__init__(
+            self,
+            hostname=config.hostname,
+            ident="ESMTP saslscope",
+            tls_context=config.tls_context,
+            data_size_limit=config.max_message_size,
+            enable_SMTPUTF8=True,
+            timeout=config.idle_timeout,
+            auth_require_tls=not config.allow_cleartext_auth,
+            loop=asyncio.get_running_loop(),
+        )
+        self._smtp_methods = _CountingCommands(self, self._smtp_methods)
+        # aiosmtpd keeps these limits in a class-level dict that every EHLO grows; give each
+        # session its own. AUTH carries an initial response, so it may use the whole line.
+        self.command_size_limits = collections.defaultdict(
+            lambda: SMTP.command_size_limit, {"MAIL": 600, "RCPT": 600, "AUTH": SMTP.line_length_limit}
+        )
+
+    # ----------------------------------------------------------------- connection life
+
+    def _create_envelope(self) -> _Envelope:
+        return _Envelope()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        tls_upgrade = self._original_transport is not None
+        super().connection_made(transport)
+        if tls_upgrade:
+            self._tls_connection_made = True
+
+    async def _handle_client(self) -> None:
+        peer = self.session.peer if self.session else None
+        self.client_addr = str(peer[0]) if isinstance(peer, tuple) else "unknown"
+        self.pid = self.context.acquire_pid()
+        self.context.sessions.add(self)
+        try:
+            self.client_name = await self._client_name(self.client_addr)
+            self.namaddr = f"{self.client_name}[{self.client_addr}]"
+            self.context.log.smtpd(self.pid, f"connect from {self.namaddr}")
+            if self.implicit_tls and not await self._start_tls():
+                return
+            await super()._handle_client()
+        finally:
+            self._log_end_of_session()
+            self.context.release_pid(self.pid)
+            self.context.sessions.discard(self)
+
+    def _log_end_of_session(self) -> None:
+        if self._timeout_handle is not None:
+            self._timeout_handle.cancel()
+        log = self.context.log
+        if self.end_reason:
+            if self.where == "DATA":
+                # smtpd.c: "%s after %s (%lu bytes) from %s"; the byte count is not tracked here
+                # because aiosmtpd consumes DATA itself, so the plain form is used.
+                log.smtpd(self.pid, f"{self.end_reason} after DATA from {self.namaddr}")
+            elif self.where != "END-OF-MESSAGE" or self.end_reason != "lost connection":
+                log.smtpd(self.pid, f"{self.end_reason} after {self.where} from {self.namaddr}")
+        log.smtpd(self.pid, f"disconnect from {self.namaddr}{self.counters.format()}")
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+
+    def _timeout_cb(self) -> None:
+        self.end_reason = "timeout"
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(f"421 4.4.2 {self.hostname} Error: timeout exceeded\r\n".encode("ascii"))
+        super()._timeout_cb()
+
+    async def _client_name(self, addr: str) -> str:
+        """Postfix's client name: verified reverse DNS, else ``unknown``; loopback is ``localhost``."""
+        try:
+            ip = ipaddress.ip_address(addr)
+        except ValueError:
+            return "unknown"
+        if ip.is_loopback:
+            return "localhost"
+        try:
+            name, _ = await asyncio.wait_for(
+                self.loop.getnameinfo((addr, 0), socket.NI_NAMEREQD), NAME_LOOKUP_TIMEOUT
+            )
+            infos = await asyncio.wait_for(self.loop.getaddrinfo(name, None), NAME_LOOKUP_TIMEOUT)
+        except (OSError, asyncio.TimeoutError, UnicodeError):
+            return "unknown"
+        # Forward-confirmed: the name must resolve back to the address (Postfix smtpd_peer.c).
+        return name if any(info[4][0] == addr for info in infos) else "unknown"
+
+    # ----------------------------------------------------------------- replies, counting
+
+    async def push(self, status: str | bytes) -> None:
+        text = status.decode("utf-8", "replace") if isinstance(status, bytes) else status
+        if text[:3].isdigit():
+            self.last_reply_code = int(text[:3])
+        await super().push(status)
+
+    def counted(self, command: str, method: CommandMethod) -> CommandMethod:
+        """Wrap a command so that it is counted, and its failure counts as an error."""
+
+        async def run(arg: str | None) -> None:
+            self.where = command if command in SMTPD_COMMANDS else "UNKNOWN"
+            self.counters.started(command)
+            self.last_reply_code = 0
+            await method(arg)
+            # No await between here and the end: QUIT cancels this task, and the count must
+            # still be recorded before the cancellation lands.
+            if 0 < self.last_reply_code < 400:
+                self.counters.succeeded(command)
+            elif self.last_reply_code:
+                self._count_error()
+
+        return run
+
+    def _count_error(self) -> None:
+        self.error_count += 1
+        if self.error_count >= self.context.config.hard_error_limit and self.transport is not None:
+            self.end_reason = "too many errors"
+            self.transport.write(f"421 4.7.0 {self.hostname} Error: too many errors\r\n".encode("ascii"))
+            self.transport.close()
+            self.transport = None  # ends aiosmtpd's command loop
+
+    async def smtp_unrecognized(self, arg: str | None) -> None:
+        await self.push("502 5.5.2 Error: command not recognized")
+
+    # ----------------------------------------------------------------- simple commands
+
+    async def smtp_EHLO(self, hostname: str | None) -> None:
+        if not hostname:
+            await self.push("501 5.5.4 Syntax: EHLO hostname")
+            return
+        assert self.session is not None
+        self._set_rset_state()
+        self.session.extended_smtp = True
+        self.session.host_name = self._helo_name = hostname
+        config = self.context.config
+        lines = [self.hostname, "PIPELINING", f"SIZE {config.max_message_size}"]
+        if self.tls_context and not self._tls_connection_made:
+            lines.append("STARTTLS")
+        if self._auth_allowed():
+            lines.append("AUTH " + " ".join(config.mechanisms))
+        lines += ["ENHANCEDSTATUSCODES", "8BITMIME", "SMTPUTF8"]
+        for line in lines[:-1]:
+            await self.push(f"250-{line}")
+        await self.push(f"250 {lines[-1]}")
+
+    async def smtp_HELO(self, hostname: str | None) -> None:
+        if hostname:
+            self._helo_name = hostname
+        await super().smtp_HELO(hostname)
+
+    async def handle_NOOP(self, server: SMTP, session: Session, envelope: Envelope, arg: str) -> str:
+        return "250 2.0.0 Ok"
+
+    async def handle_RSET(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        return "250 2.0.0 Ok"
+
+    async def handle_QUIT(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.end_reason = None
+        return "221 2.0.0 Bye"
+
+    async def handle_VRFY(self, server: SMTP, session: Session, envelope: Envelope, address: str) -> str:
+        return "502 5.5.1 VRFY command is disabled"
+
+    # ----------------------------------------------------------------- TLS
+
+    async def smtp_STARTTLS(self, arg: str | None) -> None:
+        if arg:
+            await self.push("501 5.5.4 Syntax: STARTTLS")
+        elif not self.tls_context:
+            await self.push("502 5.5.1 Error: command not implemented")
+        elif self._tls_connection_made:
+            await self.push("554 5.5.1 Error: TLS already active")
+        else:
+            await self.push("220 2.0.0 Ready to start TLS")
+            if not await self._start_tls():
+                self.last_reply_code = 454  # counted as a failed STARTTLS
+                self.transport = None  # ends aiosmtpd's command loop
+
+    async def _start_tls(self) -> bool:
+        """Run the server side of a TLS handshake on this connection (RFC 3207 §4 or implicit).
+
+        On failure the connection is closed, the failure logged as Postfix does
+        (``SSL_accept error from ...``), and False returned.
+        """
+        assert self.transport is not None and self.tls_context is not None
+        waiter = self.loop.create_future()
+        self._tls_protocol = sslproto.SSLProtocol(
+            self.loop, self, self.tls_context, waiter, server_side=True,
+            ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT,
+        )
+        self._original_transport = self.transport
+        self._original_transport.set_protocol(self._tls_protocol)
+        self.transport = self._tls_protocol._app_transport
+        self._tls_protocol.connection_made(self._original_transport)
+        error: BaseException | None = None
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # ssl.SSLError, ConnectionResetError, TimeoutError...
+            error = exc
+        if error is None and self._tls_connection_made:
+            ssl_object = self.transport.get_extra_info("ssl_object")
+            cipher, version, bits = ssl_object.cipher()
+            self.tls = TlsSummary(version=version, cipher=cipher, bits=bits or 0)
+            self.context.log.smtpd(self.pid, f"Anonymous TLS connection established from {self.namaddr}: "
+                                             f"{self.tls.describe()}")
+            return True
+        log = self.context.log
+        if error is None or isinstance(error, (ConnectionError, EOFError)):
+            log.smtpd(self.pid, f"SSL_accept error from {self.namaddr}: lost connection")
+        else:
+            log.smtpd(self.pid, f"SSL_accept error from {self.namaddr}: -1")
+            log.smtpd(self.pid, f"TLS library problem: {error}", severity="warning")
+        self._original_transport.close()
+        return False
+
+    def _auth_allowed(self) -> bool:
+        return self._tls_connection_made or self.context.config.allow_cleartext_auth
+
+    # ----------------------------------------------------------------- AUTH (RFC 4954)
+
+    async def smtp_AUTH(self, arg: str | None) -> None:
+        assert self.session is not None
+        if not self.session.host_name or not self.session.extended_smtp:
+            await self.push("503 5.5.1 Error: send EHLO first")
+            return
+        if not self._auth_allowed():
+            await self.push("530 5.7.0 Must issue a STARTTLS command first")
+            return
+        if self.session.authenticated:
+            await self.push("503 5.5.1 Error: already authenticated")
+            return
+        assert isinstance(self.envelope, _Envelope)
+        if self.envelope.mail_from:
+            await self.push("503 5.5.1 Error: MAIL transaction in progress")
+            return
+        words = (arg or "").split()
+        if not 1 <= len(words) <= 2:
+            await self.push("501 5.5.4 Syntax: AUTH mechanism [initial-response]")
+            return
+        typed_name = words[0]
+        if typed_name.upper() not in self.context.config.mechanisms:
+            await self.push("504 5.5.4 Unsupported authentication mechanism")
+            return
+        response: bytes | None = None
+        if len(words) == 2:
+            # RFC 4954 §4: "=" is an initial response of zero length.
+            response = b"" if words[1] == "=" else _decode_base64(words[1])
+            if response is None:
+                await self.push("501 5.5.2 Cannot decode response")
+                return
+        mechanism = server_mechanism(
+            typed_name, self.context.config.store,
+            hostname=self.hostname, lenient=self.context.config.lenient_cram,
+        )
+        await self._authenticate(typed_name, mechanism, response)
+
+    async def _authenticate(self, typed_name: str, mechanism: ServerMechanism, response: bytes | None) -> None:
+        assert self.session is not None
+        try:
+            outcome = mechanism.step(response)
+            while isinstance(outcome, Challenge):
+                answer = await self._challenge(outcome.data)
+                if answer is None:
+                    return
+                outcome = mechanism.step(answer)
+        except AuthenticationFailed as exc:
+            await self._auth_failed(typed_name, exc.reason, exc.username or mechanism.claimed_username)
+            return
+        except SaslError as exc:
+            await self._auth_failed(typed_name, str(exc), mechanism.claimed_username)
+            return
+        if outcome.final_data is not None:
+            # RFC 4954 §4: additional data with success goes in a 334, answered by an empty line.
+            if await self._challenge(outcome.final_data) is None:
+                return
+        self.session.authenticated = True
+        self.session.auth_data = outcome
+        self.sasl_method = typed_name
+        self.sasl_username = outcome.username
+        await self.push("235 2.7.0 Authentication successful")
+
+    async def _challenge(self, data: bytes) -> bytes | None:
+        """Send ``334 base64(data)`` and return the decoded answer; None if the exchange ended
+        (client sent ``*``, undecodable base64, an overlong line: the reply is already sent)."""
+        await self.push("334 " + base64.b64encode(data).decode("ascii"))
+        line = await self._read_auth_line()
+        if line is None:
+            await self.push("500 5.5.6 Error: authentication response too long")
+            return None
+        if line == b"*":
+            await self.push("501 5.7.0 Authentication aborted")
+            return None
+        decoded = _decode_base64(line.decode("ascii", "replace"))
+        if decoded is None:
+            await self.push("501 5.5.2 Cannot decode response")
+        return decoded
+
+    async def _read_auth_line(self) -> bytes | None:
+        """One client line without its CRLF, or None if longer than :data:`MAX_AUTH_LINE`.
+
+        aiosmtpd's reader stops at 1001 octets (RFC 5321's text line); a SASL response may
+        be longer (RFC 4954 §4), so read on past the limit, keeping at most MAX_AUTH_LINE.
+        """
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            try:
+                chunk = await self._reader.readuntil(b"\n")
+                done = True
+            except asyncio.LimitOverrunError as exc:
+                chunk = await self._reader.read(exc.consumed)
+                done = False
+            size += len(chunk)
+            if size <= MAX_AUTH_LINE + 2:
+                chunks.append(chunk)
+            if done:
+                break
+        if size > MAX_AUTH_LINE + 2:
+            return None
+        return b"".join(chunks).rstrip(b"\r\n").strip()
+
+    async def _auth_failed(self, typed_name: str, reason: str, username: str | None) -> None:
+        # Postfix >= 3.8.3 (and backports): "SASL %s authentication failed: %s, sasl_username=%s"
+        self.context.log.smtpd(
+            self.pid,
+            f"{self.namaddr}: SASL {typed_name} authentication failed: {reason or '(reason unavailable)'}, "
+            f"sasl_username={username or '(unavailable)'}",
+            severity="warning",
+        )
+        delay = self.context.penalty.record_failure(self.client_addr)
+        if delay:
+            await asyncio.sleep(delay)
+        await self.push("535 5.7.8 Error: authentication failed")
+
+    # ----------------------------------------------------------------- mail transaction
+
+    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope,
+                          address: str, options: list[str]) -> str:
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 2.1.0 Ok"
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
+                          address: str, options: list[str]) -> str:
+        assert isinstance(envelope, _Envelope)
+        if not session.authenticated:
+            reply = f"554 5.7.1 <{address}>: Relay access denied"
+            # smtpd_check.c log_whatsup(): "%s: %s: %s from %s: %s;" + from= to= proto= helo=
+            proto = "ESMTP" if session.extended_smtp else "SMTP"
+            self.context.log.smtpd(
+                self.pid,
+                f"NOQUEUE: reject: RCPT from {self.namaddr}: {reply}; from=<{envelope.mail_from}> "
+                f"to=<{address}> proto={proto} helo=<{self._helo_name}>",
+            )
+            return reply
+        if envelope.transaction is None:
+            envelope.transaction = Transaction(queue_id=new_queue_id(), mail_from=envelope.mail_from or "")
+            # smtpd.c: "%s: client=%s" + ", sasl_method=%s" + ", sasl_username=%s"
+            self.context.log.smtpd(
+                self.pid,
+                f"{envelope.transaction.queue_id}: client={self.namaddr}, "
+                f"sasl_method={self.sasl_method}, sasl_username={self.sasl_username}",
+            )
+        envelope.transaction.recipients.append(address)
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return "250 2.1.5 Ok"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        assert isinstance(envelope, _Envelope) and envelope.transaction is not None
+        self.where = "END-OF-MESSAGE"
+        client = ClientInfo(helo=self._helo_name, name=self.client_name, addr=self.client_addr,
+                            tls=self.tls, authenticated=bool(session.authenticated),
+                            extended=bool(session.extended_smtp))
+        config = self.context.config
+        content = envelope.original_content or b""
+        result = await asyncio.to_thread(
+            queue_and_deliver, envelope.transaction, content,
+            client=client, hostname=self.hostname, store=config.maildir, log=self.context.log,
+        )
+        for delivery in result.deliveries:
+            self.context.delivered(envelope.transaction.queue_id, delivery)
+        if result.failures:
+            return "451 4.3.0 Error: queue file write error"
+        return f"250 2.0.0 Ok: queued as {envelope.transaction.queue_id}"
+
+
+def _decode_base64(text: str) -> bytes | None:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
