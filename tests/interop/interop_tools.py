@@ -7,12 +7,19 @@ Passwords for ``saslscope`` travel in the environment (``--password-env``), neve
 
 from __future__ import annotations
 
+import email
+import email.policy
+import json
 import os
+import re
 import subprocess
 import sys
+import time
+from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
-from lab import PostfixLab
+from lab import LabUser, PostfixLab
 
 #: the installed console script of the venv running the tests (``.venv/bin/saslscope``)
 SASLSCOPE = str(Path(sys.executable).with_name("saslscope"))
@@ -53,15 +60,63 @@ def saslscope(*args: str, password: str | None = None) -> subprocess.CompletedPr
     return _run(argv, env=env)
 
 
-def openssl_starttls(lab: PostfixLab, port: int, *args: str) -> subprocess.CompletedProcess[str]:
-    """``openssl s_client -starttls smtp`` with verification against the lab CA, then QUIT."""
+def openssl_s_client(lab: PostfixLab, port: int, *args: str, starttls: bool = True) -> subprocess.CompletedProcess[str]:
+    """``openssl s_client`` (``-starttls smtp`` unless implicit TLS), verifying the lab
+    certificate and host name against the lab CA, then QUIT."""
     argv = [
-        "openssl", "s_client", "-connect", f"{lab.host}:{port}", "-starttls", "smtp",
+        "openssl", "s_client", "-connect", f"{lab.host}:{port}", *(["-starttls", "smtp"] if starttls else []),
         "-CAfile", str(lab.ca_path), "-verify_return_error", "-verify_hostname", lab.tls_hostname,
-        "-servername", lab.tls_hostname, "-brief", *args,
+        "-servername", lab.tls_hostname, *args,
     ]
     return _run(argv, stdin="QUIT\r\n")
 
 
 def _run(argv: list[str], *, env: dict[str, str] | None = None, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, input=stdin, capture_output=True, text=True, env=env, timeout=TIMEOUT)
+
+
+def saslscope_login(
+    lab: PostfixLab, port: int, *args: str, user: LabUser, mech: str, password: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``saslscope login`` against a lab port, verifying with the lab CA; implicit TLS on
+    the submissions port, the CLI's default (STARTTLS) elsewhere unless args say otherwise."""
+    argv = ["login", lab.host, "--port", str(port), "--cafile", str(lab.ca_path), "--user", user.address, "--mech", mech]
+    if port == lab.ports.submissions:
+        argv.append("--tls")
+    return saslscope(*argv, *args, password=user.password if password is None else password)
+
+
+def saslscope_json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    """The one JSON document a ``--json`` run prints on stdout (with a readable failure)."""
+    try:
+        return json.loads(result.stdout)
+    except json.JSONDecodeError as exc:
+        raise AssertionError(f"no JSON on stdout (exit {result.returncode}): {result.stdout!r} {result.stderr!r}") from exc
+
+
+def find_message(lab: PostfixLab, user: LabUser | str, subject: str, timeout: float = 10.0) -> EmailMessage:
+    """The delivered message with this Subject in ``user``'s Maildir (delivery is asynchronous)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for path in lab.delivered_messages(user):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if message["Subject"] == subject:
+                return message
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no message {subject!r} for {user} after {timeout:.0f} s")
+        time.sleep(0.05)
+
+
+def count_log(lab: PostfixLab, pattern: str) -> int:
+    """How many Postfix log lines match the regular expression ``pattern``."""
+    return len(re.findall(pattern, lab.maillog_text(), flags=re.MULTILINE))
+
+
+def wait_for_count(lab: PostfixLab, pattern: str, at_least: int, timeout: float = 10.0) -> int:
+    """Poll the log until ``pattern`` matches ``at_least`` lines (postlogd is asynchronous)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        count = count_log(lab, pattern)
+        if count >= at_least or time.monotonic() > deadline:
+            return count
+        time.sleep(0.05)

@@ -368,6 +368,8 @@ smtpd_sasl_path = private/auth
 smtpd_sasl_auth_enable = no
 smtpd_sasl_security_options = noanonymous
 smtpd_sasl_tls_security_options = noanonymous
+# "(Authenticated sender: ...)" in Received:, as on the write-up's server
+smtpd_sasl_authenticated_header = yes
 smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
 """
 

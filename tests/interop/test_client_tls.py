@@ -1,0 +1,90 @@
+"""TLS, certificate verification, cleartext policy and probe findings against the real lab.
+
+``openssl s_client`` is the independent witness: the protocol version, cipher and leaf
+certificate fingerprint that ``saslscope probe --json`` reports must be what OpenSSL itself
+negotiated and received from the same Postfix.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+from interop_tools import count_log, openssl_s_client, saslscope, saslscope_json, saslscope_login, wait_for_count
+from lab import ALICE, PostfixLab
+
+from saslscope.cli.exitcodes import Exit
+
+pytestmark = pytest.mark.interop
+
+
+def openssl_witness(lab: PostfixLab, port: int, *, starttls: bool) -> dict[str, str]:
+    """Protocol, cipher and SHA-256 fingerprint of the leaf, as OpenSSL sees them."""
+    result = openssl_s_client(lab, port, "-showcerts", starttls=starttls)
+    assert "Verify return code: 0 (ok)" in result.stdout, result.stdout + result.stderr
+    protocol, cipher = re.search(r"^New, (TLSv[\d.]+), Cipher is (\S+)$", result.stdout, re.MULTILINE).groups()
+    leaf_pem = re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n", result.stdout, re.DOTALL).group(0)
+    fingerprint = subprocess.run(
+        ["openssl", "x509", "-noout", "-fingerprint", "-sha256"], input=leaf_pem, capture_output=True, text=True, check=True
+    ).stdout
+    return {"protocol": protocol, "cipher": cipher, "sha256": fingerprint.strip().split("=", 1)[1]}
+
+
+@pytest.mark.parametrize(("port_name", "tls_args", "starttls"), [("submission", (), True), ("submissions", ("--tls",), False)])
+def test_probe_tls_details_agree_with_openssl(postfix_lab: PostfixLab, port_name: str, tls_args: tuple[str, ...], starttls: bool) -> None:
+    port = getattr(postfix_lab.ports, port_name)
+    result = saslscope("probe", postfix_lab.host, "--port", str(port), "--cafile", str(postfix_lab.ca_path), "--json", *tls_args)
+    assert result.returncode == Exit.OK, result.stdout + result.stderr
+    tls = saslscope_json(result)["tls"]
+    witness = openssl_witness(postfix_lab, port, starttls=starttls)
+    assert tls["verified"] is True
+    assert tls["protocol"] == witness["protocol"]
+    assert tls["cipher"] == witness["cipher"]
+    assert tls["certificates"][0]["sha256"].upper() == witness["sha256"]
+
+
+def test_verification_fails_without_the_lab_ca(postfix_lab: PostfixLab) -> None:
+    """The lab CA is in no system trust store: without --cafile the login must stop at TLS."""
+    result = saslscope(
+        "login", postfix_lab.host, "--port", str(postfix_lab.ports.submission), "--user", ALICE.address,
+        "--mech", "PLAIN", password=ALICE.password,
+    )
+    assert result.returncode == Exit.TLS, result.stdout + result.stderr
+    assert "235" not in result.stdout
+
+
+def test_cleartext_plain_is_refused_and_nothing_is_sent(postfix_lab: PostfixLab) -> None:
+    sessions = r"postfix/plainauth/smtpd\[\d+\]: disconnect from localhost\[127\.0\.0\.1\]"
+    with_auth = sessions + r".* auth="
+    sessions_before, auth_before = count_log(postfix_lab, sessions), count_log(postfix_lab, with_auth)
+    result = saslscope_login(postfix_lab, postfix_lab.ports.cleartext_auth, "--no-tls", "--json", user=ALICE, mech="PLAIN")
+    assert result.returncode == Exit.USAGE, result.stdout + result.stderr  # "refused by policy"
+    assert "--allow-cleartext-auth" in result.stdout + result.stderr
+    document = saslscope_json(result)
+    assert not any(event["text"].upper().startswith("AUTH") for event in document["transcript"] if event["direction"] == "sent")
+    # Postfix's view: if a session happened at all, it carried no AUTH command
+    wait_for_count(postfix_lab, sessions, sessions_before + 1, timeout=2.0)
+    assert count_log(postfix_lab, with_auth) == auth_before
+
+
+def test_cleartext_plain_when_explicitly_allowed(postfix_lab: PostfixLab) -> None:
+    pattern = r"postfix/plainauth/smtpd\[\d+\]: disconnect from localhost\[127\.0\.0\.1\] ehlo=1 auth=1 "
+    before = count_log(postfix_lab, pattern)
+    result = saslscope_login(postfix_lab, postfix_lab.ports.cleartext_auth, "--no-tls", "--allow-cleartext-auth", user=ALICE, mech="PLAIN")
+    assert result.returncode == Exit.OK, result.stdout + result.stderr
+    assert wait_for_count(postfix_lab, pattern, before + 1) == before + 1
+
+
+def finding_codes(lab: PostfixLab, port: int) -> set[str]:
+    result = saslscope("probe", lab.host, "--port", str(port), "--cafile", str(lab.ca_path), "--json")
+    assert result.returncode == Exit.OK, result.stdout + result.stderr
+    return {finding["code"] for finding in saslscope_json(result)["findings"]}
+
+
+def test_probe_reports_auth_offered_before_tls(postfix_lab: PostfixLab) -> None:
+    assert {"auth-before-tls", "cleartext-password-auth"} <= finding_codes(postfix_lab, postfix_lab.ports.cleartext_auth)
+
+
+def test_probe_finds_no_auth_before_tls_on_submission(postfix_lab: PostfixLab) -> None:
+    assert not {"auth-before-tls", "cleartext-password-auth"} & finding_codes(postfix_lab, postfix_lab.ports.submission)
