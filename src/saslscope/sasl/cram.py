@@ -30,7 +30,7 @@ _BLOCK = 64  # MD5 block size, the HMAC key length B of RFC 2104 §2
 
 # RFC 2195 §2: the response is the user name, a space, and 32 lower-case hex digits. The
 # user name may itself contain spaces, so the digest is whatever follows the last one.
-_RESPONSE = re.compile(rb"(?P<user>.+) (?P<digest>[0-9a-fA-F]{32})(?P<tail>\r?\n)?", re.DOTALL)
+RESPONSE_PATTERN = re.compile(rb"(?P<user>.+) (?P<digest>[0-9a-fA-F]{32})(?P<tail>\r?\n)?", re.DOTALL)
 
 
 def cram_md5_digest(password: str, challenge: bytes) -> str:
@@ -125,7 +125,7 @@ class CramMD5Server(ExchangeServer):
             return Challenge(self.challenge)
         if response is None:
             raise MalformedMessage("CRAM-MD5 needs a response to its challenge")
-        match = _RESPONSE.fullmatch(response)
+        match = RESPONSE_PATTERN.fullmatch(response)
         if match is None:
             raise MalformedMessage("CRAM-MD5 response is not 'username SP 32-hex-digest' (RFC 2195 §2)")
         username = decode_utf8(match["user"], "CRAM-MD5 user name")

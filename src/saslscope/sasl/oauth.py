@@ -36,7 +36,7 @@ def parse_oauth_error(challenge: bytes) -> OAuthError:
     """Parse the server's JSON error challenge; MalformedMessage if it is not one."""
     try:
         document = json.loads(challenge.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: absurdly nested JSON
         raise MalformedMessage("OAuth error challenge is not UTF-8 JSON (RFC 7628 §3.2.2)") from None
     if not isinstance(document, dict) or not isinstance(document.get("status"), str):
         raise MalformedMessage("OAuth error challenge has no \"status\" string (RFC 7628 §3.2.2)")

@@ -54,7 +54,7 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _unb64(value: str, what: str) -> bytes:
+def unb64(value: str, what: str) -> bytes:
     try:
         return base64.b64decode(value.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError):
@@ -185,7 +185,7 @@ class ScramClient(ClientMechanism):
         if pairs and pairs[0][0] == "m":
             raise MalformedMessage("SCRAM server-first: unsupported mandatory extension 'm=' (RFC 5802 §5.1)")
         nonce = _expect(pairs, 0, "r", "server-first")
-        salt = _unb64(_expect(pairs, 1, "s", "server-first"), "salt")
+        salt = unb64(_expect(pairs, 1, "s", "server-first"), "salt")
         iterations_text = _expect(pairs, 2, "i", "server-first")
         if not nonce.startswith(self.nonce) or len(nonce) == len(self.nonce) or not _NONCE.fullmatch(nonce):
             raise AuthenticationFailed("server nonce does not extend ours (RFC 5802 §5.1)")
@@ -207,7 +207,7 @@ class ScramClient(ClientMechanism):
         if server_final.startswith("e="):
             raise AuthenticationFailed(f"server error: {server_final[2:]}")
         pairs = parse_attributes(server_final, "server-final")
-        signature = _unb64(_expect(pairs, 0, "v", "server-final"), "server signature")
+        signature = unb64(_expect(pairs, 0, "v", "server-final"), "server signature")
         assert self._server_signature is not None
         if not hmac.compare_digest(signature, self._server_signature):
             raise AuthenticationFailed(
@@ -327,11 +327,11 @@ class ScramServer(ExchangeServer):
     def _verify_final(self, client_final: str) -> Success:
         assert self._header is not None and self._keys is not None
         pairs = parse_attributes(client_final, "client-final")
-        binding = _unb64(_expect(pairs, 0, "c", "client-final"), "channel binding")
+        binding = unb64(_expect(pairs, 0, "c", "client-final"), "channel binding")
         nonce = _expect(pairs, 1, "r", "client-final")
         if pairs[-1][0] != "p" or len(pairs) < 3:
             raise MalformedMessage("SCRAM client-final must end with 'p=<proof>' (RFC 5802 §7)")
-        proof = _unb64(pairs[-1][1], "proof")
+        proof = unb64(pairs[-1][1], "proof")
         expected_binding = _channel_binding_input(self._header, self.bindings.get(self._header.cb_name or ""))
         if not hmac.compare_digest(binding, expected_binding):
             raise AuthenticationFailed("channel bindings don't match (RFC 5802 §6)", self._username)

@@ -1,0 +1,162 @@
+"""The explain facility and strict base64 of user input."""
+
+import base64
+import json
+
+import pytest
+
+from saslscope.sasl import MalformedMessage, UnsupportedMechanism
+from saslscope.sasl.b64 import decode_b64, parse_pasted
+from saslscope.sasl.explain import MASK, explain
+
+WRITEUP_CHALLENGE = "PDA3Nzg3NTMyMDgxMzMwMDAuMTUzNzE1MTM2NEBpazEtMzMxLTI1NjQ5LnZzLnNha3VyYS5uZS5qcD4="
+
+
+def values(explanation):
+    return {f.name: f.value for f in explanation.fields}
+
+
+def test_writeup_challenge_timestamp_and_host():
+    explanation = explain(base64.b64decode(WRITEUP_CHALLENGE))
+    assert explanation.kind == "cram-md5-challenge" and explanation.direction == "server"
+    fields = values(explanation)
+    assert fields["timestamp"] == "1537151364"
+    # 1537151364 = 2018-09-17 02:29:24 UTC, 24 s after the write-up's TLS "Start Time: 1537151340".
+    assert fields["time"] == "2018-09-17 02:29:24 UTC"
+    assert fields["host"] == "ik1-331-25649.vs.sakura.ne.jp"
+    assert fields["random"] == "0778753208133000"
+
+
+def test_rfc2195_challenge_is_recognised():
+    fields = values(explain(b"<1896.697170952@postoffice.reston.mci.net>"))
+    assert fields["host"] == "postoffice.reston.mci.net" and fields["time"].startswith("1992-")
+
+
+def test_cram_response_newline_is_flagged_as_the_writeup_bug():
+    good = explain(b"centos7@phoenixknight.jp 1c8848fcf734dd528b919ea753c1374b")
+    assert good.kind == "cram-md5-response" and not good.warnings
+    assert values(good)["digest"] == "1c8848fcf734dd528b919ea753c1374b"
+    bad = explain(b"centos7@phoenixknight.jp 1c8848fcf734dd528b919ea753c1374b\n")
+    assert bad.kind == "cram-md5-response" and "echo" in bad.warnings[0] and "newline" in bad.warnings[0]
+
+
+def test_plain_password_is_secret_and_masked():
+    explanation = explain(b"Ursel\0Kurt\0xipj3plmq")
+    assert values(explanation) == {"authzid": "Ursel", "authcid": "Kurt", "password": "xipj3plmq"}
+    assert explanation.field("password").secret and explanation.has_secrets
+    masked = explanation.to_dict()
+    assert "xipj3plmq" not in json.dumps(masked) and MASK in json.dumps(masked)
+    assert "xipj3plmq" not in "\n".join(explanation.lines())
+    assert "xipj3plmq" in json.dumps(explanation.to_dict(show_secrets=True))
+
+
+def test_xoauth2_token_is_secret():
+    blob = b"user=someuser@example.com\x01auth=Bearer ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg\x01\x01"
+    explanation = explain(blob)
+    assert explanation.kind == "xoauth2-message"
+    assert values(explanation)["user"] == "someuser@example.com"
+    assert explanation.field("token").secret
+
+
+def test_oauthbearer_message_error_and_ack():
+    blob = b"n,a=user@example.com,\x01host=server.example.com\x01port=587\x01auth=Bearer abc==\x01\x01"
+    explanation = explain(blob)
+    assert explanation.kind == "oauthbearer-message"
+    assert values(explanation)["port"] == "587" and explanation.field("token").secret
+    error = explain(b'{"status":"invalid_token","scope":"https://mail.example.com/"}')
+    assert error.kind == "oauth-error" and values(error)["status"] == "invalid_token"
+    assert explain(b"\x01").kind == "oauthbearer-error-ack"
+
+
+@pytest.mark.parametrize(
+    "blob, kind",
+    [
+        (b"n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL", "scram-client-first"),
+        (b"p=tls-exporter,a=admin,n=user,r=abc", "scram-client-first"),
+        (b"r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096", "scram-server-first"),
+        (b"c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=", "scram-client-final"),
+        (b"v=rmF9pqV8S7suAoZWja4dJRkFsKQ=", "scram-server-final"),
+        (b"e=invalid-proof", "scram-server-final"),
+        (b'realm="elwood.innosoft.com",nonce="OA6MG9tEQGm2hh",qop="auth",algorithm=md5-sess,charset=utf-8', "digest-md5-challenge"),
+        (b'username="chris",nonce="n",cnonce="c",nc=00000001,response=d388dad90d4bbd760a152321f2143af7', "digest-md5-response"),
+        (b"rspauth=ea40f60335c427b5527b84dbabcdfffd", "digest-md5-rspauth"),
+        (b"Username:", "login-prompt"),
+        (b"Password:", "login-prompt"),
+        (b"", "empty"),
+        (b"\xff\x00\x01", "unknown"),
+    ],
+)
+def test_shapes_are_recognised_without_a_hint(blob, kind):
+    assert explain(blob).kind == kind
+
+
+def test_scram_fields():
+    first = values(explain(b"p=tls-exporter,a=admin,n=us=2Cer,r=abc"))
+    assert first["binding type"] == "tls-exporter" and first["authzid"] == "admin" and first["username"] == "us,er"
+    server_first = explain(b"r=abcdef,s=QSXCR+Q6sek8bf92,i=1000")
+    assert "below the 4096" in server_first.warnings[0]
+    final = values(explain(b"c=cD10bHMtdW5pcXVlLCx4eHg=,r=abc,p=AAAA"))
+    assert final["gs2 header"] == "p=tls-unique,," and final["binding data"] == b"xxx".hex()
+
+
+def test_hints():
+    login = explain(b"hunter2", "LOGIN", "client")
+    assert login.kind == "login-value" and login.field("value").secret
+    assert explain(b"admin", "external").kind == "external-message"
+    assert explain(b"n,,n=user,r=abc", "scram-sha-256-plus").mechanism == "SCRAM-SHA-256-PLUS"
+    with pytest.raises(MalformedMessage, match="^not a CRAM-MD5 server message: "):
+        explain(b"hello", "CRAM-MD5", "server")
+    with pytest.raises(MalformedMessage, match="not a PLAIN"):
+        explain(b"no nuls here", "PLAIN")
+    with pytest.raises(UnsupportedMechanism):
+        explain(b"x", "GSSAPI")
+    with pytest.raises(MalformedMessage):
+        explain(b"x", None, "sideways")
+
+
+def test_control_characters_are_escaped_for_the_terminal():
+    explanation = explain(b"\0us\x1b[2Jer\0pw")
+    assert "\x1b" not in "\n".join(explanation.lines())
+
+
+@pytest.mark.parametrize(
+    "text, data",
+    [
+        ("=", b""),
+        ("  AQ==\r\n", b"\x01"),
+        ("334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+", b"<1896.697170952@postoffice.reston.mci.net>"),
+        ("334 ", b""),
+        ("+ AQ==", b"\x01"),
+        ("S: dj1ybUY5cHFWOFM3c3VBb1pXamE0ZEpSa0ZzS1E9", b"v=rmF9pqV8S7suAoZWja4dJRkFsKQ="),
+    ],
+)
+def test_pasted_forms(text, data):
+    assert parse_pasted(text).data == data
+
+
+def test_pasted_auth_command_names_the_mechanism():
+    pasted = parse_pasted("auth plain AHRpbQB0YW5zdGFhZnRhbnN0YWFm")
+    assert (pasted.mechanism, pasted.direction, pasted.data) == ("PLAIN", "client", b"\0tim\0tanstaaftanstaaf")
+    assert parse_pasted("334 VXNlcm5hbWU6").direction == "server"
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("AQ=", "not a multiple of 4"),
+        ("AQ==AQ==", "excess data"),
+        ("A!Q=", "only base64"),
+        ("PDE4OTYu\nNjk3", "whitespace"),
+        ("Zö==", "non-ASCII"),
+        ("AUTH CRAM-MD5", "no initial response"),
+    ],
+)
+def test_strict_base64_errors(text, reason):
+    with pytest.raises(MalformedMessage, match=f"(?i){reason}"):
+        parse_pasted(text)
+
+
+def test_decode_b64_accepts_bytes():
+    assert decode_b64(b"AQ==") == b"\x01"
+    with pytest.raises(MalformedMessage):
+        decode_b64(b"\xffAQ=")
