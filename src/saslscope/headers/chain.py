@@ -1,0 +1,111 @@
+"""The whole header of one message: its hops in order, the submission hop, and the verdicts.
+
+Each relay prepends its Received header (RFC 5321 §4.4), so the header lists hops newest
+first; :class:`HeaderAnalysis` keeps them oldest first, the order the message travelled.
+
+The *submission* hop is the oldest hop whose server says the client authenticated (an
+RFC 3848 ``...A`` protocol such as ESMTPSA, ``Authenticated sender:``, Sendmail's
+``(authenticated ...)``, ...): its ``from`` part is the address that used the account, the
+other end of the log trail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from saslscope.headers.authresults import (
+    AuthResults,
+    ReceivedSpf,
+    parse_authentication_results,
+    parse_received_spf,
+    summarize_signature,
+)
+from saslscope.headers.fields import HeaderBlock, decode_words, split_header_block
+from saslscope.headers.received import Hop, parse_received
+from saslscope.headers.source import HeaderInputError, read_message_bytes
+
+# Clocks of unrelated servers drift; a hop "before" its predecessor by less than this is noise.
+DEFAULT_SKEW_TOLERANCE = 60.0
+
+# Header fields summarised at the top of a report (RFC 2047 words decoded).
+SUMMARY_FIELDS = ("Return-Path", "From", "To", "Subject", "Date", "Message-ID")
+
+
+@dataclass
+class HeaderAnalysis:
+    hops: list[Hop]                                   # oldest first
+    submission_index: int | None
+    summary: dict[str, str]
+    auth_results: list[AuthResults] = field(default_factory=list)
+    arc_auth_results: list[AuthResults] = field(default_factory=list)
+    received_spf: list[ReceivedSpf] = field(default_factory=list)
+    dkim_signatures: list[dict[str, str]] = field(default_factory=list)
+    arc_seals: list[dict[str, str]] = field(default_factory=list)
+    arc_message_signatures: list[dict[str, str]] = field(default_factory=list)
+    dkim_filters: list[str] = field(default_factory=list)   # OpenDKIM's "DKIM-Filter:" notes
+    malformed_lines: list[tuple[int, str]] = field(default_factory=list)
+    envelope_line: str | None = None
+    skew_tolerance: float = DEFAULT_SKEW_TOLERANCE
+
+    @property
+    def submission(self) -> Hop | None:
+        return None if self.submission_index is None else self.hops[self.submission_index]
+
+
+def _set_delays(hops: list[Hop], tolerance: float) -> None:
+    previous = None
+    for hop in hops:
+        if hop.time is not None and previous is not None and previous.time is not None:
+            hop.delay_seconds = (hop.time - previous.time).total_seconds()
+            hop.clock_skew = hop.delay_seconds < -tolerance
+        if hop.time is not None:
+            previous = hop
+
+
+def analyze_block(block: HeaderBlock, skew_tolerance: float = DEFAULT_SKEW_TOLERANCE) -> HeaderAnalysis:
+    """Analyse an already split header block."""
+    hops = [parse_received(f.value) for f in reversed(block.get_all("Received"))]
+    _set_delays(hops, skew_tolerance)
+    submission = next((i for i, hop in enumerate(hops) if hop.authenticated), None)
+    summary = {name: decode_words(value) for name in SUMMARY_FIELDS if (value := block.first(name)) is not None}
+    return HeaderAnalysis(
+        hops=hops,
+        submission_index=submission,
+        summary=summary,
+        auth_results=[parse_authentication_results(f.value) for f in block.get_all("Authentication-Results")],
+        arc_auth_results=[parse_authentication_results(f.value, arc=True)
+                          for f in block.get_all("ARC-Authentication-Results")],
+        received_spf=[parse_received_spf(f.value) for f in block.get_all("Received-SPF")],
+        dkim_signatures=[summarize_signature(f.value) for f in block.get_all("DKIM-Signature")],
+        arc_seals=[summarize_signature(f.value) for f in block.get_all("ARC-Seal")],
+        arc_message_signatures=[summarize_signature(f.value) for f in block.get_all("ARC-Message-Signature")],
+        dkim_filters=[f.unfolded for f in block.get_all("DKIM-Filter")],
+        malformed_lines=list(block.malformed),
+        envelope_line=block.envelope_line,
+        skew_tolerance=skew_tolerance,
+    )
+
+
+def analyze_text(text: str, skew_tolerance: float = DEFAULT_SKEW_TOLERANCE) -> HeaderAnalysis:
+    """Analyse a message (or just its header) given as text."""
+    return analyze_block(split_header_block(text), skew_tolerance)
+
+
+def analyze_bytes(data: bytes, skew_tolerance: float = DEFAULT_SKEW_TOLERANCE) -> HeaderAnalysis:
+    """Analyse raw message bytes. Header bytes outside UTF-8 (RFC 6532 allows UTF-8) become U+FFFD."""
+    return analyze_text(data.decode("utf-8", errors="replace"), skew_tolerance)
+
+
+def analyze_source(path: str, index: int | None = None, stdin: BinaryIO | None = None,
+                   skew_tolerance: float = DEFAULT_SKEW_TOLERANCE) -> HeaderAnalysis:
+    """Read ``path`` (``-`` for stdin; an mbox message with ``index``) and analyse its header.
+
+    Raises :class:`HeaderInputError` when the input is unreadable, empty, or has no header fields.
+    """
+    data = read_message_bytes(path, index, stdin)
+    block = split_header_block(data.decode("utf-8", errors="replace"))
+    if not block.fields:
+        where = "stdin" if path == "-" else path
+        raise HeaderInputError(f"{where} has no header fields (expected lines like 'Received: ...')")
+    return analyze_block(block, skew_tolerance)

@@ -1,0 +1,98 @@
+"""Split a message's header block into fields, losslessly.
+
+We read the header block ourselves rather than through ``email.message.Message`` because the
+forensics need the text exactly as received: compat32 hands back undecodable bytes as opaque
+``Header`` objects and the modern policy re-folds and normalises values. Here every line ends
+up somewhere: in a field, as the mbox ``From `` line, or in ``malformed`` -- never dropped.
+
+- A field starts with a name of printable ASCII except ``:`` (RFC 5322 §2.2), optionally
+  followed by whitespace before the colon (obsolete syntax, RFC 5322 §4.5).
+- A line starting with space or tab continues the previous field (folding, RFC 5322 §2.2.3).
+- The first empty line ends the header block (RFC 5322 §2.1).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
+
+_FIELD_START = re.compile(r"^(?P<name>[\x21-\x39\x3b-\x7e]+)[ \t]*:(?P<value>.*)$", re.S)
+_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+
+
+@dataclass(frozen=True)
+class HeaderField:
+    name: str
+    value: str        # as written, folding kept (lines joined with "\n"), no trailing newline
+    line: int         # 1-based line number where the field starts
+
+    @property
+    def unfolded(self) -> str:
+        """The value with folding removed (RFC 5322 §2.2.3) and runs of whitespace collapsed."""
+        return " ".join(self.value.split())
+
+
+@dataclass
+class HeaderBlock:
+    fields: list[HeaderField] = field(default_factory=list)
+    malformed: list[tuple[int, str]] = field(default_factory=list)  # (line number, text)
+    envelope_line: str | None = None                                # mbox "From " separator
+
+    def get_all(self, name: str) -> list[HeaderField]:
+        wanted = name.lower()
+        return [f for f in self.fields if f.name.lower() == wanted]
+
+    def first(self, name: str) -> str | None:
+        found = self.get_all(name)
+        return found[0].unfolded if found else None
+
+
+def split_header_block(text: str) -> HeaderBlock:
+    """Split ``text`` (a whole message or just its header) into header fields."""
+    block = HeaderBlock()
+    lines = text.splitlines()
+    start = 0
+    while start < len(lines) and not lines[start].strip():
+        start += 1                                   # leading blank lines (pasted text)
+    if start < len(lines) and lines[start].startswith("From ") and not _FIELD_START.match(lines[start]):
+        block.envelope_line = lines[start]
+        start += 1
+    name: str | None = None
+    parts: list[str] = []
+    first_line = 0
+
+    def flush() -> None:
+        if name is not None:
+            block.fields.append(HeaderField(name, "\n".join(parts), first_line))
+
+    for number, line in enumerate(lines[start:], start=start + 1):
+        if line == "":
+            break
+        if line[0] in " \t":
+            if name is not None:
+                parts.append(line)
+            else:
+                block.malformed.append((number, line))
+            continue
+        match = _FIELD_START.match(line)
+        if match:
+            flush()
+            name, parts, first_line = match["name"], [match["value"].lstrip(" \t")], number
+        else:
+            flush()
+            name, parts = None, []
+            block.malformed.append((number, line))
+    flush()
+    return block
+
+
+def decode_words(value: str) -> str:
+    """Decode RFC 2047 encoded words (``=?UTF-8?B?...?=``); on any defect return ``value`` as is."""
+    if not _ENCODED_WORD.search(value):
+        return value
+    try:
+        return str(make_header(decode_header(value)))
+    except (HeaderParseError, LookupError, UnicodeError, ValueError):
+        return value

@@ -1,0 +1,391 @@
+"""Parse one ``Received:`` header into a :class:`Hop`.
+
+The grammar is RFC 5321 §4.4 (``from`` / ``by`` / ``via`` / ``with`` / ``id`` / ``for`` clauses,
+then ``;`` and the date), plus RFC 8314 §4.3's ``tls <cipher>`` clause. What real servers
+write goes beyond it, mostly inside comments, and each shape recognised here is named next to
+its pattern:
+
+- Postfix: ``from helo (rdns [ip]) (using TLSv1.2 with cipher X (256/256 bits))
+  (Authenticated sender: u) by host (Postfix) with ESMTPSA id Q for <rcpt>; date``
+- Exim: ``from rdns ([ip] helo=name) by host (Exim 4.95) with esmtpsa (TLS1.3)
+  tls TLS_AES_256_GCM_SHA384 (envelope-from <a>) id Q; date``
+- Sendmail: ``from helo (rdns [ip]) (authenticated bits=0) by host (8.15.2/8.15.2)
+  with ESMTPSA id Q (version=TLSv1.2 cipher=X bits=256 verify=NO); date (envelope-from a)``
+- qmail: ``(qmail 1234 invoked from network); date`` and ``from unknown (HELO name) (ip)``,
+  with SMTP AUTH patches ``(user@ip with login)``
+- Microsoft Exchange: ``from a (ip) by b (ip) with Microsoft SMTP Server (version=TLS1_2,
+  cipher=X) id 15.20.5038.16`` -- that ``id`` is the Exchange build, not a queue ID
+- Gmail: ``... with SMTPS id Q for <rcpt> (Google Transport Security); date``
+- Dovecot/LMTP: ``... with LMTP id Q`` where ``id`` may sit on its own continuation line
+
+Parsing never raises: whatever is not understood stays in ``Hop.unrecognised`` and ``raw``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+
+from saslscope.headers import protocols
+from saslscope.headers.tokens import Token, render, tokenize
+
+# RFC 5321 §4.4 clause keywords, plus the RFC 8314 §4.3 "tls" clause.
+_CLAUSES = ("from", "by", "via", "with", "id", "for", "tls")
+
+
+@dataclass
+class TlsInfo:
+    """What a hop says about its TLS session; any field may be unknown."""
+
+    version: str | None = None
+    cipher: str | None = None
+    bits: str | None = None
+    client_certificate: str | None = None
+    stated_by: str = "comment"     # "comment", "tls clause" or "protocol" (ESMTPS & co. only)
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "version": self.version,
+            "cipher": self.cipher,
+            "bits": self.bits,
+            "client_certificate": self.client_certificate,
+            "stated_by": self.stated_by,
+            "note": self.note,
+        }
+
+
+@dataclass
+class Hop:
+    """One Received header: who handed the message to whom, how, and when."""
+
+    raw: str                                   # the unfolded header value, exactly as read
+    from_host: str | None = None               # the word after "from", as written
+    helo: str | None = None
+    reverse_name: str | None = None            # rDNS of the client; None when "unknown"
+    from_ip: str | None = None
+    from_port: int | None = None
+    by_host: str | None = None
+    by_ip: str | None = None
+    by_software: str | None = None
+    via: str | None = None
+    protocol: str | None = None                # the "with" clause, as written
+    queue_id: str | None = None
+    for_addr: str | None = None
+    envelope_from: str | None = None
+    tls: TlsInfo | None = None
+    time: datetime | None = None               # timezone-aware; None if absent or unparsable
+    time_raw: str | None = None
+    authenticated: bool = False
+    authenticated_sender: str | None = None
+    auth_evidence: list[str] = field(default_factory=list)
+    comments: list[str] = field(default_factory=list)
+    unrecognised: list[str] = field(default_factory=list)
+    # Set by saslscope.headers.chain once the hops are in order:
+    delay_seconds: float | None = None         # since the previous (older) hop
+    clock_skew: bool = False                   # delay negative beyond the tolerance
+
+    @property
+    def transmission(self) -> protocols.TransmissionType | None:
+        return protocols.lookup(self.protocol)
+
+    def tls_info(self) -> TlsInfo:
+        if self.tls is None:
+            self.tls = TlsInfo()
+        return self.tls
+
+
+# --------------------------------------------------------------------------- helpers
+
+def as_ip(text: str | None) -> str | None:
+    """``text`` as an IP address string (``IPv6:`` prefix and brackets removed), else None."""
+    if not text:
+        return None
+    candidate = text.strip().strip("[]")
+    if candidate[:5].lower() == "ipv6:":
+        candidate = candidate[5:]
+    try:
+        ipaddress.ip_address(candidate)
+    except ValueError:
+        return None
+    return candidate
+
+
+def _host_name(text: str | None) -> str | None:
+    """A host name as written, minus a trailing root dot; ``unknown`` (Postfix: no rDNS) is None."""
+    if not text:
+        return None
+    name = text.rstrip(".")
+    return None if name.lower() == "unknown" or not name else name
+
+
+def parse_date(text: str) -> datetime | None:
+    """An RFC 5322 date-time, or None. A missing or ``-0000`` zone is read as UTC (RFC 5322 §3.3)."""
+    if not text.strip():
+        return None
+    try:
+        parsed = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed
+
+
+# --------------------------------------------------------------------------- comments
+# Each interpreter returns True when it understood the comment. ``where`` is the clause the
+# comment followed ("from", "by", "with", ..., "date" or None before any clause).
+
+_TCP_INFO = re.compile(
+    r"^(?:(?P<name>[^\s\[\]]+)\s+)?\[(?P<ip>[^\]]*)\](?::(?P<port>\d+))?(?P<rest>.*)$", re.S)
+_HELO_WORD = re.compile(r'(?:^|[\s"])(?:HELO|EHLO|LHLO)\s+"?(?P<helo>[^\s"]+)', re.I)
+_HELO_EQUALS = re.compile(r"(?:^|\s)helo=(?P<helo>\S+)", re.I)
+_QMAIL_AUTH = re.compile(r"^(?P<user>\S+)@(?P<ip>[0-9A-Fa-f.:]+)\s+with\s+(?P<mech>[\w-]+)$")
+_AUTH_SENDER = re.compile(r"^Authenticated sender:\s*(?P<who>.+)$", re.I | re.S)
+_SENDMAIL_AUTH = re.compile(r"^authenticated(?:\s+bits=\d+|\s+as\s+(?P<who>\S+))*$", re.I)
+_POSTFIX_TLS = re.compile(
+    r"using\s+(?P<version>\S+)\s+with\s+cipher\s+(?P<cipher>\S+)\s+"
+    r"\((?P<bits>\d+(?:/\d+)?)\s+bits\)", re.I | re.S)
+_KV_TLS = re.compile(r"version=(?P<version>[^\s,)]+)[,\s]+cipher=(?P<cipher>[^\s,)]+)"
+                     r"(?:[,\s]+bits=(?P<bits>[^\s,)]+))?(?:[,\s]+verify=(?P<verify>[^\s,)]+))?", re.I)
+_EXIM_TLS = re.compile(r"^(?P<version>(?:TLS|SSL)v?\d(?:[._]\d)?)(?::(?P<cipher>[^:\s]+)(?::(?P<bits>\d+))?)?$",
+                       re.I)
+_ENCRYPTED = re.compile(r"^(?P<cipher>\S+)\s+encrypted(?P<auth>,\s*authenticated)?$", re.I)
+_ENVELOPE_FROM = re.compile(r"^envelope-from\s+<?(?P<addr>[^<>\s]*)>?$", re.I)
+_CLIENT_CERT = re.compile(
+    r"^(?:No client certificate requested|Client did not present a certificate"
+    r"|Client CN .*|Client certificate .*)$", re.I | re.S)
+_EXIM_VERSION = re.compile(r"^Exim\s+\S+$")
+_QMAIL_PROCESS = re.compile(r"^qmail\s+\d+\s+invoked\s+.+$", re.I)
+_ORCPT = re.compile(r"^ORCPT\s", re.I)
+
+
+def _mark_authenticated(hop: Hop, evidence: str, who: str | None = None) -> None:
+    hop.authenticated = True
+    if evidence not in hop.auth_evidence:
+        hop.auth_evidence.append(evidence)
+    if who and not hop.authenticated_sender:
+        hop.authenticated_sender = who
+
+
+def _from_comment(hop: Hop, text: str) -> bool:
+    """TCP-info after ``from`` (RFC 5321 §4.4) and the HELO name, in every server's spelling."""
+    recognised = False
+    match = _TCP_INFO.match(text)
+    if match and as_ip(match["ip"]):
+        hop.from_ip = hop.from_ip or as_ip(match["ip"])
+        if match["port"]:
+            hop.from_port = int(match["port"])
+        if match["name"] and not hop.reverse_name:
+            hop.reverse_name = _host_name(match["name"])
+        rest = match["rest"]
+        recognised = True
+    else:
+        rest = text
+        bare_ip = as_ip(text)
+        if bare_ip:                       # qmail / Exchange / Dovecot: "(192.0.2.1)"
+            hop.from_ip = hop.from_ip or bare_ip
+            return True
+    helo = _HELO_EQUALS.search(rest) or _HELO_WORD.search(rest)
+    if helo:
+        hop.helo = helo["helo"]
+        recognised = True
+    qmail = _QMAIL_AUTH.match(text)
+    if qmail and as_ip(qmail["ip"]):      # qmail-smtpd AUTH patches: "(user@ip with login)"
+        hop.from_ip = hop.from_ip or as_ip(qmail["ip"])
+        _mark_authenticated(hop, f"qmail SMTP AUTH ({qmail['mech']})", qmail["user"])
+        recognised = True
+    return recognised
+
+
+def _by_comment(hop: Hop, text: str) -> bool:
+    """After ``by``: the receiver's address, or its software name and version."""
+    match = _TCP_INFO.match(text)
+    if match and as_ip(match["ip"]):
+        hop.by_ip = hop.by_ip or as_ip(match["ip"])
+        return True
+    if as_ip(text):
+        hop.by_ip = hop.by_ip or as_ip(text)
+        return True
+    if hop.by_software is None and not _looks_like_fact(text):
+        hop.by_software = text.strip()
+        return True
+    return False
+
+
+def _looks_like_fact(text: str) -> bool:
+    """True if a comment carries a fact another interpreter reads (so it is not a software name)."""
+    return any(p.search(text) for p in (_AUTH_SENDER, _POSTFIX_TLS, _KV_TLS, _ENCRYPTED, _ENVELOPE_FROM)) \
+        or bool(_SENDMAIL_AUTH.match(text) or _CLIENT_CERT.match(text) or _EXIM_TLS.match(text))
+
+
+def _anywhere_comment(hop: Hop, text: str) -> bool:
+    """Facts servers put in comments wherever they like."""
+    text = " ".join(text.split())
+    if match := _AUTH_SENDER.match(text):                      # Postfix smtpd_sasl_authenticated_header
+        _mark_authenticated(hop, "comment 'Authenticated sender:'", match["who"].strip())
+        return True
+    if match := _SENDMAIL_AUTH.match(text):                    # Sendmail "(authenticated bits=0)"
+        _mark_authenticated(hop, f"comment '{text}'", match["who"])
+        return True
+    if match := _POSTFIX_TLS.search(text):                     # Postfix "(using TLSv1.2 with cipher ...)"
+        tls = hop.tls_info()
+        tls.version, tls.cipher, tls.bits = match["version"], match["cipher"], match["bits"]
+        return True
+    if match := _KV_TLS.search(text):                          # Sendmail, Exchange, Gmail "version=... cipher=..."
+        tls = hop.tls_info()
+        tls.version, tls.cipher = match["version"], match["cipher"]
+        tls.bits = match["bits"] or tls.bits
+        if match["verify"]:
+            tls.client_certificate = f"verify={match['verify']}"
+        return True
+    if text.lower() == "google transport security":            # Gmail: TLS, no details given
+        hop.tls_info().note = "Google Transport Security"
+        return True
+    if match := _EXIM_TLS.match(text):                         # Exim "(TLS1.3)" or "(TLS1.2:CIPHER:256)"
+        tls = hop.tls_info()
+        tls.version = match["version"]
+        tls.cipher = match["cipher"] or tls.cipher
+        tls.bits = match["bits"] or tls.bits
+        return True
+    if match := _ENCRYPTED.match(text):                        # "(TLS_AES_256_GCM_SHA384 encrypted, authenticated)"
+        hop.tls_info().cipher = match["cipher"]
+        if match["auth"]:
+            _mark_authenticated(hop, f"comment '{text}'")
+        return True
+    if match := _ENVELOPE_FROM.match(text):                    # Exim, Sendmail, Dovecot
+        hop.envelope_from = match["addr"]
+        return True
+    if _CLIENT_CERT.match(text):                               # Postfix client certificate status
+        hop.tls_info().client_certificate = text
+        return True
+    if _EXIM_VERSION.match(text):
+        hop.by_software = hop.by_software or text
+        return True
+    return bool(_QMAIL_PROCESS.match(text) or _ORCPT.match(text))
+
+
+def _interpret_comment(hop: Hop, token: Token, where: str | None) -> None:
+    text = token.text.strip()
+    hop.comments.append(text)
+    understood = False
+    if where == "from":
+        understood = _from_comment(hop, text)
+    if not understood:
+        understood = _anywhere_comment(hop, text)
+    if not understood and where == "by":
+        understood = _by_comment(hop, text)
+    if not understood:
+        hop.unrecognised.append(token.source())
+
+
+# --------------------------------------------------------------------------- clauses
+
+def _last_semicolon(tokens: list[Token]) -> int | None:
+    for index in range(len(tokens) - 1, -1, -1):
+        if tokens[index].kind == "semicolon":
+            return index
+    return None
+
+
+def _apply_clause(hop: Hop, name: str, words: list[Token]) -> None:
+    values = [w.text for w in words]
+    if not values:
+        hop.unrecognised.append(name)
+        return
+    first = values[0]
+    extra = words[1:]
+    if name == "from":
+        hop.from_host = first
+    elif name == "by":
+        hop.by_host = first
+    elif name == "via":
+        hop.via, extra = " ".join(values), []
+    elif name == "with":
+        extra = []
+        if len(values) >= 3 and values[-2].lower() == "encrypted":   # qmail TLS: "with CIPHER encrypted SMTP"
+            hop.tls_info().cipher = values[0]
+            hop.protocol = values[-1]
+        else:
+            hop.protocol = " ".join(values)
+    elif name == "id":
+        hop.queue_id = first
+    elif name == "for":
+        hop.for_addr, extra = ", ".join(v.strip(",") for v in values), []
+    elif name == "tls":                                              # RFC 8314 §4.3
+        tls = hop.tls_info()
+        tls.cipher = first
+        if tls.stated_by == "comment" and tls.version is None:
+            tls.stated_by = "tls clause"
+    hop.unrecognised.extend(t.source() for t in extra)
+
+
+def _finish(hop: Hop) -> None:
+    """Conclusions that need the whole header: HELO vs rDNS, protocol meaning, Exchange ids."""
+    explicit_helo = hop.helo is not None
+    if hop.from_host:
+        literal_ip = as_ip(hop.from_host) if hop.from_host.startswith("[") else None
+        if not explicit_helo:
+            hop.helo = hop.from_host
+        elif not hop.reverse_name and not literal_ip:
+            hop.reverse_name = _host_name(hop.from_host)      # Exim, qmail, vger: "from rdns (... helo)"
+        if literal_ip and not hop.from_ip:
+            hop.from_ip = literal_ip
+    kind = hop.transmission
+    if hop.protocol and hop.protocol.upper() in ("MICROSOFT SMTP SERVER", "MAPI") and hop.queue_id:
+        # Exchange writes its build number as "id": it identifies software, not the message.
+        hop.by_software = hop.by_software or f"Microsoft Exchange {hop.queue_id}"
+        hop.queue_id = None
+    if kind is not None:
+        if kind.authenticated:
+            _mark_authenticated(hop, f"protocol {hop.protocol}: {kind.meaning} ({kind.reference})")
+        if kind.tls and hop.tls is None:
+            hop.tls = TlsInfo(stated_by="protocol", note=f"{hop.protocol}: {kind.meaning}")
+
+
+def parse_received(value: str) -> Hop:
+    """Parse one Received header value (folded or not). Never raises."""
+    unfolded = " ".join(value.split())
+    hop = Hop(raw=unfolded)
+    tokens = tokenize(unfolded)
+    split = _last_semicolon(tokens)
+    clause_tokens = tokens if split is None else tokens[:split]
+    date_tokens = [] if split is None else tokens[split + 1:]
+
+    where: str | None = None
+    words: list[Token] = []
+    seen: set[str] = set()
+    for token in clause_tokens:
+        keyword = token.text.lower() if token.kind == "word" else None
+        starts_clause = keyword in _CLAUSES and keyword not in seen and (where is None or words)
+        if starts_clause:
+            if where is not None:
+                _apply_clause(hop, where, words)
+            where, words = keyword, []
+            seen.add(keyword)
+        elif token.kind == "comment":
+            _interpret_comment(hop, token, where)
+        elif token.kind == "semicolon":
+            hop.unrecognised.append(";")
+        elif where is None:
+            hop.unrecognised.append(token.source())
+        else:
+            words.append(token)
+    if where is not None:
+        _apply_clause(hop, where, words)
+
+    date_words = [t for t in date_tokens if t.kind != "comment"]
+    for token in date_tokens:
+        if token.kind == "comment":                      # "(JST)", or Sendmail's "(envelope-from a)"
+            hop.comments.append(token.text.strip())
+            _anywhere_comment(hop, token.text)
+    if date_words:
+        hop.time_raw = render(date_words)
+        hop.time = parse_date(hop.time_raw)
+        if hop.time is None:
+            hop.unrecognised.append(hop.time_raw)
+    _finish(hop)
+    return hop

@@ -1,0 +1,116 @@
+"""One plain-data view of a :class:`HeaderAnalysis`, used by ``--json`` and the human output alike.
+
+The human renderer reads this dictionary too, so the two outputs cannot disagree. Field names
+are part of the documented JSON contract (docs/headers.md); add fields, never rename them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from saslscope.headers.authresults import AuthResults
+from saslscope.headers.chain import HeaderAnalysis
+from saslscope.headers.received import Hop
+
+
+def hop_to_dict(hop: Hop, number: int) -> dict[str, Any]:
+    kind = hop.transmission
+    return {
+        "number": number,                      # 1 = oldest hop
+        "from_host": hop.from_host,
+        "helo": hop.helo,
+        "reverse_name": hop.reverse_name,
+        "from_ip": hop.from_ip,
+        "from_port": hop.from_port,
+        "by_host": hop.by_host,
+        "by_ip": hop.by_ip,
+        "by_software": hop.by_software,
+        "via": hop.via,
+        "protocol": hop.protocol,
+        "protocol_info": kind.to_dict() if kind else None,
+        "queue_id": hop.queue_id,
+        "for": hop.for_addr,
+        "envelope_from": hop.envelope_from,
+        "tls": hop.tls.to_dict() if hop.tls else None,
+        "time": hop.time.isoformat() if hop.time else None,
+        "time_raw": hop.time_raw,
+        "delay_seconds": hop.delay_seconds,
+        "clock_skew": hop.clock_skew,
+        "authenticated": hop.authenticated,
+        "authenticated_sender": hop.authenticated_sender,
+        "auth_evidence": list(hop.auth_evidence),
+        "comments": list(hop.comments),
+        "unrecognised": list(hop.unrecognised),
+        "raw": hop.raw,
+    }
+
+
+def _method_results(headers: list[AuthResults], method: str) -> list[dict[str, Any]]:
+    """Every ``method=...`` verdict across the headers, each with the server that gave it."""
+    return [
+        {"authserv_id": header.authserv_id, "instance": header.instance, **result.to_dict()}
+        for header in headers
+        for result in header.results
+        if result.method == method
+    ]
+
+
+def _arc_sets(analysis: HeaderAnalysis) -> list[dict[str, Any]]:
+    """ARC headers grouped by instance ``i=`` (RFC 8617 §4.2.1), lowest first."""
+    sets: dict[str, dict[str, Any]] = {}
+
+    def slot(instance: object) -> dict[str, Any]:
+        key = str(instance) if instance is not None else "?"
+        return sets.setdefault(key, {"instance": key, "seal": None, "message_signature": None,
+                                     "authentication_results": None})
+
+    for seal in analysis.arc_seals:
+        slot(seal.get("i"))["seal"] = seal
+    for signature in analysis.arc_message_signatures:
+        slot(signature.get("i"))["message_signature"] = signature
+    for results in analysis.arc_auth_results:
+        slot(results.instance)["authentication_results"] = results.to_dict()
+    return sorted(sets.values(), key=lambda s: (0, int(s["instance"])) if s["instance"].isdigit() else (1, 0))
+
+
+def to_dict(analysis: HeaderAnalysis, log: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The report as JSON-ready data. ``log`` is the optional ``--log`` join (see logjoin)."""
+    hops = [hop_to_dict(hop, number) for number, hop in enumerate(analysis.hops, start=1)]
+    all_results = [*analysis.auth_results, *analysis.arc_auth_results]
+    submission = None
+    if analysis.submission_index is not None:
+        hop = hops[analysis.submission_index]
+        submission = {
+            "hop": hop["number"],
+            "client_ip": hop["from_ip"],
+            "client_name": hop["reverse_name"],
+            "helo": hop["helo"],
+            "by_host": hop["by_host"],
+            "protocol": hop["protocol"],
+            "queue_id": hop["queue_id"],
+            "tls": hop["tls"],
+            "time": hop["time"],
+            "authenticated_sender": hop["authenticated_sender"],
+            "evidence": hop["auth_evidence"],
+        }
+    return {
+        "summary": dict(analysis.summary),
+        "hops": hops,
+        "submission": submission,
+        "auth_results": [r.to_dict() for r in analysis.auth_results],
+        "spf": {
+            "received_spf": [r.to_dict() for r in analysis.received_spf],
+            "results": _method_results(all_results, "spf"),
+        },
+        "dkim": {
+            "signatures": list(analysis.dkim_signatures),
+            "results": _method_results(all_results, "dkim"),
+            "filters": list(analysis.dkim_filters),
+        },
+        "dmarc": {"results": _method_results(all_results, "dmarc")},
+        "arc": {"sets": _arc_sets(analysis), "results": _method_results(all_results, "arc")},
+        "log": log,
+        "skew_tolerance_seconds": analysis.skew_tolerance,
+        "malformed_lines": [{"line": number, "text": text} for number, text in analysis.malformed_lines],
+        "envelope_line": analysis.envelope_line,
+    }
