@@ -16,7 +16,9 @@ from saslscope.smtp.server.server import (
     SubmissionServer,
     available_mechanisms,
     default_hostname,
+    default_mechanisms,
     run_in_thread,
+    server_tls_context,
 )
 
 __all__ = [
@@ -33,7 +35,9 @@ __all__ = [
     "TimestampStyle",
     "available_mechanisms",
     "default_hostname",
+    "default_mechanisms",
     "load_passwd_file",
     "parse_passwd_file",
     "run_in_thread",
+    "server_tls_context",
 ]

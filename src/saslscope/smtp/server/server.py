@@ -20,19 +20,47 @@ from saslscope.sasl.registry import SERVER_MECHANISMS
 from saslscope.smtp.server.maildir import Delivery, MaildirStore
 from saslscope.smtp.server.penalty import FailurePenalty
 from saslscope.smtp.server.postfix_log import PostfixLog
+from saslscope.smtp.tlsinfo import server_end_point_hash
 
-#: the order mechanisms are offered in, strongest last as Dovecot lists them
-MECHANISM_ORDER = ("PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256")
+#: offered by default, in this order (Dovecot's order, then the channel-binding variants,
+#: which are offered only under TLS because their binding data comes from the TLS session)
+DEFAULT_MECHANISMS = (
+    "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256-PLUS",
+)
 
 
 def available_mechanisms() -> tuple[str, ...]:
-    """The mechanisms :mod:`saslscope.sasl` has a server side for, in offering order."""
-    known = [name for name in MECHANISM_ORDER if name in SERVER_MECHANISMS]
-    return tuple(known + sorted(set(SERVER_MECHANISMS) - set(known) - _NOT_OFFERED))
+    """Every mechanism :mod:`saslscope.sasl` has a server side for: the defaults first."""
+    defaults = [name for name in DEFAULT_MECHANISMS if name in SERVER_MECHANISMS]
+    return tuple(defaults + sorted(set(SERVER_MECHANISMS) - set(defaults)))
 
 
-#: mechanisms that exist in the registry but make no sense to offer by default
-_NOT_OFFERED = {"ANONYMOUS", "EXTERNAL"}
+def default_mechanisms() -> tuple[str, ...]:
+    return tuple(name for name in DEFAULT_MECHANISMS if name in SERVER_MECHANISMS)
+
+
+def server_tls_context(cert_path: str | os.PathLike[str], key_path: str | os.PathLike[str]) -> tuple[ssl.SSLContext, bytes]:
+    """A server TLS context for ``cert_path`` (PEM, leaf first, chain after) and ``key_path``.
+
+    Returns the context and the leaf certificate in DER, from which the
+    ``tls-server-end-point`` channel binding (RFC 5929 §4.1) of SCRAM-*-PLUS is computed.
+    Raises :class:`ValueError` with a one-line explanation for unusable files.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(cert_path, key_path)
+        with open(cert_path, encoding="ascii", errors="replace") as handle:
+            pem = handle.read()
+    except FileNotFoundError as exc:
+        raise ValueError(f"cannot read {exc.filename}: no such file") from None
+    except OSError as exc:  # ssl.SSLError is an OSError
+        raise ValueError(f"cannot use certificate {cert_path} with key {key_path}: {exc}") from None
+    start = pem.find("-----BEGIN CERTIFICATE-----")
+    end = pem.find("-----END CERTIFICATE-----", start)
+    if start < 0 or end < 0:
+        raise ValueError(f"{cert_path} has no PEM certificate")
+    return context, ssl.PEM_cert_to_DER_cert(pem[start : end + len("-----END CERTIFICATE-----")])
 
 
 @dataclass
@@ -44,7 +72,9 @@ class ServerConfig:
     log: PostfixLog
     hostname: str = "localhost"
     tls_context: ssl.SSLContext | None = None
-    mechanisms: tuple[str, ...] = field(default_factory=available_mechanisms)
+    #: the server certificate (DER), for SCRAM-*-PLUS's tls-server-end-point binding
+    certificate_der: bytes | None = None
+    mechanisms: tuple[str, ...] = field(default_factory=default_mechanisms)
     allow_cleartext_auth: bool = False
     lenient_cram: bool = False
     #: SIZE advertised and enforced (Postfix's message_size_limit default)
@@ -84,6 +114,10 @@ class ServerContext:
         self.config = config
         self.log = config.log
         self.penalty = config.penalty
+        #: RFC 5929 §4.1 tls-server-end-point data, the same for every session
+        self.server_end_point = (
+            server_end_point_hash(config.certificate_der) if config.certificate_der is not None else None
+        )
         self.deliveries: dict[str, list[Delivery]] = {}
         #: sessions with an open connection (to end them on shutdown)
         self.sessions: set[asyncio.BaseProtocol] = set()

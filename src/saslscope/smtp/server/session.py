@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from saslscope.sasl.base import Challenge, ServerMechanism
+from saslscope.sasl.base import Challenge, ChannelBinding, ServerMechanism
 from saslscope.sasl.errors import AuthenticationFailed, SaslError
 from saslscope.sasl.registry import server_mechanism
 from saslscope.smtp.server.postfix_log import SMTPD_COMMANDS, CommandCounters, new_queue_id
@@ -91,6 +91,7 @@ class SubmissionSession(SMTP):
         self.error_count = 0
         self.last_reply_code = 0
         self.tls: TlsSummary | None = None
+        self.channel_bindings: tuple[ChannelBinding, ...] = ()
         self.sasl_method: str | None = None
         self.sasl_username: str | None = None
         self._tls_connection_made = False
@@ -231,7 +232,7 @@ class SubmissionSession(SMTP):
         if self.tls_context and not self._tls_connection_made:
             lines.append("STARTTLS")
         if self._auth_allowed():
-            lines.append("AUTH " + " ".join(config.mechanisms))
+            lines.append("AUTH " + " ".join(self._offered_mechanisms()))
         lines += ["ENHANCEDSTATUSCODES", "8BITMIME", "SMTPUTF8"]
         for line in lines[:-1]:
             await self.push(f"250-{line}")
@@ -297,6 +298,7 @@ class SubmissionSession(SMTP):
             ssl_object = self.transport.get_extra_info("ssl_object")
             cipher, version, bits = ssl_object.cipher()
             self.tls = TlsSummary(version=version, cipher=cipher, bits=bits or 0)
+            self._collect_channel_bindings()
             self.context.log.smtpd(self.pid, f"Anonymous TLS connection established from {self.namaddr}: "
                                              f"{self.tls.describe()}")
             return True
@@ -311,6 +313,25 @@ class SubmissionSession(SMTP):
 
     def _auth_allowed(self) -> bool:
         return self._tls_connection_made or self.context.config.allow_cleartext_auth
+
+    def _offered_mechanisms(self) -> tuple[str, ...]:
+        """The configured mechanisms, minus the -PLUS ones when there is no binding data."""
+        return tuple(
+            name for name in self.context.config.mechanisms
+            if not name.endswith("-PLUS") or self.channel_bindings
+        )
+
+    def _collect_channel_bindings(self) -> None:
+        """RFC 5929 binding data of this TLS session, for SCRAM-*-PLUS (RFC 5802 §6)."""
+        bindings: list[ChannelBinding] = []
+        if self.context.server_end_point is not None:
+            bindings.append(ChannelBinding("tls-server-end-point", self.context.server_end_point))
+        assert self.transport is not None
+        ssl_object = self.transport.get_extra_info("ssl_object")
+        unique = ssl_object.get_channel_binding("tls-unique") if ssl_object is not None else None
+        if unique:  # TLS <= 1.2 only (RFC 9266 §1: undefined for TLS 1.3)
+            bindings.append(ChannelBinding("tls-unique", unique))
+        self.channel_bindings = tuple(bindings)
 
     # ----------------------------------------------------------------- AUTH (RFC 4954)
 
@@ -334,7 +355,7 @@ class SubmissionSession(SMTP):
             await self.push("501 5.5.4 Syntax: AUTH mechanism [initial-response]")
             return
         typed_name = words[0]
-        if typed_name.upper() not in self.context.config.mechanisms:
+        if typed_name.upper() not in self._offered_mechanisms():
             await self.push("504 5.5.4 Unsupported authentication mechanism")
             return
         response: bytes | None = None
@@ -347,6 +368,7 @@ class SubmissionSession(SMTP):
         mechanism = server_mechanism(
             typed_name, self.context.config.store,
             hostname=self.hostname, lenient=self.context.config.lenient_cram,
+            channel_binding=self.channel_bindings,
         )
         await self._authenticate(typed_name, mechanism, response)
 

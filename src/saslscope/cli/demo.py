@@ -1,0 +1,51 @@
+"""``saslscope demo``: the write-up's CRAM-MD5 session, end to end, on loopback."""
+
+from __future__ import annotations
+
+import click
+
+from saslscope.cli.exitcodes import Exit
+
+
+@click.command()
+@click.option("--workdir", metavar="DIR", type=click.Path(file_okay=False),
+              help="Put the throw-away CA and the Maildir here (default: a new temporary directory).")
+@click.option("--show-secrets", is_flag=True, help="Do not mask AUTH payloads in the transcript.")
+def demo(workdir: str | None, show_secrets: bool) -> None:
+    """Start an embedded server with a throw-away CA and one user, log in with CRAM-MD5
+    over STARTTLS, send the write-up's test message, and show the transcript, the
+    server's Postfix-format log lines and where the message landed.
+
+    Needs no network beyond 127.0.0.1, no configuration and no root. The files are kept
+    (the path is printed) so that the delivered message can be read afterwards.
+
+    Exit statuses: 0 the message was delivered; otherwise those of `saslscope login`.
+    """
+    from saslscope.cli.connection_options import OUTCOME_EXIT
+    from saslscope.smtp.report import login_text
+    from saslscope.smtp.server.demo import DEMO_USER, run_demo
+
+    try:
+        result = run_demo(workdir)
+    except OSError as exc:
+        raise click.ClickException(f"demo could not start its server: {exc.strerror or exc}") from None
+    echo = click.echo
+    echo(f"== saslscope demo: server on {result.host}:{result.port} (STARTTLS), user {DEMO_USER}")
+    echo(f"   throw-away CA: {result.ca_cert_path} (the client verifies the server against it)")
+    echo("")
+    echo("== Client transcript (saslscope login --mech CRAM-MD5)")
+    echo(login_text(result.login, show_secrets=show_secrets))
+    echo("")
+    echo("== Server log for this session (Postfix format)")
+    for line in result.log_lines:
+        echo(line)
+    echo("")
+    echo("== Delivered message")
+    for delivery in result.deliveries:
+        echo(f"{delivery.recipient}: {delivery.path}")
+    if not result.deliveries:
+        echo("(none)")
+    echo("")
+    echo(f"Files kept in {result.workdir} (remove with: rm -r {result.workdir})")
+    if not result.succeeded:
+        raise SystemExit(OUTCOME_EXIT.get(result.login.outcome, Exit.PROTOCOL) or Exit.PROTOCOL)
