@@ -1,0 +1,134 @@
+"""Connection options shared by ``probe`` and ``login``: host, port, TLS mode, verification.
+
+Turns command-line options into :class:`saslscope.smtp.client.SessionOptions` fields and
+maps session outcomes to exit statuses. No protocol logic here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from saslscope.cli.exitcodes import Exit
+from saslscope.smtp.errors import Outcome
+from saslscope.smtp.transport import TLS_VERSION_NAMES, TlsMode, TlsSettings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: session outcome -> exit status (documented in --help and README)
+OUTCOME_EXIT = {
+    Outcome.OK: Exit.OK,
+    Outcome.AUTH_FAILED: Exit.AUTH_FAILED,
+    Outcome.CONNECT: Exit.CONNECT,
+    Outcome.TLS: Exit.TLS,
+    Outcome.SMTP_REFUSED: Exit.SMTP_REFUSED,
+    Outcome.PROTOCOL: Exit.PROTOCOL,
+    Outcome.REFUSED_BY_POLICY: Exit.USAGE,
+}
+
+EXIT_HELP = (
+    "Exit statuses: 0 success, 1 authentication rejected, 2 usage error or refused by "
+    "policy (password over cleartext), 3 connection failure or timeout, 4 TLS failure "
+    "(including certificate verification), 5 server refused EHLO/MAIL/RCPT/DATA, 6 protocol "
+    "error from the server (malformed reply, STARTTLS injection), 8 no password/token. "
+    "With --nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."
+)
+
+
+def connection_options(func: F) -> F:
+    """``HOST`` and every option about reaching it."""
+    decorators = [
+        click.argument("host"),
+        click.option("--port", "-p", type=click.IntRange(1, 65535), help="Port (default 587; 465 means implicit TLS)."),
+        click.option("--tls", "tls_mode", flag_value=TlsMode.IMPLICIT.value, help="Implicit TLS from the first byte (default on port 465)."),
+        click.option("--starttls", "tls_mode", flag_value=TlsMode.STARTTLS.value, help="Cleartext greeting, then STARTTLS (default on 587 and 25)."),
+        click.option("--no-tls", "tls_mode", flag_value=TlsMode.NONE.value, help="No TLS at all (password mechanisms then need --allow-cleartext-auth)."),
+        click.option("--cafile", type=click.Path(dir_okay=False), help="Trust the CA certificates in this PEM file."),
+        click.option("--capath", type=click.Path(file_okay=False), help="Trust the CA certificates in this hashed directory."),
+        click.option("--insecure", is_flag=True, help="Do NOT verify the certificate (chain and host name). Loudly warned."),
+        click.option("--client-cert", type=click.Path(dir_okay=False), help="Client certificate (PEM) to present."),
+        click.option("--client-key", type=click.Path(dir_okay=False), help="Private key for --client-cert (if not in the same file)."),
+        click.option("--tls-min", type=click.Choice(TLS_VERSION_NAMES), help="Lowest TLS version to accept."),
+        click.option("--sni", metavar="NAME", help="Server name to send (SNI) and to verify the certificate against (default: HOST)."),
+        click.option("--helo", metavar="NAME", help="Name to give in EHLO (default: this host's name, or its address literal)."),
+        click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds to wait for each network step."),
+    ]
+    for decorate in reversed(decorators):
+        func = decorate(func)
+    return func
+
+
+def session_fields(
+    host: str,
+    port: int | None,
+    tls_mode: str | None,
+    cafile: str | None,
+    capath: str | None,
+    insecure: bool,
+    client_cert: str | None,
+    client_key: str | None,
+    tls_min: str | None,
+    sni: str | None,
+    helo: str | None,
+    timeout: float,
+) -> dict[str, Any]:
+    """Keyword arguments for ``SessionOptions``/``LoginOptions`` from the options above."""
+    if insecure and (cafile or capath):
+        raise click.UsageError("--insecure switches verification off; it cannot go with --cafile/--capath")
+    if client_key and not client_cert:
+        raise click.UsageError("--client-key needs --client-cert")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]  # [::1], the URL/SMTP way of writing an IPv6 literal
+    if not host:
+        raise click.UsageError("HOST is empty")
+    if insecure:
+        click.secho(
+            "WARNING: --insecure: the server's certificate is NOT verified; whoever sits in "
+            "between can read everything, including the login.",
+            fg="red",
+            err=True,
+        )
+    return {
+        "host": host,
+        "port": port,
+        "tls_mode": TlsMode(tls_mode) if tls_mode else None,
+        "tls": TlsSettings(
+            verify=not insecure,
+            cafile=cafile,
+            capath=capath,
+            client_cert=client_cert,
+            client_key=client_key,
+            minimum_version=tls_min,
+            server_name=sni,
+        ),
+        "helo": helo,
+        "timeout": timeout,
+    }
+
+
+def output_options(func: F) -> F:
+    func = click.option("--nagios", is_flag=True, help="Print one monitoring-plugin status line with performance data; exit 0/1/2/3.")(func)
+    func = click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of text.")(func)
+    return func
+
+
+def check_output_choice(as_json: bool, nagios: bool) -> None:
+    if as_json and nagios:
+        raise click.UsageError("choose one of --json and --nagios")
+
+
+def print_json(document: object) -> None:
+    import json
+
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def fail_line(message: str) -> None:
+    """The one-line error on standard error."""
+    click.echo(f"saslscope: {message}", err=True)
+
+
+def finish(exit_status: int) -> None:
+    click.get_current_context().exit(int(exit_status))

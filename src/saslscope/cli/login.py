@@ -1,0 +1,215 @@
+"""``saslscope login HOST``: log in with one SASL mechanism, optionally send a test mail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from saslscope.cli.connection_options import (
+    EXIT_HELP,
+    OUTCOME_EXIT,
+    check_output_choice,
+    connection_options,
+    fail_line,
+    finish,
+    output_options,
+    print_json,
+    session_fields,
+)
+from saslscope.cli.exitcodes import Exit
+from saslscope.cli.secrets import read_secret, secret_options
+
+QUIT_POINTS = ("banner", "ehlo", "tls", "auth", "mail", "rcpt", "data")
+
+
+@click.command(epilog=EXIT_HELP)
+@connection_options
+@click.option("--user", "-u", "username", metavar="NAME", help="Authentication identity (authcid).")
+@click.option("--authzid", metavar="NAME", default="", help="Authorization identity to act as (PLAIN, SCRAM...).")
+@secret_options()
+@secret_options("token")
+@click.option("--mech", "-m", "mechanism", metavar="MECH", help="SASL mechanism, or 'all' to try each advertised one on its own connection (default: the strongest advertised).")
+@click.option("--allow-cleartext-auth", is_flag=True, help="Allow a password or token mechanism without TLS.")
+@click.option("--quit-after", type=click.Choice(QUIT_POINTS), help="Where to stop (default: auth, or data when --to is given).")
+@click.option("--to", "recipients", multiple=True, metavar="ADDR", help="Send a test message to ADDR (repeatable).")
+@click.option("--from", "mail_from", metavar="ADDR", help="Envelope and header sender (default: --user if it is an address).")
+@click.option("--subject", default="saslscope test", show_default=True, help="Subject (UTF-8 is fine).")
+@click.option("--body", metavar="TEXT|@FILE", default="saslscope test message", help="Body text, or @FILE to read it (UTF-8).")
+@click.option("--dsn-notify", metavar="LIST", help="DSN NOTIFY: NEVER, or a comma list of SUCCESS,FAILURE,DELAY (RFC 3461).")
+@click.option("--dsn-ret", type=click.Choice(["FULL", "HDRS"], case_sensitive=False), help="DSN RET: return the full message or headers only.")
+@click.option("--dsn-envid", metavar="ID", help="DSN envelope identifier.")
+@click.option("--show-secrets", is_flag=True, help="Do not mask AUTH payloads that reveal the password or token.")
+@click.option("--explain", is_flag=True, help="Add the decoded challenge and answer of each AUTH step.")
+@output_options
+def login(
+    username: str | None,
+    authzid: str,
+    password_env: str | None,
+    password_file: str | None,
+    token_env: str | None,
+    token_file: str | None,
+    mechanism: str | None,
+    allow_cleartext_auth: bool,
+    quit_after: str | None,
+    recipients: tuple[str, ...],
+    mail_from: str | None,
+    subject: str,
+    body: str,
+    dsn_notify: str | None,
+    dsn_ret: str | None,
+    dsn_envid: str | None,
+    show_secrets: bool,
+    explain: bool,
+    as_json: bool,
+    nagios: bool,
+    **connection: object,
+) -> None:
+    """Log in to an SMTP server with one SASL mechanism and show the transcript.
+
+    The password comes from a prompt (terminal only), --password-env or --password-file,
+    never from the command line; an OAuth token (XOAUTH2, OAUTHBEARER) from --token-env or
+    --token-file. Password mechanisms are refused without TLS unless --allow-cleartext-auth.
+    A failed login is final: no other mechanism is tried on the same connection.
+    """
+    check_output_choice(as_json, nagios)
+    from saslscope.sasl.base import ClientCredentials
+    from saslscope.smtp.client import LoginOptions, QuitAfter
+    from saslscope.smtp.client import login as run_login
+
+    fields = session_fields(**connection)  # type: ignore[arg-type]
+    stop = QuitAfter(quit_after) if quit_after else None
+    message = _message_spec(recipients, mail_from, username, subject, body, dsn_notify, dsn_ret, dsn_envid)
+    if stop is not None and stop.value in ("mail", "rcpt", "data") and message is None:
+        raise click.UsageError(f"--quit-after {stop.value} needs --to")
+    needs_auth = stop is None or QUIT_POINTS.index(stop.value) >= QUIT_POINTS.index("auth")
+    credentials = ClientCredentials()
+    if needs_auth:
+        if not username:
+            raise click.UsageError("--user is required to log in (or --quit-after tls to stop before AUTH)")
+        credentials = _credentials(username, authzid, password_env, password_file, token_env, token_file, mechanism)
+    options = LoginOptions(
+        **fields,
+        mechanism=None if mechanism is None or mechanism.lower() == "all" else mechanism.upper(),
+        credentials=credentials,
+        allow_cleartext_auth=allow_cleartext_auth,
+        quit_after=stop,
+        message=message,
+    )
+    if mechanism is not None and mechanism.lower() == "all":
+        _login_all(options, as_json, nagios)
+        return
+    result = run_login(options)
+    from saslscope.smtp.report import login_json, login_text, nagios_line, nagios_state
+
+    if nagios:
+        click.echo(nagios_line(result))
+        finish(nagios_state(result))
+    if as_json:
+        print_json(login_json(result, show_secrets=show_secrets, explain=explain))
+    else:
+        click.echo(login_text(result, show_secrets=show_secrets, explain=explain))
+    if not result.ok:
+        fail_line(f"{result.outcome.value}: {result.error}")
+    finish(OUTCOME_EXIT[result.outcome])
+
+
+def _credentials(
+    username: str,
+    authzid: str,
+    password_env: str | None,
+    password_file: str | None,
+    token_env: str | None,
+    token_file: str | None,
+    mechanism: str | None,
+):  # noqa: ANN202 - ClientCredentials
+    from saslscope.sasl.base import ClientCredentials
+
+    if token_env or token_file:
+        if password_env or password_file:
+            raise click.UsageError("give a password or a token, not both")
+        token = read_secret(env=token_env, file=token_file, what="token")
+        return ClientCredentials(username=username, authzid=authzid, token=token)
+    from saslscope.sasl.registry import CLIENT_MECHANISMS
+
+    mechanism_class = CLIENT_MECHANISMS.get((mechanism or "").upper())
+    if mechanism is not None and mechanism.lower() != "all" and mechanism_class is None:
+        known = ", ".join(CLIENT_MECHANISMS)
+        raise click.UsageError(f"no client for mechanism {mechanism!r} (known: {known}, or all)")
+    if mechanism_class is not None and not getattr(mechanism_class, "needs_password", True):
+        return ClientCredentials(username=username, authzid=authzid)
+    password = read_secret(env=password_env, file=password_file, prompt=f"Password for {username}")
+    return ClientCredentials(username=username, authzid=authzid, password=password)
+
+
+def _message_spec(
+    recipients: tuple[str, ...],
+    mail_from: str | None,
+    username: str | None,
+    subject: str,
+    body: str,
+    dsn_notify: str | None,
+    dsn_ret: str | None,
+    dsn_envid: str | None,
+):  # noqa: ANN202 - MessageSpec | None
+    if not recipients:
+        if mail_from or dsn_notify or dsn_ret or dsn_envid:
+            raise click.UsageError("--from and --dsn-* describe a message: give --to as well")
+        return None
+    from saslscope.smtp.message import MessageSpec
+
+    sender = mail_from or (username if username and "@" in username else None)
+    if sender is None:
+        raise click.UsageError("--from is needed when --user is not a mail address")
+    notify: tuple[str, ...] = ()
+    if dsn_notify:
+        notify = tuple(word.strip().upper() for word in dsn_notify.split(","))
+        allowed = {"SUCCESS", "FAILURE", "DELAY"}
+        if notify != ("NEVER",) and not set(notify) <= allowed:
+            raise click.UsageError("--dsn-notify is NEVER or a comma list of SUCCESS, FAILURE, DELAY")
+    return MessageSpec(
+        mail_from=sender,
+        recipients=recipients,
+        subject=subject,
+        body=_read_body(body),
+        dsn_notify=notify,
+        dsn_ret=dsn_ret.upper() if dsn_ret else None,
+        dsn_envid=dsn_envid,
+    )
+
+
+def _read_body(body: str) -> str:
+    if not body.startswith("@"):
+        return body
+    path = Path(body[1:])
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"cannot read the body file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise click.ClickException(f"the body file {path} is not UTF-8 text") from None
+
+
+def _login_all(options, as_json: bool, nagios: bool) -> None:  # noqa: ANN001 - LoginOptions
+    from saslscope.smtp.client import login_each_mechanism
+    from saslscope.smtp.report import login_json, mechanism_table, session_json
+
+    discovery, results = login_each_mechanism(options)
+    failures = [r for r in results if not r.ok]
+    if nagios:
+        ok = discovery.ok and results and not failures
+        state = 0 if ok else 2
+        names = ", ".join(f"{r.mechanism}={'ok' if r.ok else r.outcome.value}" for r in results) or discovery.error
+        click.echo(f"SMTP AUTH {'OK' if ok else 'CRITICAL'} - {names}")
+        finish(state)
+    if as_json:
+        print_json({"command": "login", "discovery": session_json(discovery), "mechanisms": [login_json(r) for r in results]})
+    elif results:
+        click.echo(mechanism_table(results))
+    if not discovery.ok:
+        fail_line(f"{discovery.outcome.value}: {discovery.error}")
+        finish(OUTCOME_EXIT[discovery.outcome])
+    if not results:
+        fail_line("the server advertises no mechanism saslscope has a client for")
+        finish(Exit.AUTH_FAILED)
+    finish(OUTCOME_EXIT[failures[0].outcome] if failures else Exit.OK)

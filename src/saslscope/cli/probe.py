@@ -1,0 +1,49 @@
+"""``saslscope probe HOST``: what an SMTP server offers, and what an admin must fix."""
+
+from __future__ import annotations
+
+import click
+
+from saslscope.cli.connection_options import (
+    EXIT_HELP,
+    OUTCOME_EXIT,
+    check_output_choice,
+    connection_options,
+    fail_line,
+    finish,
+    output_options,
+    print_json,
+    session_fields,
+)
+
+
+@click.command(epilog=EXIT_HELP)
+@connection_options
+@output_options
+@click.option("--transcript", is_flag=True, help="Also print the SMTP transcript.")
+@click.option("--no-auth-check", is_flag=True, help="Do not start each advertised mechanism (AUTH MECH, then '*').")
+def probe(transcript: bool, no_auth_check: bool, as_json: bool, nagios: bool, **connection: object) -> None:
+    """Show banner, EHLO before and after TLS in plain language, the TLS protocol and
+    cipher, the certificate chain and its verification, and findings (AUTH before TLS,
+    PLAIN/LOGIN over cleartext, bad certificates, TLS below 1.2, broken mechanisms).
+
+    No credentials are sent. Each advertised mechanism is started with AUTH and cancelled
+    with '*' at once, to see whether the server can actually run it.
+    """
+    check_output_choice(as_json, nagios)
+    from saslscope.smtp.client import SessionOptions
+    from saslscope.smtp.client import probe as run_probe
+    from saslscope.smtp.report import nagios_line, nagios_state, probe_json, probe_text
+
+    options = SessionOptions(**session_fields(**connection))  # type: ignore[arg-type]
+    result = run_probe(options, check_mechanisms=not no_auth_check)
+    if nagios:
+        click.echo(nagios_line(result))
+        finish(nagios_state(result))
+    if as_json:
+        print_json(probe_json(result))
+    else:
+        click.echo(probe_text(result, transcript=transcript))
+    if not result.ok:
+        fail_line(f"{result.outcome.value}: {result.error}")
+    finish(OUTCOME_EXIT[result.outcome])

@@ -1,0 +1,281 @@
+"""The client against a scripted server: honest sessions, then every hostile case of issue 3."""
+
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+import time
+
+import pytest
+
+from saslscope.sasl.base import ClientCredentials
+from saslscope.smtp.client import LoginOptions, QuitAfter, SessionOptions, login, login_each_mechanism, probe
+from saslscope.smtp.errors import Outcome
+from saslscope.smtp.findings import findings
+from saslscope.smtp.message import MessageSpec
+from saslscope.smtp.transcript import Direction, Secrecy
+from saslscope.smtp.transport import TlsMode, TlsSettings
+from tests.smtp.hostile_server import Behaviour, Peer, honest_script, server_context, serving
+
+GOOD = ClientCredentials("centos7@phoenixknight.jp", "zaq12345")
+JAPANESE_BODY = "CRAM-MD5 テストに成功しました\n"
+
+
+def _options(server, pki, **overrides) -> LoginOptions:
+    fields = dict(
+        host=server.host,
+        port=server.port,
+        tls_mode=TlsMode.STARTTLS,
+        tls=TlsSettings(cafile=str(pki.ca_cert_path)),
+        helo="client.test",
+        timeout=5.0,
+        credentials=GOOD,
+    )
+    fields.update(overrides)
+    return LoginOptions(**fields)
+
+
+def _behaviour(pki, **overrides) -> Behaviour:
+    return Behaviour(tls_context=server_context(str(pki.chain_path), str(pki.key_path)), **overrides)
+
+
+# -- honest server ----------------------------------------------------------------------
+
+
+def test_cram_md5_login_and_message_arrive_byte_exact(pki):
+    behaviour = _behaviour(pki)
+    with serving(honest_script(behaviour)) as server:
+        spec = MessageSpec("centos7@phoenixknight.jp", ("test@example.com",), "CRAM-MD5 test", JAPANESE_BODY)
+        result = login(_options(server, pki, mechanism="CRAM-MD5", message=spec))
+    assert result.outcome is Outcome.OK, result.error
+    assert result.authenticated and result.mechanism == "CRAM-MD5"
+    assert result.auth_reply is not None and result.auth_reply.enhanced_status == "2.7.0"
+    assert result.queue_id == "A4FCE204384E"
+    assert result.tls is not None and result.tls.verified is True
+    # the server parsed the message independently: body and subject intact
+    received = email.message_from_bytes(behaviour.messages[0], policy=email.policy.default)
+    assert received["Subject"] == "CRAM-MD5 test"
+    assert received.get_content().replace("\r\n", "\n") == JAPANESE_BODY  # CRLF on the wire
+    assert JAPANESE_BODY.replace("\n", "\r\n").encode("utf-8") in behaviour.messages[0]
+    mail_from = behaviour.envelopes[0][0]
+    assert mail_from.startswith(b"MAIL FROM:<centos7@phoenixknight.jp>") and b"BODY=8BITMIME" in mail_from
+    # everything after STARTTLS is marked as under TLS
+    sent = [e for e in result.events if e.direction is Direction.SENT]
+    assert [e.tls for e in sent][:2] == [False, False]  # EHLO, STARTTLS
+    assert all(e.tls for e in sent[2:])
+
+
+def test_default_mechanism_is_the_strongest_advertised(pki):
+    with serving(honest_script(_behaviour(pki))) as server:
+        result = login(_options(server, pki))
+    assert result.ok and result.mechanism == "CRAM-MD5"
+
+
+def test_plain_is_masked_and_shown_only_when_asked(pki):
+    with serving(honest_script(_behaviour(pki))) as server:
+        result = login(_options(server, pki, mechanism="PLAIN"))
+    assert result.ok
+    blob = base64.b64encode(b"\0centos7@phoenixknight.jp\0zaq12345").decode()
+    auth = next(e for e in result.events if e.data.startswith(b"AUTH PLAIN"))
+    assert auth.secrecy is Secrecy.REVEALS_SECRET
+    assert blob not in auth.text() and auth.text().startswith("AUTH PLAIN ")
+    assert blob in auth.text(show_secrets=True)
+    assert auth.data == f"AUTH PLAIN {blob}\r\n".encode()  # the record itself is exact
+
+
+def test_login_mechanism_masks_both_answers(pki):
+    with serving(honest_script(_behaviour(pki))) as server:
+        result = login(_options(server, pki, mechanism="LOGIN"))
+    assert result.ok
+    answers = [e for e in result.events if e.direction is Direction.SENT and e.secrecy]
+    assert len(answers) == 2 and all("zaq" not in (e.shown_explanation() or "") for e in answers)
+
+
+def test_wrong_password_is_rejected_without_fallback(pki):
+    behaviour = _behaviour(pki)
+    with serving(honest_script(behaviour)) as server:
+        bad = ClientCredentials("centos7@phoenixknight.jp", "wrong")
+        result = login(_options(server, pki, credentials=bad))
+    assert result.outcome is Outcome.AUTH_FAILED
+    assert "535 5.7.8" in result.error
+    auth_commands = [line for line in server.peers[0].received if line.upper().startswith(b"AUTH")]
+    assert auth_commands == [b"AUTH CRAM-MD5"]  # one attempt, no cascade to PLAIN/LOGIN
+    assert server.peers[0].received[-1] == b"QUIT"
+
+
+def test_mech_all_uses_one_fresh_connection_per_mechanism(pki):
+    with serving(honest_script(_behaviour(pki))) as server:
+        discovery, results = login_each_mechanism(_options(server, pki))
+    assert discovery.ok
+    assert [r.mechanism for r in results] == ["PLAIN", "LOGIN", "CRAM-MD5"]
+    assert all(r.authenticated for r in results)
+    assert len(server.peers) == 4  # discovery + one per mechanism
+    for peer in server.peers[1:]:
+        assert sum(line.upper().startswith(b"AUTH") for line in peer.received) == 1
+
+
+def test_password_mechanism_refused_over_cleartext_without_connecting(pki):
+    with serving(honest_script(_behaviour(pki))) as server:
+        result = login(_options(server, pki, tls_mode=TlsMode.NONE, mechanism="CRAM-MD5"))
+    assert result.outcome is Outcome.REFUSED_BY_POLICY
+    assert "--allow-cleartext-auth" in result.error
+    assert server.peers == []
+
+
+def test_cleartext_auth_when_explicitly_allowed(pki):
+    behaviour = _behaviour(pki, ehlo_before_tls=("AUTH PLAIN CRAM-MD5",))
+    with serving(honest_script(behaviour)) as server:
+        result = login(_options(server, pki, tls_mode=TlsMode.NONE, allow_cleartext_auth=True))
+    assert result.ok and result.tls is None and result.mechanism == "CRAM-MD5"
+    assert not any(e.tls for e in result.events)
+
+
+def test_quit_after_tls_sends_no_auth(pki):
+    with serving(honest_script(_behaviour(pki))) as server:
+        result = login(_options(server, pki, quit_after=QuitAfter.TLS))
+    assert result.ok and not result.authenticated
+    assert not any(line.startswith(b"AUTH") for line in server.peers[0].received)
+
+
+def test_implicit_tls_over_ipv6(pki):
+    context = server_context(str(pki.chain_path), str(pki.key_path))
+    behaviour = Behaviour(ehlo_before_tls=("AUTH PLAIN CRAM-MD5",))
+    try:
+        server_cm = serving(honest_script(behaviour), host="::1", implicit_tls=context)
+        server = server_cm.__enter__()
+    except OSError:
+        pytest.skip("no IPv6 loopback on this machine")
+    try:
+        result = login(_options(server, pki, host="::1", tls_mode=TlsMode.IMPLICIT))
+    finally:
+        server_cm.__exit__(None, None, None)
+    assert result.ok, result.error
+    assert result.peer is not None and result.peer[0] == "::1"
+    assert all(e.tls for e in result.events if e.direction is not Direction.NOTE)
+
+
+# -- hostile server ---------------------------------------------------------------------
+
+
+def test_starttls_injection_ends_the_session_and_nothing_is_sent(pki):
+    behaviour = _behaviour(pki, starttls_reply=b"220 2.0.0 Ready to start TLS\r\n250-injected\r\n250 AUTH PLAIN\r\n")
+    with serving(honest_script(behaviour)) as server:
+        result = login(_options(server, pki, mechanism="PLAIN"))
+    assert result.outcome is Outcome.PROTOCOL
+    assert "STARTTLS injection" in result.error
+    assert server.lines_after(b"STARTTLS") == []
+    assert result.tls is None and not result.authenticated
+
+
+def _slow_injection(pki):
+    context = server_context(str(pki.chain_path), str(pki.key_path))
+
+    def script(peer: Peer) -> None:
+        peer.send(b"220 hostile.test ESMTP\r\n")
+        peer.expect("EHLO")
+        peer.send(b"250-hostile.test\r\n250 STARTTLS\r\n")
+        peer.expect("STARTTLS")
+        peer.send(b"220 Ready\r\n")
+        time.sleep(0.2)  # the injected bytes come in a separate segment, later
+        peer.send(b"250 injected\r\n")
+        peer.starttls(context)
+
+    return script
+
+
+def test_late_injection_never_reaches_the_session(pki):
+    # Bytes arriving after our check land inside the TLS handshake: it fails; they are
+    # never read as SMTP, and no credentials are sent.
+    with serving(_slow_injection(pki)) as server:
+        result = login(_options(server, pki, mechanism="PLAIN"))
+    assert result.outcome in (Outcome.TLS, Outcome.PROTOCOL)
+    assert not any(b"injected" in e.data for e in result.events)
+
+
+def test_auth_offered_only_before_tls(pki):
+    behaviour = _behaviour(
+        pki,
+        ehlo_before_tls=("STARTTLS", "AUTH PLAIN LOGIN"),
+        ehlo_after_tls=("PIPELINING", "8BITMIME"),
+    )
+    with serving(honest_script(behaviour)) as server:
+        result = login(_options(server, pki, mechanism="PLAIN"))
+        probed = probe(SessionOptions(server.host, server.port, TlsMode.STARTTLS, TlsSettings(cafile=str(pki.ca_cert_path)), helo="client.test", timeout=5))
+    assert result.outcome is Outcome.AUTH_FAILED
+    assert "does not offer AUTH after STARTTLS" in result.error
+    assert not any(line.startswith(b"AUTH") for line in server.peers[0].received)
+    codes = {f.code for f in findings(probed)}
+    assert {"auth-before-tls", "cleartext-password-auth"} <= codes
+
+
+def test_certificate_for_the_wrong_host(pki, wrong_host_pki):
+    behaviour = _behaviour(wrong_host_pki)
+    with serving(honest_script(behaviour)) as server:
+        options = _options(server, wrong_host_pki, mechanism="PLAIN")
+        result = login(options)
+        probed = probe(options)
+    assert result.outcome is Outcome.TLS
+    assert "mismatch" in result.error.lower()
+    assert not any(line.startswith(b"AUTH") for line in server.peers[0].received)
+    # probe shows what the server presented, from a second, unverified connection
+    assert probed.outcome is Outcome.TLS and probed.verification_error
+    assert probed.tls is not None and probed.tls.verified is False
+    assert "wrong.example" in probed.tls.certificates()[0].subject
+    assert "certificate-not-verified" in {f.code for f in findings(probed)}
+
+
+def test_untrusted_certificate_fails_verification(pki, wrong_host_pki):
+    # the server's CA is not the one we trust
+    with serving(honest_script(_behaviour(pki))) as server:
+        result = login(_options(server, wrong_host_pki))
+    assert result.outcome is Outcome.TLS and "certificate verification failed" in result.error
+
+
+def test_server_closes_mid_auth(pki):
+    with serving(honest_script(_behaviour(pki, close_mid_auth=True))) as server:
+        result = login(_options(server, pki, mechanism="CRAM-MD5"))
+    assert result.outcome is Outcome.CONNECT
+    assert "during AUTH" in result.error and "closed" in result.error
+
+
+@pytest.mark.parametrize(
+    ("banner", "complaint"),
+    [
+        (b"hello there\r\n", "malformed reply line"),
+        (b"220-first\r\n221 second\r\n", "code changed"),
+        (b"2200 no separator\r\n", "no space or hyphen"),
+        (b"220 " + b"x" * 10000 + b"\r\n", "longer than"),
+        (b"220-" + b"y" * 10000, "longer than"),
+    ],
+)
+def test_malformed_and_overlong_replies(pki, banner, complaint):
+    def script(peer: Peer) -> None:
+        peer.send(banner)
+        peer.line()  # wait for the client to hang up
+
+    with serving(script) as server:
+        result = login(_options(server, pki))
+    assert result.outcome is Outcome.PROTOCOL
+    assert complaint in result.error
+    assert server.peers[0].received == []  # after a framing error, nothing more is sent
+
+
+def test_non_responding_server_times_out(pki):
+    def script(peer: Peer) -> None:
+        peer.line()  # never greets; returns when the client gives up
+
+    with serving(script) as server:
+        result = login(_options(server, pki, timeout=0.3))
+    assert result.outcome is Outcome.CONNECT
+    assert "no reply from the server within 0.3 s" in result.error
+
+
+def test_connection_refused():
+    import socket
+
+    with socket.socket() as sock:  # a port that was free a moment ago
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = login(LoginOptions("127.0.0.1", port, timeout=2, credentials=GOOD))
+    assert result.outcome is Outcome.CONNECT and "refused" in result.error
