@@ -17,7 +17,9 @@ from saslscope.smtp.server.server import (
     available_mechanisms,
     default_hostname,
     default_mechanisms,
+    parse_address,
     run_in_thread,
+    serve_until_signalled,
     server_tls_context,
 )
 
@@ -38,6 +40,8 @@ __all__ = [
     "default_mechanisms",
     "load_passwd_file",
     "parse_passwd_file",
+    "parse_address",
     "run_in_thread",
+    "serve_until_signalled",
     "server_tls_context",
 ]

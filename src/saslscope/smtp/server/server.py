@@ -276,6 +276,37 @@ def run_in_thread(
         thread.join(timeout=30)
 
 
+def parse_address(text: str, *, default_host: str = "127.0.0.1") -> tuple[str, int]:
+    """``HOST:PORT``, ``[IPv6]:PORT`` or ``PORT`` -> ``(host, port)``; ValueError if malformed."""
+    host, port_text = default_host, text
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        if not rest.startswith(":"):
+            raise ValueError(f"{text!r}: expected [IPv6]:PORT")
+        port_text = rest[1:]
+    elif ":" in text:
+        host, _, port_text = text.rpartition(":")
+        if ":" in host:
+            raise ValueError(f"{text!r}: write IPv6 addresses as [ADDRESS]:PORT")
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ValueError(f"{text!r}: the port must be a number from 0 to 65535")
+    return host or default_host, int(port_text)
+
+
+async def serve_until_signalled(server: SubmissionServer, signals: tuple[int, ...]) -> None:
+    """Serve until one of ``signals`` arrives, then stop cleanly (every session logs its end)."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in signals:
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)
+        await server.stop()
+
+
 def default_hostname() -> str:
     """The name the server gives itself (banner, CRAM-MD5 challenge, Received, log host)."""
     return os.uname().nodename or "localhost"

@@ -1,0 +1,209 @@
+"""``saslscope serve``: an SMTP submission server for testing that really checks SASL."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import TextIO
+
+import click
+
+from saslscope.cli.exitcodes import Exit
+from saslscope.cli.secrets import read_secret, secret_options
+
+
+class _BadInput(click.ClickException):
+    exit_code = Exit.BAD_INPUT
+
+
+class _CannotListen(click.ClickException):
+    exit_code = Exit.CONNECT
+
+
+@click.command()
+@click.option("--listen", "listen", multiple=True, metavar="HOST:PORT",
+              help="Address for SMTP with STARTTLS (repeatable; default 127.0.0.1:2587; port 0 = any free port).")
+@click.option("--tls-port", "tls_listen", multiple=True, metavar="[HOST:]PORT",
+              help="Address for implicit TLS, port 465 style (repeatable; host defaults to 127.0.0.1).")
+@click.option("--cert", type=click.Path(dir_okay=False), help="Server certificate (PEM, leaf first, then the chain).")
+@click.option("--key", type=click.Path(dir_okay=False), help="Private key of --cert (PEM, unencrypted).")
+@click.option("--pki-dir", type=click.Path(file_okay=False),
+              help="Without --cert: write the throw-away CA and server certificate here (default: a temporary directory).")
+@click.option("--no-tls", is_flag=True, help="Offer no TLS at all (then AUTH needs --allow-cleartext-auth).")
+@click.option("--hostname", metavar="NAME", help="Name in the banner, the CRAM-MD5 challenge and the log (default: this host's name).")
+@click.option("--passwd-file", type=click.Path(dir_okay=False), help="Dovecot passwd-file with the users ({PLAIN}, {CRAM-MD5}, {SCRAM-SHA-1}, {SCRAM-SHA-256}).")
+@click.option("--user", "username", metavar="NAME", help="Add one user (password from --password-env/--password-file or a prompt).")
+@secret_options()
+@click.option("--maildir", type=click.Path(file_okay=False), help="Store accepted mail here (default: a temporary directory).")
+@click.option("--maildir-layout", type=click.Choice(["per-domain", "single"]), default="per-domain", show_default=True,
+              help="One Maildir per recipient domain (DIR/example.com/), or DIR itself for everything.")
+@click.option("--log", "log_target", default="-", show_default=True, metavar="FILE|-",
+              help="Write the Postfix-format log here (appended); '-' is standard output.")
+@click.option("--log-timestamps", type=click.Choice(["bsd", "rfc3339"]), default="bsd", show_default=True,
+              help="bsd: 'Nov 28 09:05:01' as Postfix's maillog_file; rfc3339: as rsyslog's RSYSLOG_FileFormat.")
+@click.option("--syslog-name", default="postfix/submission", show_default=True,
+              help="Program name prefix of the smtpd lines (postfix/submission/smtpd[pid]).")
+@click.option("--mech", "mechanisms", multiple=True, metavar="MECH",
+              help="Offer this SASL mechanism (repeatable; default PLAIN LOGIN CRAM-MD5 SCRAM-SHA-1 SCRAM-SHA-256 and their -PLUS under TLS).")
+@click.option("--allow-cleartext-auth", is_flag=True, help="Offer and accept AUTH before TLS.")
+@click.option("--lenient-cram", is_flag=True, help="Accept a CRAM-MD5 answer with a trailing newline (echo | base64), as Dovecot does.")
+@click.option("--auth-failure-delay", type=click.FloatRange(min=0), default=1.0, show_default=True, metavar="SECONDS",
+              help="Delay the reply to a failed AUTH; doubles per failure from the same address (0 = off).")
+@click.option("--auth-failure-delay-max", type=click.FloatRange(min=0), default=15.0, show_default=True, metavar="SECONDS",
+              help="Upper bound of that delay.")
+@click.option("--max-message-size", type=click.IntRange(min=1), default=10_240_000, show_default=True, metavar="BYTES",
+              help="SIZE limit advertised and enforced.")
+def serve(
+    listen: tuple[str, ...],
+    tls_listen: tuple[str, ...],
+    cert: str | None,
+    key: str | None,
+    pki_dir: str | None,
+    no_tls: bool,
+    hostname: str | None,
+    passwd_file: str | None,
+    username: str | None,
+    password_env: str | None,
+    password_file: str | None,
+    maildir: str | None,
+    maildir_layout: str,
+    log_target: str,
+    log_timestamps: str,
+    syslog_name: str,
+    mechanisms: tuple[str, ...],
+    allow_cleartext_auth: bool,
+    lenient_cram: bool,
+    auth_failure_delay: float,
+    auth_failure_delay_max: float,
+    max_message_size: int,
+) -> None:
+    """Run an SMTP submission server on loopback that checks passwords for real.
+
+    AUTH is verified against a Dovecot passwd-file and/or one --user; accepted mail is
+    stored in a Maildir and never relayed; every session is logged in Postfix's format, so
+    `saslscope logs` and any Postfix log tool can read it. Stop with Ctrl-C or SIGTERM.
+
+    \b
+    Examples:
+      saslscope serve --user alice@example.test --password-env PW --pki-dir ./pki
+      swaks --server 127.0.0.1:2587 --tls --tls-ca-path ./pki/ca.pem --auth CRAM-MD5 ...
+      saslscope serve --passwd-file users --tls-port 2465 --log maillog
+
+    Exit statuses: 0 stopped by a signal, 2 usage error, 3 cannot listen, 7 unusable
+    passwd-file or certificate, 8 no password for --user.
+    """
+    from saslscope.sasl.credentials import MemoryStore, StoredCredential
+    from saslscope.smtp.certs import make_test_pki
+    from saslscope.smtp.server import (
+        FailurePenalty,
+        MaildirStore,
+        PasswdFileError,
+        PostfixLog,
+        ServerConfig,
+        SubmissionServer,
+        TimestampStyle,
+        default_hostname,
+        load_passwd_file,
+        parse_address,
+        serve_until_signalled,
+        server_tls_context,
+    )
+
+    status = _status_printer()
+    try:
+        listen_addresses = [parse_address(text) for text in (listen or ("127.0.0.1:2587",))]
+        tls_addresses = [parse_address(text) for text in tls_listen]
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    if bool(cert) != bool(key):
+        raise click.UsageError("give --cert and --key together")
+    if no_tls and (cert or tls_addresses or pki_dir):
+        raise click.UsageError("--no-tls cannot be combined with --cert, --pki-dir or --tls-port")
+    if no_tls and not allow_cleartext_auth:
+        status("note: --no-tls without --allow-cleartext-auth: AUTH will never be offered")
+
+    store = MemoryStore()
+    if passwd_file:
+        try:
+            users = load_passwd_file(passwd_file)
+        except PasswdFileError as exc:
+            raise _BadInput(str(exc)) from None
+        for problem in users.problems:
+            status(f"warning: {passwd_file}: {problem} (skipped)")
+        store.users.update(users.store.users)
+        status(f"users: {len(users.store.users)} from {passwd_file}")
+    if username:
+        password = read_secret(env=password_env, file=password_file, prompt=f"Password for {username}")
+        store.add(StoredCredential(username, password=password))
+        status(f"user: {username}")
+    if not store.users:
+        raise click.UsageError("no users: give --passwd-file FILE and/or --user NAME (with --password-env or --password-file)")
+
+    name = hostname or default_hostname()
+    tls_context = certificate_der = None
+    if not no_tls:
+        if not cert:
+            directory = Path(pki_dir) if pki_dir else Path(tempfile.mkdtemp(prefix="saslscope-pki-"))
+            hostnames = dict.fromkeys([name, "localhost", "127.0.0.1", "::1", *(h for h, _ in listen_addresses + tls_addresses)])
+            pki = make_test_pki(directory, [h for h in hostnames if h])
+            cert, key = str(pki.chain_path), str(pki.key_path)
+            status(f"throw-away CA: {pki.ca_cert_path} (clients: --cafile {pki.ca_cert_path})")
+        try:
+            tls_context, certificate_der = server_tls_context(cert, key)
+        except ValueError as exc:
+            raise _BadInput(str(exc)) from None
+
+    maildir_root = Path(maildir) if maildir else Path(tempfile.mkdtemp(prefix="saslscope-maildir-"))
+    try:
+        log_stream: TextIO = sys.stdout if log_target == "-" else open(log_target, "a", encoding="utf-8")  # noqa: SIM115
+        mail_store = MaildirStore(maildir_root, per_domain=maildir_layout == "per-domain")
+    except OSError as exc:
+        raise _BadInput(f"cannot open {exc.filename}: {exc.strerror}") from None
+    try:
+        config = ServerConfig(
+            store=store,
+            maildir=mail_store,
+            log=PostfixLog(log_stream, hostname=name, syslog_name=syslog_name,
+                           timestamps=TimestampStyle(log_timestamps)),
+            hostname=name,
+            tls_context=tls_context,
+            certificate_der=certificate_der,
+            allow_cleartext_auth=allow_cleartext_auth,
+            lenient_cram=lenient_cram,
+            max_message_size=max_message_size,
+            penalty=FailurePenalty(base=auth_failure_delay, cap=auth_failure_delay_max),
+            **({"mechanisms": mechanisms} if mechanisms else {}),
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    server = SubmissionServer(config, listen_addresses, tls_addresses)
+    status(f"maildir: {maildir_root} ({maildir_layout})")
+    status(f"log: {'standard output' if log_target == '-' else log_target}")
+    asyncio.run(_run(server, status))
+
+
+async def _run(server, status) -> None:  # noqa: ANN001 - SubmissionServer, printer
+    from saslscope.smtp.server import serve_until_signalled
+
+    try:
+        endpoints = await server.start()
+    except OSError as exc:
+        raise _CannotListen(f"cannot listen: {exc.strerror or exc}") from None
+    for endpoint in endpoints:
+        mode = "implicit TLS" if endpoint.implicit_tls else ("STARTTLS" if server.config.tls_context else "no TLS")
+        status(f"listening on {endpoint.host}:{endpoint.port} ({mode})")
+    status(f"AUTH mechanisms: {' '.join(server.config.mechanisms)}"
+           + ("" if server.config.allow_cleartext_auth else " (after TLS only)"))
+    status("ready; stop with Ctrl-C or SIGTERM")
+    await serve_until_signalled(server, (signal.SIGINT, signal.SIGTERM))
+    status("stopped")
+
+
+def _status_printer():  # noqa: ANN202
+    def status(text: str) -> None:
+        click.echo(f"saslscope serve: {text}", err=True)
+
+    return status
