@@ -13,13 +13,15 @@ up somewhere: in a field, as the mbox ``From `` line, or in ``malformed`` -- nev
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from dataclasses import dataclass, field
-from email.errors import HeaderParseError
-from email.header import decode_header, make_header
+from email.quoprimime import header_decode
 
 _FIELD_START = re.compile(r"^(?P<name>[\x21-\x39\x3b-\x7e]+)[ \t]*:(?P<value>.*)$", re.S)
-_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+_ENCODED_WORD = re.compile(r"=\?(?P<charset>[^?\s]+)\?(?P<encoding>[bBqQ])\?(?P<payload>[^?\s]*)\?=")
+_BETWEEN_WORDS = re.compile(r"(?<=\?=)[ \t\r\n]+(?==\?[^?\s]+\?[bBqQ]\?)")
 
 
 @dataclass(frozen=True)
@@ -88,11 +90,25 @@ def split_header_block(text: str) -> HeaderBlock:
     return block
 
 
+def _decode_word(match: re.Match[str]) -> str:
+    """One encoded word (RFC 2047 §4); returned unchanged if any part of it is invalid."""
+    charset, encoding, payload = match["charset"].split("*")[0], match["encoding"].upper(), match["payload"]
+    try:
+        if encoding == "B":
+            data = base64.b64decode(payload + "=" * (-len(payload) % 4), validate=True)
+        else:
+            data = header_decode(payload).encode("latin-1")
+        return data.decode(charset)
+    except (binascii.Error, LookupError, UnicodeError, ValueError):
+        return match[0]
+
+
 def decode_words(value: str) -> str:
-    """Decode RFC 2047 encoded words (``=?UTF-8?B?...?=``); on any defect return ``value`` as is."""
+    """Decode RFC 2047 encoded words (``=?UTF-8?B?...?=``); an invalid word is kept as written.
+
+    Whitespace between two adjacent encoded words is dropped (RFC 2047 §6.2).
+    """
     if not _ENCODED_WORD.search(value):
         return value
-    try:
-        return str(make_header(decode_header(value)))
-    except (HeaderParseError, LookupError, UnicodeError, ValueError):
-        return value
+    joined = _BETWEEN_WORDS.sub("", value)
+    return _ENCODED_WORD.sub(_decode_word, joined)
