@@ -194,12 +194,16 @@ def _render(report: dict[str, Any]) -> None:
 
 
 def _render_log(console: Any, log: dict[str, Any]) -> None:
-    if log.get("error"):
-        console.print(_line(("Log: ", "bold"), log["error"]))
-        return
-    for login in log.get("logins", []):
+    def check(value: bool | None) -> str:
+        return "unknown" if value is None else ("yes" if value else "NO")
+
+    for login in log["logins"]:
         console.print(_line(("Log: ", "bold"), f"queue id {log['queue_id']}: ",
-                            ("sasl_username=" + str(login.get("sasl_username")), "bold green"),
-                            f" sasl_method={login.get('sasl_method')} client={login.get('client')}"))
-    if not log.get("logins"):
-        console.print(_line(("Log: ", "bold"), f"queue id {log.get('queue_id')}: no SASL login found in the log"))
+                            (f"sasl_username={login['sasl_username']}", "bold green"),
+                            f" sasl_method={login['sasl_method']} client={login['client']}"))
+        console.print(_line("     checks: client IP = hop IP: ", check(login["client_ip_matches_hop"]),
+                            "; Message-ID = header: ", check(login["message_id_matches_header"]),
+                            "; relayed as ", ", ".join(login["relayed_as"]) or "?",
+                            " = next hop's queue id: ", check(login["next_hop_queue_id_matches"])))
+    if log["note"]:
+        console.print(_line(("Log: ", "bold"), log["note"]))

@@ -1,0 +1,72 @@
+"""Join the authenticated hop to its Postfix log trace (``saslscope headers --log``).
+
+The queue ID in the submission hop's Received header (``with ESMTPSA id A4FCE204384E``) is
+the one Postfix logs as ``A4FCE204384E: client=..., sasl_method=..., sasl_username=...``, so
+the log names the account that was used. The log lines are read by :mod:`saslscope.maillog`.
+
+Checks that make the join trustworthy rather than a coincidence of short IDs are reported
+beside it: the client IP of the log line against the hop's IP, the log's Message-ID against the
+header's, and the delivery reply ``queued as X`` against the next hop's queue ID.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from saslscope.headers.chain import HeaderAnalysis
+from saslscope.headers.source import HeaderInputError
+
+_QUEUED_AS = re.compile(r"queued as (?P<qid>[0-9A-Za-z]+)")
+
+
+def _bare_message_id(value: str | None) -> str | None:
+    return value.strip().strip("<>") if value else None
+
+
+def join_log(analysis: HeaderAnalysis, log_paths: list[str]) -> dict[str, Any]:
+    """The log evidence for the submission hop. Raises HeaderInputError if a log is unreadable."""
+    from saslscope.maillog import LogInputError, analyze
+
+    hop = analysis.submission
+    joined: dict[str, Any] = {"queue_id": None, "hop": None, "logins": [], "note": None}
+    if hop is None:
+        joined["note"] = "no hop says the client authenticated, so there is no queue id to look up"
+        return joined
+    joined["hop"] = analysis.submission_index + 1
+    joined["queue_id"] = hop.queue_id
+    if not hop.queue_id:
+        joined["note"] = "the authenticated hop names no queue id"
+        return joined
+    options: dict[str, Any] = {"keep": {hop.queue_id}}
+    if hop.time is not None:
+        options["year"] = hop.time.year          # syslog lines carry no year; the header does
+    try:
+        log = analyze(log_paths, **options)
+    except LogInputError as error:
+        raise HeaderInputError(f"cannot use the log: {error}") from None
+    header_message_id = _bare_message_id(analysis.summary.get("Message-ID"))
+    next_hop = analysis.hops[analysis.submission_index + 1] if analysis.submission_index + 1 < len(analysis.hops) else None
+    for trace in log.trace(hop.queue_id):
+        relayed_as = sorted({m["qid"] for r in trace.get("recipients", []) for m in _QUEUED_AS.finditer(r.get("detail") or "")})
+        joined["logins"].append({
+            "sasl_username": trace.get("sasl_username"),
+            "sasl_method": trace.get("sasl_method"),
+            "sasl_sender": trace.get("sasl_sender"),
+            "client_ip": trace.get("client_ip"),
+            "client_name": trace.get("client_name"),
+            "client": f"{trace.get('client_name')}[{trace.get('client_ip')}]",
+            "received": trace.get("received"),
+            "message_id": trace.get("message_id"),
+            "client_ip_matches_hop": trace.get("client_ip") == hop.from_ip if hop.from_ip else None,
+            "message_id_matches_header": (_bare_message_id(trace.get("message_id")) == header_message_id
+                                          if header_message_id and trace.get("message_id") else None),
+            "relayed_as": relayed_as,
+            "next_hop_queue_id_matches": (next_hop.queue_id in relayed_as
+                                          if next_hop is not None and next_hop.queue_id and relayed_as else None),
+        })
+    if not joined["logins"]:
+        joined["note"] = f"queue id {hop.queue_id} does not appear in the log"
+    elif all(login["sasl_username"] is None for login in joined["logins"]):
+        joined["note"] = "the log has the message but no sasl_username for it"
+    return joined
