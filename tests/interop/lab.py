@@ -266,7 +266,7 @@ class PostfixLab:
     def _dovecot_config(self) -> Path:
         return self.dovecot_dir / "dovecot.conf"
 
-    def _lab_pids(self) -> list[int]:
+    def running_pids(self) -> list[int]:
         """PIDs of this lab's Postfix master and Dovecot master that are still alive.
 
         A PID file alone proves nothing (the PID may have been reused), so each PID must
@@ -284,7 +284,7 @@ class PostfixLab:
         return pids
 
     def _stop_daemons(self) -> None:
-        pids = self._lab_pids()
+        pids = self.running_pids()
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
@@ -496,7 +496,7 @@ service auth {{
         auth_socket = self.queue_dir / "private" / "auth"
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
-            if auth_socket.exists() and len(self._lab_pids()) == 2 and all(_listening(self.host, p) for p in self.ports.all()):
+            if auth_socket.exists() and len(self.running_pids()) == 2 and all(_listening(self.host, p) for p in self.ports.all()):
                 return
             time.sleep(0.05)
         raise LabError(f"the lab did not come up within {START_TIMEOUT:.0f} s: {_tail(self.maillog_path)} {_tail(self.dovecot_log_path)}")
