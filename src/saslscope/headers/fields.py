@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 from email.quoprimime import header_decode
 
+_LINE_END = re.compile(r"\r?\n")
 _FIELD_START = re.compile(r"^(?P<name>[\x21-\x39\x3b-\x7e]+)[ \t]*:(?P<value>.*)$", re.S)
 _ENCODED_WORD = re.compile(r"=\?(?P<charset>[^?\s]+)\?(?P<encoding>[bBqQ])\?(?P<payload>[^?\s]*)\?=")
 _BETWEEN_WORDS = re.compile(r"(?<=\?=)[ \t\r\n]+(?==\?[^?\s]+\?[bBqQ]\?)")
@@ -54,7 +55,7 @@ class HeaderBlock:
 def split_header_block(text: str) -> HeaderBlock:
     """Split ``text`` (a whole message or just its header) into header fields."""
     block = HeaderBlock()
-    lines = text.splitlines()
+    lines = _LINE_END.split(text)             # CRLF or LF only: U+2028 and friends are not line ends
     start = 0
     while start < len(lines) and not lines[start].strip():
         start += 1                                   # leading blank lines (pasted text)
