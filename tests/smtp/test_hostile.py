@@ -69,7 +69,17 @@ def test_cram_md5_login_and_message_arrive_byte_exact(pki):
 def test_default_mechanism_is_the_strongest_advertised(pki):
     with serving(honest_script(_behaviour(pki))) as server:
         result = login(_options(server, pki))
-    assert result.ok and result.mechanism == "CRAM-MD5"
+    assert result.ok and result.mechanism == "SCRAM-SHA-256"
+    assert result.server_verified is True
+    # the server's final message is answered with an empty line, not "=" (RFC 4954 §4)
+    sent = [e.data for e in result.events if e.direction is Direction.SENT]
+    assert sent[sent.index(b"QUIT\r\n") - 1] == b"\r\n"
+
+
+def test_scram_with_a_wrong_password_is_rejected(pki):
+    with serving(honest_script(_behaviour(pki))) as server:
+        result = login(_options(server, pki, credentials=ClientCredentials(GOOD.username, "wrong")))
+    assert result.outcome is Outcome.AUTH_FAILED and not result.authenticated
 
 
 def test_plain_is_masked_and_shown_only_when_asked(pki):
@@ -96,7 +106,7 @@ def test_wrong_password_is_rejected_without_fallback(pki):
     behaviour = _behaviour(pki)
     with serving(honest_script(behaviour)) as server:
         bad = ClientCredentials("centos7@phoenixknight.jp", "wrong")
-        result = login(_options(server, pki, credentials=bad))
+        result = login(_options(server, pki, mechanism="CRAM-MD5", credentials=bad))
     assert result.outcome is Outcome.AUTH_FAILED
     assert "535 5.7.8" in result.error
     auth_commands = [line for line in server.peers[0].received if line.upper().startswith(b"AUTH")]
@@ -108,9 +118,9 @@ def test_mech_all_uses_one_fresh_connection_per_mechanism(pki):
     with serving(honest_script(_behaviour(pki))) as server:
         discovery, results = login_each_mechanism(_options(server, pki))
     assert discovery.ok
-    assert [r.mechanism for r in results] == ["PLAIN", "LOGIN", "CRAM-MD5"]
+    assert [r.mechanism for r in results] == ["PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256"]
     assert all(r.authenticated for r in results)
-    assert len(server.peers) == 4  # discovery + one per mechanism
+    assert len(server.peers) == 5  # discovery + one per mechanism
     for peer in server.peers[1:]:
         assert sum(line.upper().startswith(b"AUTH") for line in peer.received) == 1
 

@@ -428,7 +428,8 @@ def _authenticate(session: _Session, options: LoginOptions, result: LoginResult,
     if first is None:
         session.send(format_command("AUTH", name))
     else:
-        encoded = _b64(first)
+        # RFC 4954 §4: an empty initial response is sent as "=".
+        encoded = base64.b64encode(first).decode("ascii") or "="
         session.send(
             format_command("AUTH", f"{name} {encoded}", limit=AUTH_LINE_LIMIT),
             secrecy=secrecy,
@@ -450,7 +451,7 @@ def _authenticate(session: _Session, options: LoginOptions, result: LoginResult,
                 raise AuthRejected(f"{name}: the server failed to prove itself: {exc}") from None
             raise ProtocolViolation(f"{name}: unusable challenge from the server: {exc}") from None
         session.send(
-            _b64(answer).encode("ascii") + b"\r\n",
+            base64.b64encode(answer) + b"\r\n",
             secrecy=secrecy,
             explanation=_explain(answer),
         )
@@ -503,11 +504,6 @@ def _decode_challenge(reply: Reply) -> bytes:
         return base64.b64decode(text, validate=True)
     except binascii.Error:
         raise ProtocolViolation(f"334 challenge is not valid base64: {text[:60]!r}") from None
-
-
-def _b64(data: bytes) -> str:
-    # RFC 4954 §4: an empty initial response is sent as "=".
-    return base64.b64encode(data).decode("ascii") or "="
 
 
 def _explain(payload: bytes) -> str:

@@ -51,7 +51,7 @@ class Event:
 
     def text(self, show_secrets: bool = False) -> str:
         """The event's text without line ends, secret part masked unless ``show_secrets``."""
-        text = self.data.decode("utf-8", errors="backslashreplace").rstrip("\r\n")
+        text = self.data.decode("utf-8", errors="backslashreplace").replace("\r\n", "\n").rstrip("\n")
         if self.masked(show_secrets):
             return text[: self.secret_from] + MASK
         return text
@@ -120,7 +120,7 @@ def render_events(events: list[Event], *, show_secrets: bool = False, explain: b
             suffix = ""
             if index == len(text_lines) - 1:
                 suffix = _secrecy_remark(event, show_secrets)
-            lines.append(f"{stamp if index == 0 else ' ' * len(stamp)} {arrow} {text.rstrip(chr(13))}{suffix}")
+            lines.append(f"{stamp if index == 0 else ' ' * len(stamp)} {arrow} {text}{suffix}")
         explanation = event.shown_explanation(show_secrets) if explain else None
         if explanation is not None:
             lines.append(f"{' ' * len(stamp)}    decoded: {explanation}")
