@@ -6,7 +6,7 @@ import json
 import pytest
 
 from saslscope.sasl import MalformedMessage, UnsupportedMechanism
-from saslscope.sasl.b64 import decode_b64, parse_pasted
+from saslscope.sasl.b64 import decode_b64, decode_pasted, parse_pasted, read_pasted_session
 from saslscope.sasl.explain import MASK, explain
 
 WRITEUP_CHALLENGE = "PDA3Nzg3NTMyMDgxMzMwMDAuMTUzNzE1MTM2NEBpazEtMzMxLTI1NjQ5LnZzLnNha3VyYS5uZS5qcD4="
@@ -131,7 +131,7 @@ def test_control_characters_are_escaped_for_the_terminal():
     ],
 )
 def test_pasted_forms(text, data):
-    assert parse_pasted(text).data == data
+    assert decode_pasted(text).data == data
 
 
 def test_pasted_auth_command_names_the_mechanism():
@@ -153,10 +153,29 @@ def test_pasted_auth_command_names_the_mechanism():
 )
 def test_strict_base64_errors(text, reason):
     with pytest.raises(MalformedMessage, match=f"(?i){reason}"):
-        parse_pasted(text)
+        decode_pasted(text)
 
 
 def test_decode_b64_accepts_bytes():
     assert decode_b64(b"AQ==") == b"\x01"
     with pytest.raises(MalformedMessage):
         decode_b64(b"\xffAQ=")
+
+
+def test_a_pasted_session_carries_mechanism_and_direction():
+    # The write-up's exchange as an admin would paste it, with one damaged line.
+    session = [
+        "auth cram-md5",
+        "334 " + WRITEUP_CHALLENGE,
+        "Y2VudG9zN0BwaG9lbml4a25pZ2h0LmpwIDFjODg0OGZjZjczNGRkNTI4YjkxOWVhNzUzYzEzNzRiCg==",
+        "235 2.7.0 Authentication successful",
+        "",
+        "not base64!",
+    ]
+    results = list(read_pasted_session(session))
+    assert [number for number, _ in results] == [2, 3, 6]
+    (_, challenge), (_, answer), (_, error) = results
+    assert (challenge.mechanism, challenge.direction) == ("CRAM-MD5", "server")
+    assert (answer.mechanism, answer.direction) == ("CRAM-MD5", "client")
+    assert explain(answer.data, answer.mechanism, answer.direction).warnings
+    assert isinstance(error, MalformedMessage)

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from saslscope.sasl import ChannelBinding, MemoryStore, SaslError, StoredCredential
-from saslscope.sasl.b64 import parse_pasted
+from saslscope.sasl.b64 import parse_pasted, read_pasted_session
 from saslscope.sasl.explain import FAMILIES, explain
 from saslscope.sasl.registry import CLIENT_MECHANISMS, SERVER_MECHANISMS, client_mechanism, server_mechanism
 from saslscope.sasl.scram import derive_scram_keys
@@ -71,3 +71,5 @@ def test_pasted_input_raises_only_sasl_errors(text):
         parse_pasted(text)
     except SaslError:
         pass
+    for _, result in read_pasted_session(text.splitlines()):
+        assert isinstance(result, SaslError) or result.data is not None

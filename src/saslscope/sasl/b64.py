@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import binascii
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from saslscope.sasl.errors import MalformedMessage
@@ -47,7 +48,8 @@ def decode_b64(text: str | bytes) -> bytes:
 class PastedBlob:
     """A SASL blob as a user pasted it, with what the surrounding text told us."""
 
-    data: bytes
+    #: the decoded bytes; None for a bare ``AUTH MECH`` command (it names a mechanism only)
+    data: bytes | None
     #: "server" for a ``334``/``+`` line or ``S:``, "client" for ``AUTH``/``C:``, else None
     direction: str | None = None
     #: the mechanism named by a pasted ``AUTH MECH ...`` command
@@ -56,7 +58,7 @@ class PastedBlob:
 
 def parse_pasted(text: str) -> PastedBlob:
     """Accept bare base64, a whole ``334 <b64>`` reply, an IMAP ``+ <b64>`` continuation,
-    an ``AUTH MECH <b64>`` command, or RFC-listing style ``S: ...`` / ``C: ...`` lines."""
+    an ``AUTH MECH [<b64>]`` command, or RFC-listing style ``S: ...`` / ``C: ...`` lines."""
     line = text.strip()
     direction = None
     for prefix, side in (("S:", "server"), ("C:", "client")):
@@ -68,7 +70,47 @@ def parse_pasted(text: str) -> PastedBlob:
         return PastedBlob(decode_b64(line[1:]), "server")
     command = _AUTH_COMMAND.fullmatch(line)
     if command:
-        if command["data"] is None:
-            raise MalformedMessage(f"AUTH {command['mechanism']} carries no initial response to decode")
-        return PastedBlob(decode_b64(command["data"]), "client", command["mechanism"].upper())
+        data = decode_b64(command["data"]) if command["data"] is not None else None
+        return PastedBlob(data, "client", command["mechanism"].upper())
     return PastedBlob(decode_b64(line), direction)
+
+
+def decode_pasted(text: str) -> PastedBlob:
+    """:func:`parse_pasted` for one blob: a bare ``AUTH MECH`` without data is an error."""
+    pasted = parse_pasted(text)
+    if pasted.data is None:
+        raise MalformedMessage(f"AUTH {pasted.mechanism} carries no initial response to decode")
+    return pasted
+
+
+_OTHER_REPLY = re.compile(r"[2-5][0-9][0-9]([ -]|$)")
+_SMTP_COMMAND = re.compile(r"(EHLO|HELO|MAIL|RCPT|DATA|QUIT|STARTTLS|RSET|NOOP)\b", re.IGNORECASE)
+
+
+def read_pasted_session(lines: Iterable[str]) -> Iterator[tuple[int, PastedBlob | MalformedMessage]]:
+    """Decode a pasted AUTH exchange line by line: ``(line number, blob or error)``.
+
+    An ``AUTH MECH`` line sets the mechanism for the lines after it; a bare line after a
+    ``334`` is the client's answer. Other SMTP replies (``235``, ``535``...) and commands
+    (``EHLO``, ``MAIL``...) end the exchange and are skipped, blank lines too. A bad line yields its error and reading goes on.
+    """
+    mechanism: str | None = None
+    last_direction: str | None = None
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if (_OTHER_REPLY.match(stripped) and not stripped.startswith("334")) or _SMTP_COMMAND.match(stripped):
+            mechanism = last_direction = None
+            continue
+        try:
+            pasted = parse_pasted(stripped)
+        except MalformedMessage as exc:
+            yield number, exc
+            continue
+        if pasted.mechanism:
+            mechanism = pasted.mechanism
+        direction = pasted.direction or ("client" if last_direction == "server" else None)
+        last_direction = direction
+        if pasted.data is not None:
+            yield number, PastedBlob(pasted.data, direction, pasted.mechanism or mechanism)

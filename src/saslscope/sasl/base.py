@@ -67,6 +67,11 @@ class ClientMechanism(ABC):
     offline_crackable: ClassVar[bool] = False
     #: the mechanism uses a password (as opposed to a token, a certificate or nothing)
     needs_password: ClassVar[bool] = True
+    #: the mechanism uses an OAuth 2.0 access token (``ClientCredentials.token``)
+    needs_token: ClassVar[bool] = False
+    #: the server sends the first challenge; no initial response (CRAM-MD5, DIGEST-MD5,
+    #: LOGIN unless built with ``initial_response=True``)
+    server_speaks_first: ClassVar[bool] = False
 
     def initial_response(self) -> bytes | None:
         """Bytes to send with the AUTH command, ``b""`` for an empty one, ``None`` for none."""

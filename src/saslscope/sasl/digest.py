@@ -81,6 +81,7 @@ class DigestMD5Client(ClientMechanism):
 
     name: ClassVar[str] = "DIGEST-MD5"
     offline_crackable: ClassVar[bool] = True
+    server_speaks_first: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -61,6 +61,7 @@ class _BearerClient(ClientMechanism):
 
     reveals_secret: ClassVar[bool] = True
     needs_password: ClassVar[bool] = False
+    needs_token: ClassVar[bool] = True
     #: what to answer the error challenge with
     error_answer: ClassVar[bytes]
 

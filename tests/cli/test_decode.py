@@ -1,0 +1,84 @@
+"""`saslscope decode`: explanations, masking, JSON, pasted sessions, bad input."""
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from click.testing import CliRunner
+
+from saslscope.cli import cli
+from saslscope.cli.exitcodes import Exit
+
+CHALLENGE = "PDA3Nzg3NTMyMDgxMzMwMDAuMTUzNzE1MTM2NEBpazEtMzMxLTI1NjQ5LnZzLnNha3VyYS5uZS5qcD4="
+ECHO_ANSWER = "Y2VudG9zN0BwaG9lbml4a25pZ2h0LmpwIDFjODg0OGZjZjczNGRkNTI4YjkxOWVhNzUzYzEzNzRiCg=="
+PLAIN = "VXJzZWwAS3VydAB4aXBqM3BsbXE="  # RFC 4616: Ursel / Kurt / xipj3plmq
+
+
+def run(args, stdin=None):
+    return CliRunner().invoke(cli, ["decode", *args], input=stdin)
+
+
+def test_writeup_challenge():
+    result = run([f"334 {CHALLENGE}"])
+    assert result.exit_code == 0
+    assert "1537151364" in result.stdout and "2018-09-17 02:29:24 UTC" in result.stdout
+    assert "ik1-331-25649.vs.sakura.ne.jp" in result.stdout
+
+
+def test_plain_masked_unless_show_secrets():
+    masked = run([PLAIN])
+    assert "Ursel" in masked.stdout and "Kurt" in masked.stdout and "xipj3plmq" not in masked.stdout
+    assert "xipj3plmq" in run([PLAIN, "--show-secrets"]).stdout
+
+
+def test_json():
+    record = json.loads(run(["--json", PLAIN]).stdout)
+    assert record["kind"] == "plain-message" and record["mechanism"] == "PLAIN" and record["direction"] == "client"
+    fields = {f["name"]: f for f in record["fields"]}
+    assert fields["authcid"]["value"] == "Kurt"
+    assert fields["password"] == {"name": "password", "value": "********", "secret": True}
+
+
+def test_pasted_session_from_stdin_continues_after_a_bad_line():
+    session = f"EHLO localhost\n250 8BITMIME\nauth cram-md5\n334 {CHALLENGE}\n{ECHO_ANSWER}\n235 2.7.0 ok\nbad!\n"
+    result = run(["--json"], stdin=session)
+    assert result.exit_code == Exit.BAD_INPUT
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["line"], r["kind"]) for r in records] == [(4, "cram-md5-challenge"), (5, "cram-md5-response")]
+    assert "echo" in records[1]["warnings"][0]
+    assert result.stderr.startswith("Error: line 7: not base64")
+
+
+def test_hint_and_direction():
+    result = run(["--mech", "login", "--from", "client", "aHVudGVyMg=="])
+    assert result.exit_code == 0 and "hunter2" not in result.stdout and "LOGIN answer" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, status, message",
+    [
+        (["PDE4OTYu\u00e9"], Exit.BAD_INPUT, "non-ASCII"),
+        (["AQ="], Exit.BAD_INPUT, "not base64"),
+        (["--mech", "cram-md5", "--from", "server", "aGVsbG8="], Exit.BAD_INPUT, "not a CRAM-MD5 server message"),
+        (["--mech", "kerberos", "AQ=="], Exit.USAGE, "cannot explain SASL mechanism"),
+    ],
+)
+def test_bad_input(args, status, message):
+    result = run(args)
+    assert result.exit_code == status
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert result.stdout == ""
+
+
+def test_empty_stdin():
+    result = run([], stdin="")
+    assert result.exit_code == Exit.BAD_INPUT and "nothing to decode" in result.stderr
+
+
+@settings(max_examples=100, deadline=None)
+@given(text=st.text(max_size=80) | st.from_regex(r"(334 |AUTH PLAIN )?[A-Za-z0-9+/]{0,40}={0,2}", fullmatch=True))
+def test_any_input_gives_a_documented_status_and_no_traceback(text):
+    result = CliRunner().invoke(cli, ["decode", "--", text] if text else ["decode"], input="")
+    assert result.exit_code in (Exit.OK, Exit.BAD_INPUT), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
