@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,7 +103,9 @@ class ServerUnderTest:
         return self.running.tls_port
 
 
-def start_server(tmp_path: Path, pki, passwd_path: Path, **overrides) -> Iterator[ServerUnderTest]:
+@contextmanager
+def started_server(tmp_path: Path, pki, passwd_path: Path, **overrides) -> Iterator[ServerUnderTest]:
+    """A server on 127.0.0.1 (STARTTLS and implicit TLS ports) with ServerConfig ``overrides``."""
     tls_context, der = server_tls_context(pki.chain_path, pki.key_path)
     log = SharedLog()
     users = load_passwd_file(passwd_path)
@@ -123,4 +126,5 @@ def start_server(tmp_path: Path, pki, passwd_path: Path, **overrides) -> Iterato
 
 @pytest.fixture
 def server(tmp_path, pki, passwd_path) -> Iterator[ServerUnderTest]:
-    yield from start_server(tmp_path, pki, passwd_path)
+    with started_server(tmp_path, pki, passwd_path) as running:
+        yield running

@@ -1,0 +1,172 @@
+"""Bad clients must not take the server down: after each one, a normal login still works."""
+
+from __future__ import annotations
+
+import base64
+import socket
+import ssl
+import time
+
+import pytest
+
+from tests.server.conftest import started_server
+from tests.server.test_real_clients import CRAM_USER, password, tls_client
+
+
+def raw_connection(server) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    assert sock.recv(1024).startswith(b"220 ")
+    return sock
+
+
+def read_reply(sock: socket.socket) -> bytes:
+    """Read until a complete final reply line ("NNN " ... CRLF) arrived."""
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+        lines = data.split(b"\r\n")
+        if len(lines) >= 2 and any(len(line) >= 4 and line[3:4] == b" " for line in lines[:-1]):
+            return data
+
+
+def assert_still_serving(server) -> None:
+    with tls_client(server) as client:
+        client.user, client.password = CRAM_USER, password(CRAM_USER)
+        code, _ = client.auth("CRAM-MD5", client.auth_cram_md5)
+        assert code == 235
+
+
+def test_binary_garbage_is_refused_and_the_session_survives(server):
+    with raw_connection(server) as sock:
+        sock.sendall(bytes(b for b in range(256) if b not in b"\r\n") + b"\r\n")
+        reply = read_reply(sock)
+        assert reply[:1] == b"5"
+        sock.sendall(b"NOOP\r\n")
+        assert read_reply(sock).startswith(b"250 ")
+    assert_still_serving(server)
+
+
+def test_overlong_line_is_refused_without_closing(server):
+    with raw_connection(server) as sock:
+        sock.sendall(b"EHLO " + b"x" * 200_000 + b"\r\n")
+        assert read_reply(sock).startswith(b"500 ")
+        sock.sendall(b"EHLO client.test\r\n")
+        assert b"250 " in read_reply(sock)
+    assert_still_serving(server)
+
+
+def test_unknown_commands_are_counted_and_end_in_too_many_errors(server):
+    with raw_connection(server) as sock:
+        replies = b""
+        for _ in range(25):
+            sock.sendall(b"XYZZY\r\n")
+            reply = read_reply(sock)
+            replies += reply
+            if reply.startswith(b"421") or not reply:
+                break
+    assert b"502 5.5.2 Error: command not recognized" in replies
+    assert b"421 4.7.0 mail.test Error: too many errors" in replies
+    [line] = server.log.wait_for("too many errors after UNKNOWN from localhost[127.0.0.1]")
+    [disconnect] = server.log.wait_for("disconnect from")
+    assert disconnect.endswith("unknown=0/20 commands=0/20")
+    assert_still_serving(server)
+
+
+def test_auth_flood_is_delayed_and_cut_off_while_others_are_served(tmp_path, pki, passwd_path):
+    from saslscope.smtp.server import FailurePenalty
+
+    penalty = FailurePenalty(base=0.01, cap=0.02)
+    with started_server(tmp_path, pki, passwd_path, penalty=penalty, hard_error_limit=5) as server:
+        with tls_client(server) as attacker:
+            codes = []
+            for attempt in range(10):
+                try:
+                    blob = base64.b64encode(f"\0{CRAM_USER}\0guess{attempt}".encode()).decode()
+                    codes.append(attacker.docmd("AUTH", f"PLAIN {blob}")[0])
+                except Exception:  # the server hung up after its 421
+                    break
+        assert codes[:4] == [535, 535, 535, 535]
+        assert 421 in codes or len(codes) == 5
+        assert server.running.server.context.penalty.failures("127.0.0.1") == 5
+        server.log.wait_for("too many errors after AUTH")
+        assert len(server.log.wait_for("SASL PLAIN authentication failed", count=5)) == 5
+        assert_still_serving(server)
+
+
+def test_client_vanishing_after_starttls_is_logged_and_survived(server):
+    with raw_connection(server) as sock:
+        sock.sendall(b"EHLO client.test\r\n")
+        read_reply(sock)
+        sock.sendall(b"STARTTLS\r\n")
+        assert read_reply(sock).startswith(b"220 ")
+        # gone before the handshake
+    server.log.wait_for("SSL_accept error from localhost[127.0.0.1]: lost connection")
+    [line] = server.log.wait_for("lost connection after STARTTLS")
+    [disconnect] = server.log.wait_for("disconnect from")
+    assert disconnect.endswith("ehlo=1 starttls=0/1 commands=1/2")
+    assert_still_serving(server)
+
+
+def test_garbage_instead_of_a_tls_handshake(server):
+    with raw_connection(server) as sock:
+        sock.sendall(b"EHLO client.test\r\nSTARTTLS\r\n")
+        read_reply(sock)
+        time.sleep(0.1)
+        sock.sendall(b"this is not a ClientHello\r\n" * 10)
+        sock.recv(1024)
+    [line] = server.log.wait_for("SSL_accept error")
+    server.log.wait_for("disconnect from")
+    assert_still_serving(server)
+
+
+def test_client_vanishing_in_implicit_tls_handshake(server):
+    with socket.create_connection(("127.0.0.1", server.tls_port), timeout=10):
+        pass
+    server.log.wait_for("SSL_accept error")
+    [disconnect] = server.log.wait_for("disconnect from")
+    assert disconnect.endswith("commands=0/0")
+    assert "lost connection after CONNECT" in "\n".join(server.log.lines)
+    context = ssl.create_default_context(cafile=str(server.ca_path))
+    import smtplib
+
+    with smtplib.SMTP_SSL("127.0.0.1", server.tls_port, context=context, timeout=30) as client:
+        assert client.login(CRAM_USER, password(CRAM_USER))[0] == 235
+
+
+def test_client_vanishing_in_the_middle_of_auth(server):
+    client = tls_client(server)
+    code, _ = client.docmd("AUTH", "CRAM-MD5")
+    assert code == 334
+    client.close()  # closes the socket and smtplib's file on it: the TCP connection ends
+    [line] = server.log.wait_for("lost connection after AUTH from localhost[127.0.0.1]")
+    [disconnect] = server.log.wait_for("disconnect from")
+    assert disconnect.endswith("ehlo=2 starttls=1 auth=0/1 commands=3/4")
+    assert_still_serving(server)
+
+
+def test_auth_abort_with_star(server):
+    with tls_client(server) as client:
+        assert client.docmd("AUTH", "LOGIN")[0] == 334
+        assert client.docmd("*")[0] == 501
+        assert_still_serving(server)
+
+
+@pytest.mark.parametrize("answer", [b"%%% not base64 %%%", b"=" ])
+def test_undecodable_sasl_response(server, answer):
+    # "=" is only an *initial* response (RFC 4954 §4); as a continuation it is invalid base64,
+    # which is what Postfix answers too: clients that send it fail in production.
+    with tls_client(server) as client:
+        assert client.docmd("AUTH", "CRAM-MD5")[0] == 334
+        code, text = client.docmd(answer.decode())
+        assert code == 501 and b"decode" in text.lower()
+
+
+def test_overlong_sasl_response_is_refused(server):
+    with tls_client(server) as client:
+        assert client.docmd("AUTH", "LOGIN")[0] == 334
+        code, _ = client.docmd("A" * 20_000)
+        assert code == 500
+    assert_still_serving(server)
