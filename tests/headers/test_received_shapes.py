@@ -117,6 +117,34 @@ def test_exchange_and_qmail_chain():
         {"authenticated": True, "from_ip": "192.0.2.200", "by_software": "8.11.6/8.11.6",
          "queue_id": "g1G0r1kA003489"},
     ),
+    (   # linux-kernel, <13ef2a41-9faa-fc6f-9b42-0bb48e6f591c@inetstar.ru>: Courier, "id" after the date
+        "from [10.0.0.2] ([193.107.193.43])\n  (AUTH: LOGIN work2017, SSL: TLS1.2,128bits,ECDHE_RSA_AES_128_GCM_SHA256)\n"
+        "  by smtp.inetstar.ru with ESMTPSA; Mon, 23 Dec 2019 19:23:58 +0300\n"
+        "  id 00000000009CDC5D.000000005E00EA1E.0000039B",
+        {"authenticated_sender": "work2017", "from_ip": "193.107.193.43", "helo": "[10.0.0.2]",
+         "queue_id": "00000000009CDC5D.000000005E00EA1E.0000039B", "time_raw": "Mon, 23 Dec 2019 19:23:58 +0300",
+         "unrecognised": []},
+    ),
+    (   # git list, 2010-09-08, reply to <1283954045-8326-1-git-send-email-ods15@ods15.dyndns.org>:
+        # Courier says "with esmtp" but "(AUTH: LOGIN jast)"; the client IP is IPv4-mapped IPv6
+        "from jk.gs (p508A2F6F.dip.t-dialin.net [::ffff:80.138.47.111])\n"
+        "  (AUTH: LOGIN jast, TLS: TLSv1/SSLv3,128bits,AES128-SHA)\n"
+        "  by cthulhu.zoidberg.org with esmtp; Wed, 08 Sep 2010 23:07:41 +0200\n  id 00400317.4C87FB1D.00000DF6",
+        {"authenticated": True, "authenticated_sender": "jast", "from_ip": "80.138.47.111",
+         "reverse_name": "p508A2F6F.dip.t-dialin.net", "protocol": "esmtp", "queue_id": "00400317.4C87FB1D.00000DF6"},
+    ),
+    (   # linux-kernel, Dmitrii Tcvetkov, 2020-12-29: OpenSMTPD "auth=yes user=me" outside comments
+        "from note (<unknown> [2a01:a282:13:14:1a3d:a2ff:fe1a:7964])\n        by hermod.demsh.org (OpenSMTPD)"
+        " with ESMTPSA id 7d1a8c44 (TLSv1.3:AEAD-AES256-GCM-SHA384:256:NO) auth=yes user=me;\n"
+        "        Tue, 29 Dec 2020 07:49:57 +0000 (UTC)",
+        {"authenticated_sender": "me", "reverse_name": None, "from_ip": "2a01:a282:13:14:1a3d:a2ff:fe1a:7964",
+         "by_software": "OpenSMTPD", "queue_id": "7d1a8c44", "unrecognised": []},
+    ),
+    (   # git list, <aNN4Mk9Nh_mF1dJ6@pks.im>: OpenSMTPD submission with no "from" clause at all
+        "\n\tby mail (OpenSMTPD) with ESMTPSA id dcc4d935 (TLSv1.3:TLS_CHACHA20_POLY1305_SHA256:256:NO);\n"
+        "\tWed, 24 Sep 2025 04:48:53 +0000 (UTC)",
+        {"from_host": None, "by_host": "mail", "authenticated": True, "queue_id": "dcc4d935"},
+    ),
 ])
 def test_single_real_headers(value, expected):
     hop = parse_received(value)
@@ -133,3 +161,23 @@ def test_unparsable_date_is_kept_raw():
     assert hop.time is None
     assert hop.time_raw == "yesterday around noon"
     assert "yesterday around noon" in hop.unrecognised
+
+
+def test_postfix_tls13_key_exchange_details():
+    # netdev list, 2022-01-26, "DKIM-Filter: OpenDKIM Filter v2.11.0 serv108.segi.ulg.ac.be 7B3E0200BFE9"
+    hop = parse_received(
+        "from localhost.localdomain (148.24-240-81.adsl-dyn.isp.belgacom.be [81.240.24.148])\n"
+        " (using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)\n"
+        "         key-exchange X25519 server-signature RSA-PSS (2048 bits))\n"
+        "        (No client certificate requested)\n"
+        "        by serv108.segi.ulg.ac.be (Postfix) with ESMTPSA id 7B3E0200BFE9;\n"
+        "        Wed, 26 Jan 2022 19:47:00 +0100 (CET)")
+    assert (hop.tls.version, hop.tls.cipher, hop.tls.bits) == ("TLSv1.3", "TLS_AES_256_GCM_SHA384", "256/256")
+    assert hop.tls.note == "key-exchange X25519, server-signature RSA-PSS (2048 bits)"
+    assert hop.authenticated and hop.queue_id == "7B3E0200BFE9"
+
+
+def test_protocol_says_tls_when_no_comment_does():
+    hop = parse_received("from a (a [192.0.2.1]) by b with ESMTPS id Q; Mon, 17 Sep 2018 12:00:00 +0000")
+    assert (hop.tls.stated_by, hop.tls.version, hop.tls.cipher) == ("protocol", None, None)
+    assert not hop.authenticated

@@ -101,24 +101,29 @@ class Hop:
 # --------------------------------------------------------------------------- helpers
 
 def as_ip(text: str | None) -> str | None:
-    """``text`` as an IP address string (``IPv6:`` prefix and brackets removed), else None."""
+    """``text`` as an IP address string (``IPv6:`` prefix and brackets removed), else None.
+
+    An IPv4-mapped IPv6 address becomes the IPv4 address, as Postfix logs it.
+    """
     if not text:
         return None
     candidate = text.strip().strip("[]")
     if candidate[:5].lower() == "ipv6:":
         candidate = candidate[5:]
     try:
-        ipaddress.ip_address(candidate)
+        address = ipaddress.ip_address(candidate)
     except ValueError:
         return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return str(address.ipv4_mapped)       # Courier's "[::ffff:192.0.2.1]": the IPv4 client logs show
     return candidate
 
 
 def _host_name(text: str | None) -> str | None:
-    """A host name as written, minus a trailing root dot; ``unknown`` (Postfix: no rDNS) is None."""
+    """A host name as written, minus a trailing root dot; ``unknown`` / ``<unknown>`` (no rDNS) is None."""
     if not text:
         return None
-    name = text.rstrip(".")
+    name = text.strip("<>").rstrip(".")
     return None if name.lower() == "unknown" or not name else name
 
 
@@ -151,8 +156,12 @@ _POSTFIX_TLS = re.compile(
     r"\((?P<bits>\d+(?:/\d+)?)\s+bits\)", re.I | re.S)
 _KV_TLS = re.compile(r"version=(?P<version>[^\s,)]+)[,\s]+cipher=(?P<cipher>[^\s,)]+)"
                      r"(?:[,\s]+bits=(?P<bits>[^\s,)]+))?(?:[,\s]+verify=(?P<verify>[^\s,)]+))?", re.I)
-_EXIM_TLS = re.compile(r"^(?P<version>(?:TLS|SSL)v?\d(?:[._]\d)?)(?::(?P<cipher>[^:\s]+)(?::(?P<bits>\d+))?)?$",
-                       re.I)
+_COLON_TLS = re.compile(r"^(?P<version>(?:TLS|SSL)v?\d(?:[._]\d)?)"
+                        r"(?::(?P<cipher>[^:\s]+)(?::(?P<bits>\d+)(?::(?P<verify>\w+))?)?)?$", re.I)
+_COURIER = re.compile(r"^(?:AUTH:\s*(?P<mech>[\w-]+)\s+(?P<user>[^,\s]+))?(?:,?\s*(?:TLS|SSL):\s*(?P<tls>\S+))?$", re.I)
+_POSTFIX_TLS_EXTRA = re.compile(r"(?P<what>key-exchange|server-signature|server-digest|client-signature"
+                                r"|client-digest)\s+(?P<value>[^\s()]+(?:\s+\(\d+ bits\))?)", re.I)
+_OPENSMTPD_WORD = re.compile(r"^(?P<key>auth|user)=(?P<value>\S+)$")
 _ENCRYPTED = re.compile(r"^(?P<cipher>\S+)\s+encrypted(?P<auth>,\s*authenticated)?$", re.I)
 _ENVELOPE_FROM = re.compile(r"^envelope-from\s+<?(?P<addr>[^<>\s]*)>?$", re.I)
 _CLIENT_CERT = re.compile(
@@ -219,7 +228,7 @@ def _by_comment(hop: Hop, text: str) -> bool:
 def _looks_like_fact(text: str) -> bool:
     """True if a comment carries a fact another interpreter reads (so it is not a software name)."""
     return any(p.search(text) for p in (_AUTH_SENDER, _POSTFIX_TLS, _KV_TLS, _ENCRYPTED, _ENVELOPE_FROM)) \
-        or bool(_SENDMAIL_AUTH.match(text) or _CLIENT_CERT.match(text) or _EXIM_TLS.match(text))
+        or bool(_SENDMAIL_AUTH.match(text) or _CLIENT_CERT.match(text) or _COLON_TLS.match(text))
 
 
 def _anywhere_comment(hop: Hop, text: str) -> bool:
@@ -234,6 +243,8 @@ def _anywhere_comment(hop: Hop, text: str) -> bool:
     if match := _POSTFIX_TLS.search(text):                     # Postfix "(using TLSv1.2 with cipher ...)"
         tls = hop.tls_info()
         tls.version, tls.cipher, tls.bits = match["version"], match["cipher"], match["bits"]
+        extra = [f"{m['what']} {m['value']}" for m in _POSTFIX_TLS_EXTRA.finditer(text)]
+        tls.note = ", ".join(extra) or tls.note                 # Postfix >= 3.4 key-exchange details
         return True
     if match := _KV_TLS.search(text):                          # Sendmail, Exchange, Gmail "version=... cipher=..."
         tls = hop.tls_info()
@@ -245,12 +256,24 @@ def _anywhere_comment(hop: Hop, text: str) -> bool:
     if text.lower() == "google transport security":            # Gmail: TLS, no details given
         hop.tls_info().note = "Google Transport Security"
         return True
-    if match := _EXIM_TLS.match(text):                         # Exim "(TLS1.3)" or "(TLS1.2:CIPHER:256)"
+    if match := _COLON_TLS.match(text):    # Exim "(TLS1.3)", "(TLS1.2:CIPHER:256)"; OpenSMTPD "(TLSv1.3:C:256:NO)"
         tls = hop.tls_info()
         tls.version = match["version"]
         tls.cipher = match["cipher"] or tls.cipher
         tls.bits = match["bits"] or tls.bits
+        if match["verify"]:
+            tls.client_certificate = f"verify={match['verify']}"
         return True
+    if text[:4].upper() in ("AUTH", "TLS:", "SSL:") and (match := _COURIER.match(text)):
+        # Courier: "(AUTH: LOGIN user, TLS: TLSv1/SSLv3,128bits,AES128-SHA)"
+        if match["user"]:
+            _mark_authenticated(hop, f"comment 'AUTH: {match['mech']} {match['user']}' (Courier)", match["user"])
+        if match["tls"]:
+            version, _, rest = match["tls"].partition(",")
+            bits, _, cipher = rest.partition(",")
+            tls = hop.tls_info()
+            tls.version, tls.bits, tls.cipher = version, bits.removesuffix("bits") or None, cipher or None
+        return bool(match["user"] or match["tls"])
     if match := _ENCRYPTED.match(text):                        # "(TLS_AES_256_GCM_SHA384 encrypted, authenticated)"
         hop.tls_info().cipher = match["cipher"]
         if match["auth"]:
@@ -320,7 +343,21 @@ def _apply_clause(hop: Hop, name: str, words: list[Token]) -> None:
         tls.cipher = first
         if tls.stated_by == "comment" and tls.version is None:
             tls.stated_by = "tls clause"
-    hop.unrecognised.extend(t.source() for t in extra)
+    for token in extra:
+        if not _top_level_word(hop, token.text):
+            hop.unrecognised.append(token.source())
+
+
+def _top_level_word(hop: Hop, word: str) -> bool:
+    """Bare ``key=value`` facts outside comments: OpenSMTPD's ``auth=yes user=name``."""
+    match = _OPENSMTPD_WORD.match(word)
+    if match is None:
+        return False
+    if match["key"] == "auth" and match["value"].lower() == "yes":
+        _mark_authenticated(hop, "auth=yes (OpenSMTPD)")
+    elif match["key"] == "user":
+        hop.authenticated_sender = hop.authenticated_sender or match["value"]
+    return True
 
 
 def _finish(hop: Hop) -> None:
@@ -378,6 +415,11 @@ def parse_received(value: str) -> Hop:
         _apply_clause(hop, where, words)
 
     date_words = [t for t in date_tokens if t.kind != "comment"]
+    for position, token in enumerate(date_words[:-1]):
+        if token.text.lower() == "id" and hop.queue_id is None:     # Courier: "; <date> id 0001.4C87.0DF6"
+            hop.queue_id = date_words[position + 1].text
+            del date_words[position:position + 2]
+            break
     for token in date_tokens:
         if token.kind == "comment":                      # "(JST)", or Sendmail's "(envelope-from a)"
             hop.comments.append(token.text.strip())
