@@ -53,6 +53,7 @@ CYRUS_PLUGIN_DIRS = ("/usr/lib/x86_64-linux-gnu/sasl2", "/usr/lib/aarch64-linux-
 #: the host name in the lab's banner and certificate (the certificate also covers the IPs)
 MAIL_HOSTNAME = "mail.test"
 HOST = "127.0.0.1"
+HOST6 = "::1"
 SINK_ADDRESS = "outbound-sink@example.test"
 MAILDIR_UID = MAILDIR_GID = 65534  # nobody:nogroup, as in the recipe
 START_TIMEOUT = 20.0
@@ -145,6 +146,8 @@ class PostfixLab:
         self.root = (root or default_lab_root()).resolve()
         self.ports = ports or LabPorts()
         self.host = HOST
+        #: every address the lab listens on: 127.0.0.1, and ::1 when the machine has IPv6 loopback
+        self.addresses: tuple[str, ...] = (HOST, HOST6) if _ipv6_loopback_available() else (HOST,)
         self.tls_hostname = MAIL_HOSTNAME
         self.users = USERS
         self.config_dir = self.root / "postfix"
@@ -297,9 +300,9 @@ class PostfixLab:
                     os.kill(pid, signal.SIGKILL)
 
     def _check_ports_free(self) -> None:
-        busy = [port for port in self.ports.all() if _listening(self.host, port)]
+        busy = [f"{_postfix_endpoint(a, port)}" for a in self.addresses for port in self.ports.all() if _listening(a, port)]
         if busy:
-            raise LabError(f"port(s) {busy} on {self.host} are in use by another program; the lab needs them")
+            raise LabError(f"{', '.join(busy)} in use by another program; the lab needs them")
 
     # -- configuration -----------------------------------------------------------------------
 
@@ -341,8 +344,8 @@ maillog_file_prefixes = {self.log_dir}
 myhostname = {MAIL_HOSTNAME}
 myorigin = {MAIL_HOSTNAME}
 mydestination =
-inet_interfaces = {self.host}
-inet_protocols = ipv4
+inet_interfaces = {", ".join(_postfix_endpoint(a) for a in self.addresses)}
+inet_protocols = {"all" if HOST6 in self.addresses else "ipv4"}
 smtpd_banner = $myhostname ESMTP Postfix (saslscope lab)
 biff = no
 alias_maps =
@@ -374,29 +377,25 @@ smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
 """
 
     def _master_cf(self) -> str:
-        p, h = self.ports, self.host
+        p = self.ports
         dovecot_auth = "-o smtpd_sasl_auth_enable=yes -o smtpd_relay_restrictions=permit_sasl_authenticated,reject"
+        # (port, options): the same five services on every lab address
+        services = (
+            (p.smtp, ""),
+            (p.submission, f"-o syslog_name=postfix/submission -o smtpd_tls_security_level=encrypt -o smtpd_tls_auth_only=yes {dovecot_auth}"),
+            (p.submissions, f"-o syslog_name=postfix/smtps -o smtpd_tls_wrappermode=yes -o smtpd_tls_security_level=encrypt {dovecot_auth}"),
+            (p.cleartext_auth, f"-o syslog_name=postfix/plainauth -o smtpd_tls_security_level=may -o smtpd_tls_auth_only=no {dovecot_auth}"),
+            (p.cyrus, "-o syslog_name=postfix/cyrus -o smtpd_tls_security_level=encrypt -o smtpd_tls_auth_only=yes "
+                      f"-o smtpd_sasl_type=cyrus -o smtpd_sasl_path=smtpd {dovecot_auth}"),
+        )
+        listeners = "".join(
+            f"{_postfix_endpoint(address, port)} inet n - n - - smtpd\n" + (f"  {options}\n" if options else "")
+            for address in self.addresses
+            for port, options in services
+        )
         return f"""\
 # saslscope Postfix lab: chroot n everywhere (no configure-instance.sh copies into a chroot).
-{h}:{p.smtp} inet n - n - - smtpd
-{h}:{p.submission} inet n - n - - smtpd
-  -o syslog_name=postfix/submission
-  -o smtpd_tls_security_level=encrypt -o smtpd_tls_auth_only=yes
-  {dovecot_auth}
-{h}:{p.submissions} inet n - n - - smtpd
-  -o syslog_name=postfix/smtps
-  -o smtpd_tls_wrappermode=yes -o smtpd_tls_security_level=encrypt
-  {dovecot_auth}
-{h}:{p.cleartext_auth} inet n - n - - smtpd
-  -o syslog_name=postfix/plainauth
-  -o smtpd_tls_security_level=may -o smtpd_tls_auth_only=no
-  {dovecot_auth}
-{h}:{p.cyrus} inet n - n - - smtpd
-  -o syslog_name=postfix/cyrus
-  -o smtpd_tls_security_level=encrypt -o smtpd_tls_auth_only=yes
-  -o smtpd_sasl_type=cyrus -o smtpd_sasl_path=smtpd
-  {dovecot_auth}
-cleanup   unix  n - n - 0 cleanup
+{listeners}cleanup   unix  n - n - 0 cleanup
 qmgr      unix  n - n 300 1 qmgr
 tlsmgr    unix  - - n 1000? 1 tlsmgr
 rewrite   unix  - - n - - trivial-rewrite
@@ -496,7 +495,7 @@ service auth {{
         auth_socket = self.queue_dir / "private" / "auth"
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
-            if auth_socket.exists() and len(self.running_pids()) == 2 and all(_listening(self.host, p) for p in self.ports.all()):
+            if auth_socket.exists() and len(self.running_pids()) == 2 and all(_listening(a, p) for a in self.addresses for p in self.ports.all()):
                 return
             time.sleep(0.05)
         raise LabError(f"the lab did not come up within {START_TIMEOUT:.0f} s: {_tail(self.maillog_path)} {_tail(self.dovecot_log_path)}")
@@ -560,9 +559,25 @@ def _proc_state(pid: int) -> str:
     return ""
 
 
+def _postfix_endpoint(address: str, port: int | None = None) -> str:
+    """Postfix's spelling of an address (IPv6 in brackets), with ``:port`` if given."""
+    host = f"[{address}]" if ":" in address else address
+    return host if port is None else f"{host}:{port}"
+
+
+def _ipv6_loopback_available() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind((HOST6, 0))
+        return True
+    except OSError:
+        return False
+
+
 def _listening(host: str, port: int) -> bool:
     """True when something listens on host:port; tested by bind(), so no smtpd is spawned."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
