@@ -54,6 +54,7 @@ def connection_options(func: F) -> F:
         click.option("--sni", metavar="NAME", help="Server name to send (SNI) and to verify the certificate against (default: HOST)."),
         click.option("--helo", metavar="NAME", help="Name to give in EHLO (default: this host's name, or its address literal)."),
         click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds to wait for each network step."),
+        click.option("--cert-warn-days", type=click.FloatRange(min=0), default=14, show_default=True, help="Warn when the certificate expires within this many days."),
     ]
     for decorate in reversed(decorators):
         func = decorate(func)
@@ -73,6 +74,7 @@ def session_fields(
     sni: str | None,
     helo: str | None,
     timeout: float,
+    cert_warn_days: float,
 ) -> dict[str, Any]:
     """Keyword arguments for ``SessionOptions``/``LoginOptions`` from the options above."""
     if insecure and (cafile or capath):
@@ -105,6 +107,7 @@ def session_fields(
         ),
         "helo": helo,
         "timeout": timeout,
+        "expiry_warning_days": cert_warn_days,
     }
 
 

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from saslscope.sasl.base import ClientCredentials, ClientMechanism
@@ -27,6 +28,8 @@ from saslscope.sasl.errors import AuthenticationFailed, SaslError
 from saslscope.smtp import tlsinfo
 from saslscope.smtp.capabilities import Capabilities
 from saslscope.smtp.codec import AUTH_LINE_LIMIT, Reply, dot_stuff, format_address, format_command
+from saslscope.smtp.findings import EXPIRY_WARNING_DAYS, Finding
+from saslscope.smtp.findings import findings as collect_findings
 from saslscope.smtp.errors import (
     AuthRejected,
     ConnectFailed,
@@ -98,6 +101,8 @@ class SessionOptions:
     tls: TlsSettings = TlsSettings()
     helo: str | None = None
     timeout: float = DEFAULT_TIMEOUT
+    #: a certificate expiring sooner than this many days is a warning finding
+    expiry_warning_days: float = EXPIRY_WARNING_DAYS
 
     @property
     def effective_port(self) -> int:
@@ -153,6 +158,14 @@ class SessionResult:
     tls: tlsinfo.TlsDetails | None = None
     #: seconds from the start: connected, TLS up, AUTH answered, end
     timings: dict[str, float] = field(default_factory=dict)
+    #: certificates expiring sooner than this many days give a warning finding
+    expiry_warning_days: float = EXPIRY_WARNING_DAYS
+
+    @cached_property
+    def findings(self) -> list[Finding]:
+        """What an admin must act on, most severe first. Computed on first use: it parses
+        certificates with ``cryptography``, which a plain ``login`` does not pay for."""
+        return collect_findings(self, expiry_warning_days=self.expiry_warning_days)
 
     @property
     def ok(self) -> bool:
@@ -307,6 +320,7 @@ class _Session:
 def _session(options: SessionOptions, result: SessionResult) -> Iterator[_Session]:
     """Run a session; any :class:`SessionError` becomes the result's outcome. QUIT is sent
     unless the peer broke the protocol (then nothing more is sent) or the link is gone."""
+    result.expiry_warning_days = options.expiry_warning_days
     session = _Session(options, result)
     try:
         yield session

@@ -35,11 +35,13 @@ class Finding:
         return {"severity": self.severity.value, "code": self.code, "message": self.message}
 
 
-def findings(result: SessionResult, now: datetime | None = None) -> list[Finding]:
+def findings(
+    result: SessionResult, *, now: datetime | None = None, expiry_warning_days: float = EXPIRY_WARNING_DAYS
+) -> list[Finding]:
     """Every finding for ``result`` (a probe or a login), most severe first."""
     found: list[Finding] = []
     found += _cleartext_auth(result)
-    found += _tls(result, now or datetime.now(timezone.utc))
+    found += _tls(result, now or datetime.now(timezone.utc), expiry_warning_days)
     found += _mechanisms(result)
     order = list(Severity)
     return sorted(found, key=lambda f: order.index(f.severity))
@@ -76,7 +78,7 @@ def _cleartext_auth(result: SessionResult) -> list[Finding]:
     return found
 
 
-def _tls(result: SessionResult, now: datetime) -> list[Finding]:
+def _tls(result: SessionResult, now: datetime, expiry_warning_days: float) -> list[Finding]:
     found: list[Finding] = []
     verification_error = getattr(result, "verification_error", None)
     if verification_error:
@@ -93,7 +95,7 @@ def _tls(result: SessionResult, now: datetime) -> list[Finding]:
             found.append(Finding(Severity.CRITICAL, "certificate-expired", f"the certificate expired on {leaf.not_after:%Y-%m-%d}"))
         elif leaf.not_yet_valid(now):
             found.append(Finding(Severity.CRITICAL, "certificate-not-yet-valid", f"the certificate is valid only from {leaf.not_before:%Y-%m-%d}"))
-        elif leaf.days_left(now) < EXPIRY_WARNING_DAYS:
+        elif leaf.days_left(now) < expiry_warning_days:
             found.append(
                 Finding(Severity.WARNING, "certificate-expires-soon", f"the certificate expires in {leaf.days_left(now):.1f} days ({leaf.not_after:%Y-%m-%d})")
             )

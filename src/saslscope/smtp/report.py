@@ -13,7 +13,7 @@ from saslscope.smtp.capabilities import Capabilities
 from saslscope.smtp.client import LoginResult, ProbeResult, SessionResult
 from saslscope.smtp.codec import Reply
 from saslscope.smtp.errors import Outcome
-from saslscope.smtp.findings import Finding, Severity, findings
+from saslscope.smtp.findings import Finding, Severity
 from saslscope.smtp.transcript import render_events
 
 JSON_SCHEMA_VERSION = 1
@@ -102,7 +102,7 @@ def probe_text(result: ProbeResult, *, transcript: bool = False) -> str:
         for check in result.mechanism_checks:
             lines.append(f"  {check.mechanism:<20} {'answers' if check.works else 'FAILS'}: {check.reply}")
     lines.append("findings:")
-    found = findings(result)
+    found = result.findings
     lines += [f"  {f.severity.value.upper():<8} {f.message}" for f in found] or ["  none"]
     if not result.ok:
         lines.append(f"FAILED ({result.outcome.value}): {result.error}")
@@ -147,7 +147,7 @@ def session_json(result: SessionResult, *, show_secrets: bool = False, explain: 
         "capabilities": result.capabilities.to_json() if result.capabilities else None,
         "tls": result.tls.to_json() if result.tls else None,
         "timings": {name: round(value, 6) for name, value in result.timings.items()},
-        "findings": [f.to_json() for f in findings(result)],
+        "findings": [f.to_json() for f in result.findings],
         "transcript": [e.to_json(show_secrets, explain) for e in result.events],
     }
 
@@ -185,7 +185,7 @@ def nagios_state(result: SessionResult) -> NagiosState:
         return NagiosState.UNKNOWN
     if not result.ok:
         return NagiosState.CRITICAL
-    severities = {f.severity for f in findings(result)}
+    severities = {f.severity for f in result.findings}
     if Severity.CRITICAL in severities:
         return NagiosState.CRITICAL
     if Severity.WARNING in severities:
@@ -202,7 +202,7 @@ def nagios_line(result: SessionResult) -> str:
         what = f"{_target(result)} answers" + (f", {result.tls.protocol}" if result.tls else "")
     else:
         what = result.error or result.outcome.value
-    worst: list[Finding] = [f for f in findings(result) if f.severity is not Severity.INFO]
+    worst: list[Finding] = [f for f in result.findings if f.severity is not Severity.INFO]
     if worst and result.ok:
         what += "; " + "; ".join(f.message for f in worst)
     perfdata = [f"time={result.timings.get('end', 0.0):.6f}s;;;0"]
