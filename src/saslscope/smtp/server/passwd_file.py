@@ -134,8 +134,12 @@ def _credential(username: str, scheme: str, value: str) -> StoredCredential:
     if encoding and encoding not in _ENCODINGS:
         raise ValueError(f"user {username!r}: unknown encoding .{encoding.lower()} in {{{scheme}}}")
     if base_scheme in _PLAIN_SCHEMES:
-        password = _decode(value, encoding, username, scheme).decode("utf-8", errors="strict") if encoding else value
-        return StoredCredential(username, password=password)
+        if not encoding:
+            return StoredCredential(username, password=value)
+        try:
+            return StoredCredential(username, password=_decode(value, encoding, username, scheme).decode("utf-8"))
+        except UnicodeDecodeError:
+            raise ValueError(f"user {username!r}: the decoded {{{scheme}}} password is not UTF-8") from None
     if base_scheme in _CRAM_SCHEMES:
         context = _decode(value, encoding or "HEX", username, scheme)
         if len(context) != 32:

@@ -1,0 +1,146 @@
+"""`saslscope serve` and `saslscope demo` as a user runs them: subprocesses, real signals."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from saslscope.cli.exitcodes import Exit
+from saslscope.maillog import analyze
+from tests.server.test_real_clients import CRAM_USER, password
+
+SASLSCOPE = [sys.executable, "-m", "saslscope"]
+
+
+class ServeProcess:
+    def __init__(self, tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        self.stderr_path = tmp_path / "serve.err"
+        self.log_path = tmp_path / "maillog"
+        self.stderr_file = open(self.stderr_path, "w")
+        self.process = subprocess.Popen(
+            [*SASLSCOPE, "serve", "--listen", "127.0.0.1:0", "--tls-port", "0", "--log", str(self.log_path),
+             "--pki-dir", str(tmp_path / "pki"), "--maildir", str(tmp_path / "mail"),
+             "--auth-failure-delay", "0.01", *args],
+            stdout=subprocess.DEVNULL, stderr=self.stderr_file, env={**os.environ, **(env or {})},
+        )
+        self.ports = self._wait_for_ports()
+        self.ca_path = tmp_path / "pki" / "ca.pem"
+
+    def _wait_for_ports(self) -> dict[str, int]:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            text = self.stderr_path.read_text()
+            if "ready;" in text:
+                return {mode: int(port) for port, mode in
+                        re.findall(r"listening on 127\.0\.0\.1:(\d+) \((STARTTLS|implicit TLS)\)", text)}
+            if self.process.poll() is not None:
+                raise AssertionError(f"serve exited early ({self.process.returncode}): {text}")
+            time.sleep(0.05)
+        raise AssertionError("serve did not start: " + self.stderr_path.read_text())
+
+    def stop(self, signum: int = signal.SIGTERM) -> int:
+        self.process.send_signal(signum)
+        code = self.process.wait(timeout=30)
+        self.stderr_file.close()
+        return code
+
+
+def swaks(port: int, ca: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["swaks", "--server", f"127.0.0.1:{port}", "--tls", "--tls-verify", "--tls-ca-path", str(ca),
+                           *args], capture_output=True, text=True, timeout=60, check=False)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_serve_runs_until_a_signal_and_logs_in_postfix_format(tmp_path, passwd_path, signum):
+    serve = ServeProcess(tmp_path, "--passwd-file", str(passwd_path), "--hostname", "mail.test")
+    try:
+        ok = swaks(serve.ports["STARTTLS"], serve.ca_path, "--auth", "CRAM-MD5", "--auth-user", CRAM_USER,
+                   "--auth-password", password(CRAM_USER), "--from", CRAM_USER, "--to", "alice@example.test")
+        assert ok.returncode == 0, ok.stdout
+        bad = swaks(serve.ports["STARTTLS"], serve.ca_path, "--auth", "LOGIN", "--auth-user", CRAM_USER,
+                    "--auth-password", "wrong", "--quit-after", "AUTH")
+        assert "535 5.7.8 Error: authentication failed" in bad.stdout
+    finally:
+        code = serve.stop(signum)
+    assert code == 0
+    assert "stopped" in serve.stderr_path.read_text()
+    lines = serve.log_path.read_text().splitlines()
+    assert any(f"sasl_method=CRAM-MD5, sasl_username={CRAM_USER}" in line for line in lines)
+    assert any("warning: localhost[127.0.0.1]: SASL LOGIN authentication failed" in line for line in lines)
+    assert all(re.match(r"[A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d mail postfix/", line) for line in lines)
+    analysis = analyze([str(serve.log_path)])
+    assert analysis.lines.unparsed == 0, analysis.unparsed
+    assert len(list((tmp_path / "mail" / "example.test" / "new").iterdir())) == 1
+
+
+def test_every_client_mechanism_of_saslscope_login_succeeds(tmp_path):
+    serve = ServeProcess(tmp_path, "--user", CRAM_USER, "--password-env", "SERVE_PW", "--mech", "PLAIN",
+                         "--mech", "LOGIN", "--mech", "CRAM-MD5", "--mech", "SCRAM-SHA-1", "--mech", "SCRAM-SHA-256",
+                         "--mech", "SCRAM-SHA-512", "--mech", "SCRAM-SHA-1-PLUS", "--mech", "SCRAM-SHA-256-PLUS",
+                         "--mech", "SCRAM-SHA-512-PLUS", env={"SERVE_PW": "s3cret"})
+    try:
+        result = subprocess.run(
+            [*SASLSCOPE, "login", "127.0.0.1", "--port", str(serve.ports["STARTTLS"]), "--starttls",
+             "--cafile", str(serve.ca_path), "--user", CRAM_USER, "--password-env", "PW", "--mech", "all"],
+            capture_output=True, text=True, timeout=120, env={**os.environ, "PW": "s3cret"}, check=False,
+        )
+    finally:
+        serve.stop()
+    assert result.returncode == Exit.OK, result.stdout + result.stderr
+    for mechanism in ("PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256", "SCRAM-SHA-512",
+                      "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-512-PLUS"):
+        assert re.search(rf"^\s*{re.escape(mechanism)}\s.*\b235\b", result.stdout, re.MULTILINE), (mechanism, result.stdout)
+
+
+def test_serve_usage_errors(tmp_path, passwd_path):
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*SASLSCOPE, "serve", *args], capture_output=True, text=True, timeout=60,
+                              stdin=subprocess.DEVNULL, check=False)
+
+    no_users = run("--listen", "127.0.0.1:0")
+    assert no_users.returncode == Exit.USAGE and "no users" in no_users.stderr
+    missing = run("--passwd-file", str(tmp_path / "nope"))
+    assert missing.returncode == Exit.BAD_INPUT and "cannot read passwd-file" in missing.stderr
+    no_password = run("--user", "u")
+    assert no_password.returncode == Exit.NO_SECRET
+    bad_listen = run("--passwd-file", str(passwd_path), "--listen", "localhost:http")
+    assert bad_listen.returncode == Exit.USAGE and "port" in bad_listen.stderr
+    bad_mech = run("--passwd-file", str(passwd_path), "--mech", "NTLM")
+    assert bad_mech.returncode == Exit.USAGE and "NTLM" in bad_mech.stderr
+    for result in (no_users, missing, no_password, bad_listen, bad_mech):
+        assert "Traceback" not in result.stderr
+
+
+def test_serve_cannot_listen_on_a_busy_port(tmp_path, passwd_path):
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        result = subprocess.run([*SASLSCOPE, "serve", "--passwd-file", str(passwd_path), "--listen", f"127.0.0.1:{port}",
+                                 "--pki-dir", str(tmp_path / "pki"), "--maildir", str(tmp_path / "m")],
+                                capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == Exit.CONNECT and "cannot listen" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_runs_the_write_up_end_to_end(tmp_path):
+    result = subprocess.run([*SASLSCOPE, "demo", "--workdir", str(tmp_path / "demo")],
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "235 2.7.0 Authentication successful" in out
+    assert "sasl_method=CRAM-MD5, sasl_username=centos7@phoenixknight.jp" in out
+    [path] = re.findall(r"^test@example\.com: (\S+)$", out, re.MULTILINE)
+    delivered = Path(path).read_bytes().decode()
+    assert Path(path).is_relative_to(tmp_path / "demo" / "maildir" / "example.com")
+    assert "Subject: CRAM-MD5 test" in delivered and "CRAM-MD5 テストに成功しました" in delivered
+    assert "zaq12345" not in out  # the password never appears, even in the masked transcript
+    session_lines = [line for line in out.splitlines() if " postfix/" in line]
+    assert analyze(lines=session_lines).lines.unparsed == 0
