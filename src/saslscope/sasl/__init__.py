@@ -15,6 +15,7 @@ from saslscope.sasl.base import (
 from saslscope.sasl.credentials import CredentialStore, MemoryStore, ScramKeys, StoredCredential
 from saslscope.sasl.errors import (
     AuthenticationFailed,
+    InvalidCredentials,
     MalformedMessage,
     SaslError,
     StateError,
@@ -28,6 +29,7 @@ __all__ = [
     "ClientCredentials",
     "ClientMechanism",
     "CredentialStore",
+    "InvalidCredentials",
     "MalformedMessage",
     "MemoryStore",
     "SaslError",
