@@ -245,7 +245,7 @@ class Correlator:
             self.results.logins.append(Login(
                 message.received or message.first, message.sasl_username or "", message.sasl_method or "",
                 message.client_name, message.client_ip, message.host, message.program, message.queue_id,
-                message.message_id, message.sender, len(message.recipients) or message.nrcpt or 0,
+                message.message_id, message.sender, message.nrcpt or len(message.recipients),
                 session.tls if session else None))
         keep = self.keep
         if keep is True or (keep and (message.queue_id in keep or (message.message_id or "") in keep)):

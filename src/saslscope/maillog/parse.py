@@ -68,11 +68,15 @@ MILTER_SESSION_RE = re.compile(rb"\]\((\d+)\)")
 
 DOVECOT_LOGIN_RE = re.compile(
     rb"(?:(?P<service>[a-z0-9]+)-login: )(?:Info: )?(?P<what>Login|Logged in|Disconnected|Aborted login|"
-    rb"Login aborted)(?P<why>[^:]*): (?:(?P<extra>[^:]*?): )?(?P<fields>.*)")
+    rb"Login aborted)(?P<why>[^:]*): (?:(?P<extra>[^:=]*?): )?(?P<fields>.*)")
 DOVECOT_AUTH_RE = re.compile(
     rb"auth(?:-worker)?(?:\([^)]*\))?(?:<\d+>)?: (?:Info: |Debug: |Error: )?(?:conn unix:[^:]*: )?"
     rb"(?:request \[\d+\]: )?(?:Info: )?"
     rb"([\w-]+)\(([^,)]*),([^,)]*)(?:,[^)]*)?\)(?:<[^>]*>)?: (.*)")
+# Dovecot's own log_path files have no host and name the process: "auth: Info: ...",
+# "auth-worker(default): ...", "imap-login: ..."
+DOVECOT_PROGRAM_RE = re.compile(rb"(?:auth|auth-worker|[a-z0-9]+-login|lmtp|imap|pop3|submission)(?:\([^)]*\))?")
+AUTH_FAILED_WORDS = re.compile(rb"mismatch|unknown user|failed|not known")
 DOVECOT_FIELD_RE = re.compile(rb"(\w+)=<?([^,>]*)>?")
 
 POSTFIX_DAEMONS = frozenset(
@@ -136,8 +140,7 @@ class ProgramInfo:
             self.kind = "postfix"
         elif name == b"postfix" or name.startswith(b"postfix-"):
             self.kind = "postfix"          # postfix-script, "postfix: fatal: ..."
-        elif instance == b"dovecot" or name.startswith(b"dovecot") or name in (
-                b"auth", b"auth-worker", b"imap-login", b"pop3-login", b"submission-login", b"managesieve-login"):
+        elif name.startswith(b"dovecot") or DOVECOT_PROGRAM_RE.fullmatch(name):
             self.kind = "dovecot"
         elif name in MILTERS:
             self.kind = "milter"
@@ -370,23 +373,27 @@ def _delivery(time: datetime | None, host: str, prog: str, pid: int, qid: str, r
 # ---------------------------------------------------------------------- Dovecot
 def _dovecot(time: datetime | None, host: str, prog: str, pid: int, msg: bytes) -> ev.Event | Unparsed:
     # "dovecot: imap-login: ..." (syslog), "imap-login: Info: ..." (log_path), "auth: Info: ..."
+    if msg.startswith(b"dovecot: "):
+        msg = msg[9:]
     if b"-login: " in msg or prog.endswith("-login"):
         if prog.endswith("-login"):
             msg = prog.encode() + b": " + msg
         m = DOVECOT_LOGIN_RE.search(msg)
         if m is not None:
-            fields = {k.decode(): _text(v) for k, v in DOVECOT_FIELD_RE.findall(m.group("fields"))}
             what = m.group("what")
             ok = what in (b"Login", b"Logged in")
-            reason = _text((m.group("why") or b"").strip(" ()".encode()))
+            reason = b" ".join(p.strip(b" ()") for p in (m.group("why"), m.group("extra")) if p)
+            if not ok and b"auth failed" not in reason:
+                return ev.SessionNote(time, host, prog, pid)   # no AUTH tried: not a login event
+            fields = {k.decode(): _text(v) for k, v in DOVECOT_FIELD_RE.findall(m.group("fields"))}
             return ev.DovecotLogin(time, host, prog, pid, _text(m.group("service")), ok, fields.get("user"),
-                                   fields.get("method"), fields.get("rip"), reason)
+                                   fields.get("method"), fields.get("rip"), _text(reason))
         return ev.SessionNote(time, host, prog, pid)
     if prog.startswith("auth"):
         msg = prog.encode() + b": " + msg
     if msg.startswith(b"auth"):
         m = DOVECOT_AUTH_RE.match(msg)
-        if m is not None and (b"mismatch" in m.group(4) or b"unknown user" in m.group(4)):
+        if m is not None and AUTH_FAILED_WORDS.search(m.group(4)) is not None:
             ip = m.group(3).strip()
             return ev.DovecotAuthFailure(time, host, prog, pid, _text(m.group(1)), _text(m.group(2)),
                                          _text(ip) if ip else None, _text(m.group(4)))
