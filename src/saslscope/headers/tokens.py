@@ -12,13 +12,15 @@ to the end of the text and is marked ``closed=False``, so nothing the sender wro
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
 TokenKind = Literal["word", "comment", "quoted", "angle", "semicolon"]
 
 _WHITESPACE = " \t\r\n"
-_WORD_STOPS = _WHITESPACE + '(";<'
+_WORD = re.compile(r'[^ \t\r\n(";<]+')
+_COMMENT_SPECIALS = re.compile(r"[()\\]")
 
 
 @dataclass(frozen=True)
@@ -41,27 +43,30 @@ class Token:
 def _read_comment(text: str, start: int) -> tuple[Token, int]:
     """Read a comment whose ``(`` is at ``start``; nested comments stay inside the text."""
     depth = 0
-    i = start
     out: list[str] = []
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\" and i + 1 < len(text):          # quoted-pair, RFC 5322 §3.2.1
-            out.append(text[i + 1])
-            i += 2
+    position = start
+    for special in _COMMENT_SPECIALS.finditer(text, start):
+        at = special.start()
+        if at < position:                      # the character after a backslash, already taken
             continue
+        out.append(text[position:at])
+        ch = special.group()
+        if ch == "\\":                         # quoted-pair, RFC 5322 §3.2.1
+            out.append(text[at + 1:at + 2])
+            position = at + 2
+            continue
+        position = at + 1
         if ch == "(":
             depth += 1
             if depth > 1:
                 out.append(ch)
-        elif ch == ")":
+        else:
             depth -= 1
             if depth == 0:
-                return Token("comment", "".join(out)), i + 1
+                return Token("comment", "".join(out)), position
             out.append(ch)
-        else:
-            out.append(ch)
-        i += 1
-    return Token("comment", "".join(out), closed=False), i
+    out.append(text[position:])
+    return Token("comment", "".join(out), closed=False), len(text)
 
 
 def _read_delimited(text: str, start: int, kind: TokenKind, close: str) -> tuple[Token, int]:
@@ -102,11 +107,9 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token("semicolon", ";"))
             i += 1
         else:
-            j = i
-            while j < n and text[j] not in _WORD_STOPS:
-                j += 1
-            tokens.append(Token("word", text[i:j]))
-            i = j
+            word = _WORD.match(text, i)
+            tokens.append(Token("word", word.group()))
+            i = word.end()
     return tokens
 
 
