@@ -42,7 +42,11 @@ class MaildirStore:
     def deliver(self, recipient: str, message: bytes) -> Delivery:
         """Add ``message`` (complete, CRLF or LF line ends) to the recipient's Maildir."""
         directory = self.maildir_for(recipient)
-        box = mailbox.Maildir(directory, factory=None, create=True)
+        # mailbox.Maildir(create=True) makes tmp/new/cur only for a directory that does not
+        # exist yet; an existing empty directory (the usual --maildir DIR) needs them too.
+        for sub in ("tmp", "new", "cur"):
+            (directory / sub).mkdir(parents=True, exist_ok=True)
+        box = mailbox.Maildir(directory, factory=None, create=False)
         # Raw bytes, not a parsed Message: the email generator would re-fold headers. Maildir
         # files use the local line end (LF), as every delivery agent writes them.
         key = box.add(message.replace(b"\r\n", b"\n"))
