@@ -50,6 +50,9 @@ def test_strict_server_rejects_the_echo_newline_and_says_why():
     with pytest.raises(AuthenticationFailed, match="^response ends with a newline: ") as failure:
         writeup_server().step(base64.b64decode(WRITEUP_ECHO_ANSWER))
     assert failure.value.username == WRITEUP_USER
+    assert "the digest itself is right" in failure.value.reason
+    with pytest.raises(AuthenticationFailed, match="^response ends with a newline: .*digest is wrong too"):
+        writeup_server().step(f"{WRITEUP_USER} {'0' * 32}\n".encode())
 
 
 def test_lenient_server_accepts_the_echo_newline_like_dovecot():

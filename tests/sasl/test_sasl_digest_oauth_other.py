@@ -97,8 +97,12 @@ def test_digest_charset_rules():
     without = client_mechanism("DIGEST-MD5", ClientCredentials("jürgen", "pässword"), cnonce="c", host="h").respond(latin1_challenge)
     digest = [part for part in with_charset.split(b",") if part.startswith(b"response=")]
     assert digest == [part for part in without.split(b",") if part.startswith(b"response=")]
+    assert b'username="j\xfcrgen"' in without  # ISO 8859-1 on the wire without charset=utf-8
+    assert 'username="jürgen"'.encode() in with_charset
     with pytest.raises(InvalidCredentials, match="ISO 8859-1"):
         client_mechanism("DIGEST-MD5", ClientCredentials("ユーザ", "p"), host="h").respond(latin1_challenge)
+    with pytest.raises(InvalidCredentials, match="authzid"):
+        client_mechanism("DIGEST-MD5", ClientCredentials("u", "p", authzid="ユーザ"), host="h").respond(latin1_challenge)
 
 
 GOOGLE_XOAUTH2 = (

@@ -185,8 +185,17 @@ def test_client_checks_server_first():
 
 
 def test_unknown_user_is_refused_late_with_a_stable_salt():
-    firsts = [rfc7677_server().step(b"n,,n=ghost,r=abc").data for _ in range(2)]
-    assert firsts[0] == firsts[1]
+    def salt_for(username, store):
+        first = server_mechanism("SCRAM-SHA-256", store).step(b"n,,n=" + username + b",r=abc").data
+        return dict(item.split(b"=", 1) for item in first.split(b","))[b"s"]
+
+    users = MemoryStore()
+    users.add(StoredCredential("user", password="pencil"))
+    # Neither an unknown name nor a plaintext-stored one changes its salt between attempts,
+    # so the salt does not tell which names exist.
+    assert salt_for(b"ghost", users) == salt_for(b"ghost", users)
+    assert salt_for(b"user", users) == salt_for(b"user", users)
+    assert salt_for(b"ghost", users) != salt_for(b"user", users)
     client = client_mechanism("SCRAM-SHA-256", ClientCredentials("ghost", "pencil"))
     with pytest.raises(AuthenticationFailed, match="unknown user"):
         run_exchange(client, rfc7677_server())

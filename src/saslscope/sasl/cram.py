@@ -130,22 +130,22 @@ class CramMD5Server(ExchangeServer):
         if match is None:
             raise MalformedMessage("CRAM-MD5 response is not 'username SP 32-hex-digest' (RFC 2195 §2)")
         username = decode_utf8(match["user"], "CRAM-MD5 user name")
-        self.claimed_username = username
         digest = match["digest"].decode("ascii")
-        if not self.lenient:
-            if match["tail"]:
-                raise AuthenticationFailed(
-                    "response ends with a newline: the answer was encoded with `echo ... | base64`, "
-                    "use `printf %s` or `echo -n` (RFC 2195 §2 allows no trailing characters)",
-                    username,
-                )
-            if digest != digest.lower():
-                raise AuthenticationFailed("digest is not lower-case hex (RFC 2195 §2)", username)
         credential = self._lookup(username)
         if credential is None:
             raise AuthenticationFailed("unknown user", username)
-        expected = self._expected_digest(credential)
-        if not hmac.compare_digest(expected, digest.lower()):
+        digest_matches = hmac.compare_digest(self._expected_digest(credential), digest.lower())
+        if not self.lenient:
+            verdict = "the digest itself is right" if digest_matches else "and the digest is wrong too"
+            if match["tail"]:
+                raise AuthenticationFailed(
+                    "response ends with a newline: the answer was encoded with `echo ... | base64`; "
+                    f"use `printf %s` or `echo -n` (RFC 2195 §2 allows no trailing characters; {verdict})",
+                    username,
+                )
+            if digest != digest.lower():
+                raise AuthenticationFailed(f"digest is not lower-case hex (RFC 2195 §2; {verdict})", username)
+        if not digest_matches:
             raise AuthenticationFailed("wrong password (CRAM-MD5 digest mismatch)", username)
         return Success(username)
 

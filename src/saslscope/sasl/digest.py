@@ -159,7 +159,11 @@ class DigestMD5Client(ClientMechanism):
             "qop=auth",
             *([f"authzid={_quote(authzid)}"] if authzid else []),
         ]
-        return ",".join(fields).encode("utf-8")
+        try:
+            # RFC 2831 §2.1.2: without charset=utf-8 the message is ISO 8859-1.
+            return ",".join(fields).encode("utf-8" if utf8 else "iso-8859-1")
+        except UnicodeEncodeError:
+            raise InvalidCredentials("the authzid is not ISO 8859-1 and the server did not announce charset=utf-8") from None
 
     def _check_rspauth(self, challenge: bytes) -> bytes:
         directives = dict(parse_directives(challenge))

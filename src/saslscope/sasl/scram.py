@@ -219,9 +219,14 @@ class ScramClient(ClientMechanism):
         return b""
 
 
-# Unknown users get a salt derived from this per-process secret, so that probing the same
-# nonexistent name twice shows the same salt and does not reveal that it is unknown (RFC 5802 §9).
-_FAKE_SALT_SECRET = os.urandom(32)
+# Users without stored SCRAM keys (a plaintext password, or unknown) get a salt derived from
+# this per-process secret: asking twice shows the same salt, as for stored keys, so the salt
+# does not tell an attacker which names exist (RFC 5802 §9).
+_SALT_SECRET = os.urandom(32)
+
+
+def _stable_salt(username: str) -> bytes:
+    return _hmac("sha256", _SALT_SECRET, username.encode("utf-8"))[:16]
 
 
 class ScramServer(ExchangeServer):
@@ -311,7 +316,7 @@ class ScramServer(ExchangeServer):
             if keys is not None:
                 return keys
             if credential.password is not None:
-                salt = self.salt if self.salt is not None else os.urandom(16)
+                salt = self.salt if self.salt is not None else _stable_salt(self._username)
                 try:
                     return derive_scram_keys(credential.password, self.hash_name, salt, self.iterations)
                 except InvalidCredentials:
@@ -321,8 +326,7 @@ class ScramServer(ExchangeServer):
         else:
             self._refusal = "unknown user"
         # Carry on with made-up keys and fail at the proof (RFC 5802 §9: do not reveal why early).
-        fake_salt = _hmac("sha256", _FAKE_SALT_SECRET, self._username.encode("utf-8"))[:16]
-        return _keys_from_salted(self.hash_name, fake_salt, self.iterations, os.urandom(64))
+        return _keys_from_salted(self.hash_name, _stable_salt(self._username), self.iterations, os.urandom(64))
 
     def _verify_final(self, client_final: str) -> Success:
         assert self._header is not None and self._keys is not None
