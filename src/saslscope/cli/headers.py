@@ -184,6 +184,7 @@ def _render(report: dict[str, Any]) -> None:
     for arc_set in report["arc"]["sets"]:
         seal = arc_set["seal"] or {}
         console.print(_line(f"  ARC   i={arc_set['instance']} ", f"cv={seal.get('cv', '?')} d={seal.get('d', '?')}"))
+    _render_results(console, "ARC", report["arc"]["results"])
     others = [r for header in report["auth_results"] for r in header["results"]
               if r["method"] not in ("spf", "dkim", "dmarc", "arc")]
     for result in others:

@@ -219,16 +219,10 @@ def _by_comment(hop: Hop, text: str) -> bool:
     if as_ip(text):
         hop.by_ip = hop.by_ip or as_ip(text)
         return True
-    if hop.by_software is None and not _looks_like_fact(text):
+    if hop.by_software is None:           # only reached when no other rule understood the comment
         hop.by_software = text.strip()
         return True
     return False
-
-
-def _looks_like_fact(text: str) -> bool:
-    """True if a comment carries a fact another interpreter reads (so it is not a software name)."""
-    return any(p.search(text) for p in (_AUTH_SENDER, _POSTFIX_TLS, _KV_TLS, _ENCRYPTED, _ENVELOPE_FROM)) \
-        or bool(_SENDMAIL_AUTH.match(text) or _CLIENT_CERT.match(text) or _COLON_TLS.match(text))
 
 
 def _anywhere_comment(hop: Hop, text: str) -> bool:
