@@ -39,7 +39,7 @@ def exit_for(error: SaslError) -> SaslCommandError:
 
 def mechanism_class(name: str) -> type[ClientMechanism]:
     try:
-        return CLIENT_MECHANISMS[name.upper()]  # type: ignore[return-value]
+        return CLIENT_MECHANISMS[name.upper()]
     except KeyError:
         known = ", ".join(sorted(CLIENT_MECHANISMS))
         raise SaslCommandError(f"unknown SASL mechanism {name!r} (known: {known})", Exit.USAGE) from None

@@ -17,8 +17,8 @@ from saslscope.sasl.oauth import OAuthBearerClient, XOAuth2Client
 from saslscope.sasl.plain import PlainClient, PlainServer
 from saslscope.sasl.scram import SCRAM_CLIENTS, SCRAM_SERVERS
 
-#: wire name -> client class (called with ``(credentials, **options)``)
-CLIENT_MECHANISMS: dict[str, Callable[..., ClientMechanism]] = {
+#: wire name -> client class (called with ``(credentials, **options)``), strongest first
+CLIENT_MECHANISMS: dict[str, type[ClientMechanism]] = {
     cls.name: cls
     for cls in (
         *SCRAM_CLIENTS,
@@ -33,12 +33,12 @@ CLIENT_MECHANISMS: dict[str, Callable[..., ClientMechanism]] = {
     )
 }
 #: wire name -> server class (called with ``(store, **options)``)
-SERVER_MECHANISMS: dict[str, Callable[..., ServerMechanism]] = {
+SERVER_MECHANISMS: dict[str, type[ServerMechanism]] = {
     cls.name: cls for cls in (*SCRAM_SERVERS, CramMD5Server, PlainServer, LoginServer)
 }
 
 
-def _find(table: dict[str, Callable[..., Any]], name: str, side: str) -> Callable[..., Any]:
+def _find(table: dict[str, Any], name: str, side: str) -> Callable[..., Any]:
     try:
         return table[name.upper()]
     except KeyError:
