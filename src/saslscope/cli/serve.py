@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-import tempfile
-from pathlib import Path
 from typing import TextIO
 
 import click
@@ -95,22 +93,8 @@ def serve(
     Exit statuses: 0 stopped by a signal, 2 usage error, 3 cannot listen, 7 unusable
     passwd-file or certificate, 8 no password for --user.
     """
-    from saslscope.sasl.credentials import MemoryStore, StoredCredential
-    from saslscope.smtp.certs import make_test_pki
-    from saslscope.smtp.server import (
-        FailurePenalty,
-        MaildirStore,
-        PasswdFileError,
-        PostfixLog,
-        ServerConfig,
-        SubmissionServer,
-        TimestampStyle,
-        default_hostname,
-        load_passwd_file,
-        parse_address,
-        serve_until_signalled,
-        server_tls_context,
-    )
+    from saslscope.smtp.server import TimestampStyle, parse_address
+    from saslscope.smtp.server.setup import ServeOptions, SetupError, build_server
 
     status = _status_printer()
     try:
@@ -118,69 +102,41 @@ def serve(
         tls_addresses = [parse_address(text) for text in tls_listen]
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    if bool(cert) != bool(key):
-        raise click.UsageError("give --cert and --key together")
-    if no_tls and (cert or tls_addresses or pki_dir):
-        raise click.UsageError("--no-tls cannot be combined with --cert, --pki-dir or --tls-port")
-    if no_tls and not allow_cleartext_auth:
-        status("note: --no-tls without --allow-cleartext-auth: AUTH will never be offered")
-
-    store = MemoryStore()
-    if passwd_file:
-        try:
-            users = load_passwd_file(passwd_file)
-        except PasswdFileError as exc:
-            raise _BadInput(str(exc)) from None
-        for problem in users.problems:
-            status(f"warning: {passwd_file}: {problem} (skipped)")
-        store.users.update(users.store.users)
-        status(f"users: {len(users.store.users)} from {passwd_file}")
+    users = {}
     if username:
-        password = read_secret(env=password_env, file=password_file, prompt=f"Password for {username}")
-        store.add(StoredCredential(username, password=password))
-        status(f"user: {username}")
-    if not store.users:
-        raise click.UsageError("no users: give --passwd-file FILE and/or --user NAME (with --password-env or --password-file)")
-
-    name = hostname or default_hostname()
-    tls_context = certificate_der = None
-    if not no_tls:
-        if not cert:
-            directory = Path(pki_dir) if pki_dir else Path(tempfile.mkdtemp(prefix="saslscope-pki-"))
-            hostnames = dict.fromkeys([name, "localhost", "127.0.0.1", "::1", *(h for h, _ in listen_addresses + tls_addresses)])
-            pki = make_test_pki(directory, [h for h in hostnames if h])
-            cert, key = str(pki.chain_path), str(pki.key_path)
-            status(f"throw-away CA: {pki.ca_cert_path} (clients: --cafile {pki.ca_cert_path})")
-        try:
-            tls_context, certificate_der = server_tls_context(cert, key)
-        except ValueError as exc:
-            raise _BadInput(str(exc)) from None
-
-    maildir_root = Path(maildir) if maildir else Path(tempfile.mkdtemp(prefix="saslscope-maildir-"))
+        users[username] = read_secret(env=password_env, file=password_file, prompt=f"Password for {username}")
     try:
         log_stream: TextIO = sys.stdout if log_target == "-" else open(log_target, "a", encoding="utf-8")  # noqa: SIM115
-        mail_store = MaildirStore(maildir_root, per_domain=maildir_layout == "per-domain")
     except OSError as exc:
-        raise _BadInput(f"cannot open {exc.filename}: {exc.strerror}") from None
+        raise _BadInput(f"cannot open the log {log_target}: {exc.strerror}") from None
+    options = ServeOptions(
+        listen=listen_addresses,
+        implicit_tls=tls_addresses,
+        cert=cert,
+        key=key,
+        pki_dir=pki_dir,
+        no_tls=no_tls,
+        hostname=hostname,
+        passwd_file=passwd_file,
+        users=users,
+        maildir=maildir,
+        per_domain=maildir_layout == "per-domain",
+        log_stream=log_stream,
+        timestamps=TimestampStyle(log_timestamps),
+        syslog_name=syslog_name,
+        mechanisms=mechanisms,
+        allow_cleartext_auth=allow_cleartext_auth,
+        lenient_cram=lenient_cram,
+        failure_delay=auth_failure_delay,
+        failure_delay_max=auth_failure_delay_max,
+        max_message_size=max_message_size,
+    )
     try:
-        config = ServerConfig(
-            store=store,
-            maildir=mail_store,
-            log=PostfixLog(log_stream, hostname=name, syslog_name=syslog_name,
-                           timestamps=TimestampStyle(log_timestamps)),
-            hostname=name,
-            tls_context=tls_context,
-            certificate_der=certificate_der,
-            allow_cleartext_auth=allow_cleartext_auth,
-            lenient_cram=lenient_cram,
-            max_message_size=max_message_size,
-            penalty=FailurePenalty(base=auth_failure_delay, cap=auth_failure_delay_max),
-            **({"mechanisms": mechanisms} if mechanisms else {}),
-        )
-    except ValueError as exc:
+        server = build_server(options, status)
+    except SetupError as exc:
+        if exc.bad_input:
+            raise _BadInput(str(exc)) from None
         raise click.UsageError(str(exc)) from None
-    server = SubmissionServer(config, listen_addresses, tls_addresses)
-    status(f"maildir: {maildir_root} ({maildir_layout})")
     status(f"log: {'standard output' if log_target == '-' else log_target}")
     asyncio.run(_run(server, status))
 

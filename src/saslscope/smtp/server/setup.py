@@ -1,0 +1,133 @@
+"""From ``serve``'s options to a ready :class:`SubmissionServer`: users, TLS, storage, log.
+
+Kept out of the CLI so that the choices (which certificate, which users, where mail goes)
+are made and tested in one place; the CLI only maps :class:`SetupError` to exit statuses.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from saslscope.sasl.credentials import MemoryStore, StoredCredential
+from saslscope.smtp.certs import make_test_pki
+from saslscope.smtp.server.maildir import MaildirStore
+from saslscope.smtp.server.passwd_file import PasswdFileError, load_passwd_file
+from saslscope.smtp.server.penalty import FailurePenalty
+from saslscope.smtp.server.postfix_log import PostfixLog, TimestampStyle
+from saslscope.smtp.server.server import (
+    ServerConfig,
+    SubmissionServer,
+    default_hostname,
+    default_mechanisms,
+    server_tls_context,
+)
+
+
+class SetupError(Exception):
+    """The options cannot work. ``bad_input`` is True for unusable files (passwd-file,
+    certificate, log, Maildir), False for contradictory or missing options."""
+
+    def __init__(self, message: str, *, bad_input: bool = False) -> None:
+        super().__init__(message)
+        self.bad_input = bad_input
+
+
+@dataclass
+class ServeOptions:
+    """What ``saslscope serve`` was asked for (addresses already parsed)."""
+
+    listen: list[tuple[str, int]]
+    implicit_tls: list[tuple[str, int]] = field(default_factory=list)
+    cert: str | None = None
+    key: str | None = None
+    pki_dir: str | None = None
+    no_tls: bool = False
+    hostname: str | None = None
+    passwd_file: str | None = None
+    #: extra users, name -> password (``--user``)
+    users: dict[str, str] = field(default_factory=dict)
+    maildir: str | None = None
+    per_domain: bool = True
+    log_stream: TextIO | None = None
+    timestamps: TimestampStyle = TimestampStyle.BSD
+    syslog_name: str = "postfix/submission"
+    mechanisms: tuple[str, ...] = ()
+    allow_cleartext_auth: bool = False
+    lenient_cram: bool = False
+    failure_delay: float = 1.0
+    failure_delay_max: float = 15.0
+    max_message_size: int = 10_240_000
+
+
+def build_server(options: ServeOptions, notify: Callable[[str], None]) -> SubmissionServer:
+    """Check ``options``, load users, make or load the certificate; ``notify`` gets one line
+    per decision the user should know about (where the CA went, skipped passwd-file lines)."""
+    if bool(options.cert) != bool(options.key):
+        raise SetupError("give --cert and --key together")
+    if options.no_tls and (options.cert or options.implicit_tls or options.pki_dir):
+        raise SetupError("--no-tls cannot be combined with --cert, --pki-dir or --tls-port")
+    if options.no_tls and not options.allow_cleartext_auth:
+        notify("note: --no-tls without --allow-cleartext-auth: AUTH will never be offered")
+    store = _load_users(options, notify)
+    hostname = options.hostname or default_hostname()
+    tls_context, certificate_der = None, None
+    if not options.no_tls:
+        cert, key = options.cert, options.key
+        if not cert:
+            directory = Path(options.pki_dir) if options.pki_dir else Path(tempfile.mkdtemp(prefix="saslscope-pki-"))
+            names = [hostname, "localhost", "127.0.0.1", "::1", *(h for h, _ in options.listen + options.implicit_tls)]
+            pki = make_test_pki(directory, [name for name in dict.fromkeys(names) if name])
+            cert, key = str(pki.chain_path), str(pki.key_path)
+            notify(f"throw-away CA: {pki.ca_cert_path} (clients: --cafile {pki.ca_cert_path})")
+        assert key is not None
+        try:
+            tls_context, certificate_der = server_tls_context(cert, key)
+        except ValueError as exc:
+            raise SetupError(str(exc), bad_input=True) from None
+    maildir_root = Path(options.maildir) if options.maildir else Path(tempfile.mkdtemp(prefix="saslscope-maildir-"))
+    try:
+        mail_store = MaildirStore(maildir_root, per_domain=options.per_domain)
+    except OSError as exc:
+        raise SetupError(f"cannot use {maildir_root} as Maildir: {exc.strerror}", bad_input=True) from None
+    notify(f"maildir: {maildir_root} ({'one per recipient domain' if options.per_domain else 'single'})")
+    try:
+        config = ServerConfig(
+            store=store,
+            maildir=mail_store,
+            log=PostfixLog(options.log_stream, hostname=hostname, syslog_name=options.syslog_name,
+                           timestamps=options.timestamps),
+            hostname=hostname,
+            tls_context=tls_context,
+            certificate_der=certificate_der,
+            mechanisms=options.mechanisms or default_mechanisms(),
+            allow_cleartext_auth=options.allow_cleartext_auth,
+            lenient_cram=options.lenient_cram,
+            max_message_size=options.max_message_size,
+            penalty=FailurePenalty(base=options.failure_delay, cap=options.failure_delay_max),
+        )
+    except ValueError as exc:
+        raise SetupError(str(exc)) from None
+    return SubmissionServer(config, options.listen, options.implicit_tls)
+
+
+def _load_users(options: ServeOptions, notify: Callable[[str], None]) -> MemoryStore:
+    store = MemoryStore()
+    if options.passwd_file:
+        try:
+            users = load_passwd_file(options.passwd_file)
+        except PasswdFileError as exc:
+            raise SetupError(str(exc), bad_input=True) from None
+        for problem in users.problems:
+            notify(f"warning: {options.passwd_file}: {problem} (skipped)")
+        store.users.update(users.store.users)
+        notify(f"users: {len(users.store.users)} from {options.passwd_file}")
+    for name, password in options.users.items():
+        store.add(StoredCredential(name, password=password))
+        notify(f"user: {name}")
+    if not store.users:
+        raise SetupError("no users: give --passwd-file FILE and/or --user NAME (with --password-env or --password-file)")
+    return store
