@@ -63,3 +63,37 @@ def test_cli_shows_username_next_to_the_hop():
     assert "sasl_username=centos7@phoenixknight.jp sasl_method=cram-md5" in result.output
     report = json.loads(CliRunner().invoke(cli, ["headers", MESSAGE, "--log", LOG, "--json"]).output)
     assert report["log"]["logins"][0]["sasl_username"] == "centos7@phoenixknight.jp"
+
+
+RELAYED = """\
+Received: from relay1 (relay1 [192.0.2.5]) by mx.example.org (Postfix) with ESMTPSA id 3F2A1C0DE
+ for <alice@example.net>; Mon, 17 Sep 2018 12:00:02 +0000
+Received: from laptop (laptop [198.51.100.9]) by relay1 (OpenSMTPD) with ESMTPSA id 9e1f0a2b
+ (TLSv1.3:TLS_AES_256_GCM_SHA384:256:NO) auth=yes user=bob; Mon, 17 Sep 2018 12:00:01 +0000
+Message-ID: <m1@example.org>
+"""
+
+RELAY_LOG = """\
+Sep 17 12:00:01 mx postfix/smtpd[100]: connect from relay1[192.0.2.5]
+Sep 17 12:00:02 mx postfix/smtpd[100]: 3F2A1C0DE: client=relay1[192.0.2.5], sasl_method=PLAIN, sasl_username=bob@example.org
+Sep 17 12:00:02 mx postfix/cleanup[101]: 3F2A1C0DE: message-id=<m1@example.org>
+Sep 17 12:00:02 mx postfix/qmgr[102]: 3F2A1C0DE: from=<bob@example.org>, size=300, nrcpt=1 (queue active)
+Sep 17 12:00:03 mx postfix/qmgr[102]: 3F2A1C0DE: removed
+"""
+
+
+def test_log_of_a_later_authenticated_hop(tmp_path):
+    # The user's own relay (hop 1, OpenSMTPD) submitted with AUTH to the provider's Postfix
+    # (hop 2); the log is the provider's, so hop 2 is the one it knows.
+    log = tmp_path / "mx.log"
+    log.write_text(RELAY_LOG)
+    analysis = analyze_text(RELAYED)
+    assert analysis.submission_index == 0
+    joined = join_log(analysis, [str(log)])
+    assert joined["searched"] == [{"hop": 1, "queue_id": "9e1f0a2b"}, {"hop": 2, "queue_id": "3F2A1C0DE"}]
+    assert (joined["hop"], joined["queue_id"]) == (2, "3F2A1C0DE")
+    (login,) = joined["logins"]
+    assert (login["sasl_username"], login["sasl_method"]) == ("bob@example.org", "PLAIN")
+    assert login["client_ip_matches_hop"] is True
+    assert login["message_id_matches_header"] is True
+    assert login["next_hop_queue_id_matches"] is None        # the last hop: nothing after it

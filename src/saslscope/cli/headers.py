@@ -163,6 +163,9 @@ def _render(report: dict[str, Any]) -> None:
                             f" ({submission['client_name'] or 'no rDNS'}, helo {submission['helo'] or '?'})"
                             f" to {submission['by_host'] or '?'} with {submission['protocol'] or '?'},"
                             f" queue id {submission['queue_id'] or '?'}{who}"))
+        others = [str(n) for n in report["authenticated_hops"] if n != submission["hop"]]
+        if others:
+            console.print(_line("  later authenticated hops (relays that logged in too): ", ", ".join(others)))
     else:
         console.print(_line(("Authenticated submission: ", "bold"), "none of the hops says the client authenticated"))
     log = report["log"]
@@ -199,7 +202,7 @@ def _render_log(console: Any, log: dict[str, Any]) -> None:
         return "unknown" if value is None else ("yes" if value else "NO")
 
     for login in log["logins"]:
-        console.print(_line(("Log: ", "bold"), f"queue id {log['queue_id']}: ",
+        console.print(_line(("Log: ", "bold"), f"hop {log['hop']}, queue id {log['queue_id']}: ",
                             (f"sasl_username={login['sasl_username']}", "bold green"),
                             f" sasl_method={login['sasl_method']} client={login['client']}"))
         console.print(_line("     checks: client IP = hop IP: ", check(login["client_ip_matches_hop"]),

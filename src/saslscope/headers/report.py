@@ -97,6 +97,7 @@ def to_dict(analysis: HeaderAnalysis, log: dict[str, Any] | None = None) -> dict
         "summary": dict(analysis.summary),
         "hops": hops,
         "submission": submission,
+        "authenticated_hops": [hop["number"] for hop in hops if hop["authenticated"]],
         "auth_results": [r.to_dict() for r in analysis.auth_results],
         "spf": {
             "received_spf": [r.to_dict() for r in analysis.received_spf],
