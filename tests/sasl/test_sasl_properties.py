@@ -1,14 +1,25 @@
-"""Property tests: arbitrary bytes never raise anything but SaslError subclasses."""
+"""Property tests: arbitrary bytes never raise anything but SaslError subclasses; any typed
+credentials round-trip."""
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from saslscope.sasl import ChannelBinding, MemoryStore, SaslError, StoredCredential
+from saslscope.sasl import (
+    AuthenticationFailed,
+    ChannelBinding,
+    ClientCredentials,
+    InvalidCredentials,
+    MemoryStore,
+    SaslError,
+    StoredCredential,
+)
 from saslscope.sasl.b64 import parse_pasted, read_pasted_session
 from saslscope.sasl.explain import FAMILIES, explain
 from saslscope.sasl.registry import CLIENT_MECHANISMS, SERVER_MECHANISMS, client_mechanism, server_mechanism
+from saslscope.sasl.saslprep import saslprep
 from saslscope.sasl.scram import derive_scram_keys
-from saslscope.sasl import ClientCredentials
+
+from sasl_helpers import run_exchange
 
 STORE = MemoryStore()
 STORE.add(StoredCredential("user", password="pencil"))
@@ -73,3 +84,39 @@ def test_pasted_input_raises_only_sasl_errors(text):
         pass
     for _, result in read_pasted_session(text.splitlines()):
         assert isinstance(result, SaslError) or result.data is not None
+
+
+# Any user name and password a user could type round-trips, and a different password fails.
+typed_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"), min_size=1, max_size=30)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    name=st.sampled_from(["PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256-PLUS"]),
+    username=typed_text,
+    password=typed_text,
+)
+def test_round_trip_for_any_typed_credentials(name, username, password):
+    if name.startswith("SCRAM"):
+        try:  # SCRAM sends the prepared name and password (RFC 5802 §5.1)
+            assume(saslprep(username) == username and saslprep(password))
+        except InvalidCredentials:
+            assume(False)
+    store = MemoryStore()
+    store.add(StoredCredential(username, password=password))
+    options: dict = {"iterations": 64}
+    if name.endswith("-PLUS"):
+        options["channel_binding"] = ChannelBinding("tls-exporter", b"b" * 32)
+
+    def attempt(candidate):
+        client = client_mechanism(name, ClientCredentials(username, candidate), **options)
+        return run_exchange(client, server_mechanism(name, store, **options))
+
+    assert attempt(password).username == username
+    other = password + "x"
+    try:
+        attempt(other)
+    except AuthenticationFailed:
+        pass
+    else:  # SASLprep can map two spellings to one password; nothing else may pass
+        assert saslprep(other) == saslprep(password)
