@@ -10,7 +10,9 @@ import time
 import pytest
 
 from saslscope.sasl.base import ClientCredentials
-from saslscope.smtp.client import LoginOptions, QuitAfter, SessionOptions, login, login_each_mechanism, probe
+from saslscope.smtp.client import LoginOptions, QuitAfter, login, login_each_mechanism
+from saslscope.smtp.probe import probe
+from saslscope.smtp.session import SessionOptions
 from saslscope.smtp.errors import Outcome
 from saslscope.smtp.findings import findings
 from saslscope.smtp.message import MessageSpec
@@ -72,8 +74,10 @@ def test_default_mechanism_is_the_strongest_advertised(pki):
     assert result.ok and result.mechanism == "SCRAM-SHA-256"
     assert result.server_verified is True
     # the server's final message is answered with an empty line, not "=" (RFC 4954 §4)
-    sent = [e.data for e in result.events if e.direction is Direction.SENT]
-    assert sent[sent.index(b"QUIT\r\n") - 1] == b"\r\n"
+    sent = [e for e in result.events if e.direction is Direction.SENT]
+    empty = sent[[e.data for e in sent].index(b"QUIT\r\n") - 1]
+    assert empty.data == b"\r\n" and empty.secrecy is None
+    assert all(e.secrecy is Secrecy.OFFLINE_CRACKABLE for e in sent if e.sasl is not None and e.sasl.data)
 
 
 def test_scram_with_a_wrong_password_is_rejected(pki):
@@ -99,7 +103,8 @@ def test_login_mechanism_masks_both_answers(pki):
         result = login(_options(server, pki, mechanism="LOGIN"))
     assert result.ok
     answers = [e for e in result.events if e.direction is Direction.SENT and e.secrecy]
-    assert len(answers) == 2 and all("zaq" not in (e.shown_explanation() or "") for e in answers)
+    assert len(answers) == 2 and all("zaq" not in "".join(e.explanation()) for e in answers)
+    assert any("zaq12345" in "".join(e.explanation(show_secrets=True)) for e in answers)
 
 
 def test_wrong_password_is_rejected_without_fallback(pki):

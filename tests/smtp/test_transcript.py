@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from saslscope.smtp.transcript import MASK, Direction, Event, Secrecy, render_events
+from saslscope.smtp.transcript import MASK, Direction, Event, SaslPayload, Secrecy, render_events
 
 
 def _event(data: bytes, *, tls: bool = True, direction: Direction = Direction.SENT, **kw) -> Event:
@@ -22,15 +22,22 @@ def test_arrows_follow_direction_and_tls():
 
 
 def test_secret_is_masked_after_its_offset_only():
-    event = _event(b"AUTH PLAIN AGNlbnRvczcAemFxMTIzNDU=\r\n", secrecy=Secrecy.REVEALS_SECRET, secret_from=11, explanation="\\x00centos7\\x00zaq12345")
+    event = _event(b"AUTH PLAIN AGNlbnRvczcAemFxMTIzNDU=\r\n", secrecy=Secrecy.REVEALS_SECRET, secret_from=11, sasl=SaslPayload("PLAIN", "client", b"\0centos7\0zaq12345"))
     [line] = render_events([event])
     assert "AGNlbnRvczcAemFxMTIzNDU=" not in line and f"AUTH PLAIN {MASK}" in line
     explained = "\n".join(render_events([event], explain=True))
-    assert "zaq12345" not in explained
+    assert "zaq12345" not in explained and "centos7" in explained  # field-level masking
     shown = "\n".join(render_events([event], explain=True, show_secrets=True))
     assert "AGNlbnRvczcAemFxMTIzNDU=" in shown and "zaq12345" in shown
     document = event.to_json(explain=True)
     assert document["masked"] is True and "zaq" not in str(document)
+
+
+def test_a_masked_message_the_explainer_cannot_split_is_masked_whole():
+    # a LOGIN answer: the explainer cannot know whether it is the user name or the password
+    event = _event(b"emFxMTIzNDU=\r\n", secrecy=Secrecy.REVEALS_SECRET, sasl=SaslPayload("LOGIN", "client", b"zaq12345"))
+    assert "zaq12345" not in "".join(event.explanation())
+    assert "zaq12345" in "".join(event.explanation(show_secrets=True))
 
 
 def test_a_secret_that_looks_harmless_is_still_masked_and_a_harmless_line_that_looks_secret_is_not():

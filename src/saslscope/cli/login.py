@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from saslscope.cli.connection_options import (
@@ -181,9 +179,10 @@ def _message_spec(
 def _read_body(body: str) -> str:
     if not body.startswith("@"):
         return body
-    path = Path(body[1:])
+    path = body[1:]
     try:
-        return path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
     except OSError as exc:
         raise click.ClickException(f"cannot read the body file {path}: {exc.strerror}") from None
     except UnicodeDecodeError:

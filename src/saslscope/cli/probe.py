@@ -31,8 +31,8 @@ def probe(transcript: bool, no_auth_check: bool, as_json: bool, nagios: bool, **
     with '*' at once, to see whether the server can actually run it.
     """
     check_output_choice(as_json, nagios)
-    from saslscope.smtp.client import SessionOptions
-    from saslscope.smtp.client import probe as run_probe
+    from saslscope.smtp.probe import probe as run_probe
+    from saslscope.smtp.session import SessionOptions
     from saslscope.smtp.report import nagios_line, nagios_state, probe_json, probe_text
 
     options = SessionOptions(**session_fields(**connection))  # type: ignore[arg-type]

@@ -7,14 +7,18 @@ docs/client.md and kept stable.
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from saslscope.smtp.capabilities import Capabilities
-from saslscope.smtp.client import LoginResult, ProbeResult, SessionResult
+from saslscope.smtp.client import LoginResult
 from saslscope.smtp.codec import Reply
 from saslscope.smtp.errors import Outcome
 from saslscope.smtp.findings import Finding, Severity
+from saslscope.smtp.session import SessionResult
 from saslscope.smtp.transcript import render_events
+
+if TYPE_CHECKING:
+    from saslscope.smtp.probe import ProbeResult
 
 JSON_SCHEMA_VERSION = 1
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from saslscope.sasl.explain import Explanation
 
 
 class Direction(str, Enum):
@@ -29,13 +32,54 @@ MASK = "********"
 
 
 @dataclass(frozen=True)
+class SaslPayload:
+    """The decoded SASL message inside an AUTH line, for ``--explain``: ``direction`` is
+    ``"client"`` (a response) or ``"server"`` (a 334 challenge)."""
+
+    mechanism: str
+    direction: str
+    data: bytes = field(repr=False)
+
+    def explain(self, *, show_secrets: bool, masked: bool) -> list[str]:
+        """What the message says, field by field (via :mod:`saslscope.sasl.explain`,
+        imported only when asked). Fields the explainer knows to be secret are masked
+        unless ``show_secrets``; when the event itself is masked and the explainer cannot
+        tell which part is secret (a LOGIN answer), the whole message is."""
+        explanation = self._explanation()
+        if isinstance(explanation, str):
+            return [MASK if masked else f"(not understood: {explanation})"]
+        if masked and not explanation.has_secrets:
+            return [f"{explanation.title}: {MASK}"]
+        return explanation.lines(show_secrets=show_secrets)
+
+    def explain_json(self, *, show_secrets: bool, masked: bool) -> object:
+        """The same as :meth:`explain`, as JSON-ready data."""
+        explanation = self._explanation()
+        if isinstance(explanation, str):
+            return MASK if masked else {"error": explanation}
+        if masked and not explanation.has_secrets:
+            return MASK
+        return explanation.to_dict(show_secrets=show_secrets)
+
+    def _explanation(self) -> Explanation | str:
+        """The explainer's reading, or why it could not read the message."""
+        from saslscope.sasl.errors import SaslError
+        from saslscope.sasl.explain import explain
+
+        try:
+            return explain(self.data, self.mechanism, self.direction)
+        except SaslError as exc:
+            return str(exc)
+
+
+@dataclass(frozen=True)
 class Event:
     """One step of a session.
 
     ``data`` is the exact bytes sent or received (for a note: its UTF-8 text).
     ``secret_from`` is where secret material starts inside ``data`` (after ``AUTH PLAIN ``),
-    so the command word stays readable when the rest is masked. ``explanation`` is the
-    decoded SASL payload for ``--explain``; it is as secret as the event itself.
+    so the command word stays readable when the rest is masked. ``sasl`` is the decoded
+    SASL message for ``--explain``; it is as secret as the event itself.
     """
 
     direction: Direction
@@ -44,7 +88,7 @@ class Event:
     elapsed: float
     secrecy: Secrecy | None = None
     secret_from: int = 0
-    explanation: str | None = field(default=None, repr=False)
+    sasl: SaslPayload | None = None
 
     def masked(self, show_secrets: bool) -> bool:
         return self.secrecy is Secrecy.REVEALS_SECRET and not show_secrets
@@ -56,10 +100,11 @@ class Event:
             return text[: self.secret_from] + MASK
         return text
 
-    def shown_explanation(self, show_secrets: bool = False) -> str | None:
-        if self.explanation is None:
-            return None
-        return MASK if self.masked(show_secrets) else self.explanation
+    def explanation(self, show_secrets: bool = False) -> list[str]:
+        """``--explain`` lines for a SASL message (none for other events)."""
+        if self.sasl is None:
+            return []
+        return self.sasl.explain(show_secrets=show_secrets, masked=self.masked(show_secrets))
 
     def to_json(self, show_secrets: bool = False, explain: bool = False) -> dict[str, Any]:
         document: dict[str, Any] = {
@@ -70,8 +115,8 @@ class Event:
             "secret": self.secrecy.value if self.secrecy else None,
             "masked": self.masked(show_secrets),
         }
-        if explain and self.explanation is not None:
-            document["explanation"] = self.shown_explanation(show_secrets)
+        if explain and self.sasl is not None:
+            document["explanation"] = self.sasl.explain_json(show_secrets=show_secrets, masked=self.masked(show_secrets))
         return document
 
 
@@ -121,9 +166,8 @@ def render_events(events: list[Event], *, show_secrets: bool = False, explain: b
             if index == len(text_lines) - 1:
                 suffix = _secrecy_remark(event, show_secrets)
             lines.append(f"{stamp if index == 0 else ' ' * len(stamp)} {arrow} {text}{suffix}")
-        explanation = event.shown_explanation(show_secrets) if explain else None
-        if explanation is not None:
-            lines.append(f"{' ' * len(stamp)}    decoded: {explanation}")
+        if explain:
+            lines += [f"{' ' * len(stamp)}    | {text}" for text in event.explanation(show_secrets)]
     return lines
 
 

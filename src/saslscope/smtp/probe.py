@@ -1,0 +1,73 @@
+"""``probe``: what a server offers, without credentials."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from saslscope.smtp.errors import Outcome
+from saslscope.smtp.session import Session, SessionOptions, SessionResult, run_session
+from saslscope.smtp.transcript import Transcript
+from saslscope.smtp.transport import CertificateRejected
+
+
+@dataclass(frozen=True)
+class MechanismCheck:
+    """``probe``: does an advertised mechanism answer (334) or fail at once (504/454...)?"""
+
+    mechanism: str
+    works: bool
+    reply: str
+
+
+@dataclass
+class ProbeResult(SessionResult):
+    mechanism_checks: list[MechanismCheck] = field(default_factory=list)
+    #: set when the first, verifying connection failed on the certificate; the details
+    #: shown then come from a second connection made without verification
+    verification_error: str | None = None
+
+
+def probe(options: SessionOptions, *, check_mechanisms: bool = True) -> ProbeResult:
+    """Banner, EHLO before/after TLS, TLS details, and (``check_mechanisms``) whether each
+    advertised mechanism starts: ``AUTH MECH``, expect 334, cancel with ``*``. No
+    credentials are sent. Mechanisms are only started under TLS.
+
+    When the certificate does not verify, a second connection without verification
+    collects what the server presents, and ``verification_error`` says why it failed.
+    """
+    result = _probe_once(options, check_mechanisms)
+    if result.outcome is Outcome.TLS and result.verification_error is not None:
+        unverified = replace(options, tls=replace(options.tls, verify=False))
+        second = _probe_once(unverified, check_mechanisms, result.transcript)
+        second.verification_error = result.verification_error
+        second.outcome, second.error = result.outcome, result.error
+        if second.tls is not None:
+            second.tls = replace(second.tls, verified=False, verify_error=result.verification_error)
+        return second
+    return result
+
+
+def _probe_once(options: SessionOptions, check_mechanisms: bool, transcript: Transcript | None = None) -> ProbeResult:
+    result = ProbeResult(options.host, options.effective_port, options.effective_tls_mode)
+    if transcript is not None:
+        result.transcript = transcript
+        transcript.note("connecting again without verification, to show what the server presents", False)
+    with run_session(options, result) as session:
+        try:
+            capabilities = session.open()
+        except CertificateRejected as exc:
+            result.verification_error = exc.verify_message
+            raise
+        if check_mechanisms and capabilities is not None and session.under_tls:
+            for name in capabilities.auth_mechanisms:
+                result.mechanism_checks.append(_check_mechanism(session, name))
+    return result
+
+
+def _check_mechanism(session: Session, name: str) -> MechanismCheck:
+    reply = session.command("AUTH", name)
+    if reply.code == 334:
+        session.send(b"*\r\n")
+        session.receive()
+        return MechanismCheck(name, True, reply.summary())
+    return MechanismCheck(name, False, reply.summary())
