@@ -125,3 +125,18 @@ def test_unreadable_and_headerless_inputs(tmp_path):
     binary.write_bytes(bytes(range(256)))
     with pytest.raises(HeaderInputError):
         analyze_source(str(binary))
+
+
+def test_hops_below_the_submission_are_counted_as_unverified():
+    text = ("Received: from app (app [192.0.2.8]) by smarthost with ESMTPSA id S; Mon, 17 Sep 2018 12:00:01 +0000\n"
+            "Received: from localhost by app (Postfix) with ESMTP id L; Mon, 17 Sep 2018 12:00:00 +0000\n")
+    report = to_dict(analyze_text(text))
+    assert report["submission"]["hop"] == 2
+    assert report["submission"]["earlier_hops"] == 1
+    assert report["summary"] == {}
+
+
+def test_x_originating_ip_is_in_the_summary():
+    # exchange_qmail.eml carries "X-Originating-IP: [103.30.234.5]" (the MessageLabs submitter)
+    analysis = analyze_source(str(SAMPLES / "exchange_qmail.eml"))
+    assert analysis.summary["X-Originating-IP"] == "[103.30.234.5]"

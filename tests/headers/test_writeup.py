@@ -94,6 +94,10 @@ def test_report_contract(analysis):
     assert report["hops"][0]["tls"]["cipher"] == "ECDHE-RSA-AES256-GCM-SHA384"
     assert report["hops"][0]["time"] == "2018-09-17T12:49:12+09:00"
     assert report["spf"]["received_spf"][0]["result"] == "pass"
-    assert report["dkim"]["filters"] == ["OpenDKIM Filter v2.11.0 ik1-331-25649.vs.sakura.ne.jp A4FCE204384E"]
+    assert report["dkim"]["filters"] == [{"raw": "OpenDKIM Filter v2.11.0 ik1-331-25649.vs.sakura.ne.jp A4FCE204384E",
+                                          "host": "ik1-331-25649.vs.sakura.ne.jp", "queue_id": "A4FCE204384E",
+                                          "hop": 1}]
+    assert report["submission"]["earlier_hops"] == 0
+    assert report["authenticated_hops"] == [1]
     assert report["envelope_line"] == "From - Mon Sep 17 12:51:16 2018"
     assert report["malformed_lines"] == []

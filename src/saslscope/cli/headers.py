@@ -163,6 +163,9 @@ def _render(report: dict[str, Any]) -> None:
                             f" ({submission['client_name'] or 'no rDNS'}, helo {submission['helo'] or '?'})"
                             f" to {submission['by_host'] or '?'} with {submission['protocol'] or '?'},"
                             f" queue id {submission['queue_id'] or '?'}{who}"))
+        if submission["earlier_hops"]:
+            console.print(_line(("  note: ", "yellow"), f"the {submission['earlier_hops']} older hop(s) below it were "
+                                "written by the submitting side before any authenticated server saw the message"))
         others = [str(n) for n in report["authenticated_hops"] if n != submission["hop"]]
         if others:
             console.print(_line("  later authenticated hops (relays that logged in too): ", ", ".join(others)))
@@ -182,7 +185,8 @@ def _render(report: dict[str, Any]) -> None:
         console.print(_line("  DKIM  signature ", " ".join(f"{k}={v}" for k, v in signature.items() if k != "h")))
     _render_results(console, "DKIM", report["dkim"]["results"])
     for note in report["dkim"]["filters"]:
-        console.print(_line("  DKIM  filter: ", note))
+        tied = f"  (queue id of hop {note['hop']})" if note["hop"] else ""
+        console.print(_line("  DKIM  filter: ", note["raw"], tied))
     _render_results(console, "DMARC", report["dmarc"]["results"])
     for arc_set in report["arc"]["sets"]:
         seal = arc_set["seal"] or {}

@@ -29,7 +29,9 @@ from saslscope.headers.source import HeaderInputError, read_message_bytes
 DEFAULT_SKEW_TOLERANCE = 60.0
 
 # Header fields summarised at the top of a report (RFC 2047 words decoded).
-SUMMARY_FIELDS = ("Return-Path", "From", "To", "Subject", "Date", "Message-ID")
+# X-Originating-IP: webmail and Exchange record the submitting client there (a MAPI hop has no
+# client address of its own).
+SUMMARY_FIELDS = ("Return-Path", "From", "To", "Subject", "Date", "Message-ID", "X-Originating-IP")
 
 
 @dataclass

@@ -73,6 +73,15 @@ def _arc_sets(analysis: HeaderAnalysis) -> list[dict[str, Any]]:
     return sorted(sets.values(), key=lambda s: (0, int(s["instance"])) if s["instance"].isdigit() else (1, 0))
 
 
+def _dkim_filter(note: str, hops: list[dict[str, Any]]) -> dict[str, Any]:
+    """OpenDKIM's ``DKIM-Filter: OpenDKIM Filter v2.11.0 <host> <queue id>``, tied to its hop."""
+    words = note.split()
+    queue_id = words[-1] if len(words) >= 2 else None
+    hop = next((h["number"] for h in hops if queue_id and h["queue_id"] == queue_id), None)
+    return {"raw": note, "host": words[-2] if len(words) >= 2 else None,
+            "queue_id": queue_id if hop is not None else None, "hop": hop}
+
+
 def to_dict(analysis: HeaderAnalysis, log: dict[str, Any] | None = None) -> dict[str, Any]:
     """The report as JSON-ready data. ``log`` is the optional ``--log`` join (see logjoin)."""
     hops = [hop_to_dict(hop, number) for number, hop in enumerate(analysis.hops, start=1)]
@@ -92,6 +101,9 @@ def to_dict(analysis: HeaderAnalysis, log: dict[str, Any] | None = None) -> dict
             "time": hop["time"],
             "authenticated_sender": hop["authenticated_sender"],
             "evidence": hop["auth_evidence"],
+            # Hops below the submission were written before an authenticated server saw the
+            # message: the submitting client (or its own relay) wrote them, nobody checked them.
+            "earlier_hops": analysis.submission_index,
         }
     return {
         "summary": dict(analysis.summary),
@@ -106,7 +118,7 @@ def to_dict(analysis: HeaderAnalysis, log: dict[str, Any] | None = None) -> dict
         "dkim": {
             "signatures": list(analysis.dkim_signatures),
             "results": _method_results(all_results, "dkim"),
-            "filters": list(analysis.dkim_filters),
+            "filters": [_dkim_filter(note, hops) for note in analysis.dkim_filters],
         },
         "dmarc": {"results": _method_results(all_results, "dmarc")},
         "arc": {"sets": _arc_sets(analysis), "results": _method_results(all_results, "arc")},
