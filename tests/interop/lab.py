@@ -293,9 +293,9 @@ class PostfixLab:
                 os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT
         for pid in pids:
-            while _alive(pid) and time.monotonic() < deadline:
+            while process_alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
-            if _alive(pid):
+            if process_alive(pid):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
 
@@ -347,6 +347,9 @@ mydestination =
 inet_interfaces = {", ".join(_postfix_endpoint(a) for a in self.addresses)}
 inet_protocols = {"all" if HOST6 in self.addresses else "ipv4"}
 smtpd_banner = $myhostname ESMTP Postfix (saslscope lab)
+# no reverse lookup of clients: the log says unknown[127.0.0.1] / unknown[::1] on every
+# machine, whatever its /etc/hosts and DNS (a PTR query for ::1 could even time out)
+smtpd_peername_lookup = no
 biff = no
 alias_maps =
 alias_database =
@@ -540,12 +543,12 @@ def _process_matches(pid: int, executable: str, marker: str, proc_file: str) -> 
         return False
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """True while ``pid`` runs; a zombie (exited, not yet reaped by init) counts as gone."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    # a child we never reaped would look alive forever; these daemons are not our children
     return Path(f"/proc/{pid}").exists() and "zombie" not in _proc_state(pid)
 
 

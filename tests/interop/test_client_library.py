@@ -67,7 +67,7 @@ def test_library_login_sends_a_utf8_message(postfix_lab: PostfixLab) -> None:
     assert result.authenticated and result.tls.verified
     assert result.queue_id
     log = postfix_lab.wait_for_log(f"{result.queue_id}: removed")
-    assert f"{result.queue_id}: client=localhost[127.0.0.1], sasl_method=CRAM-MD5, sasl_username={CENTOS7.address}" in log
+    assert f"{result.queue_id}: client=unknown[127.0.0.1], sasl_method=CRAM-MD5, sasl_username={CENTOS7.address}" in log
     part = find_message(postfix_lab, ALICE, subject).get_body(preferencelist=("plain",))
     assert part.get_payload(decode=True) == body.encode("utf-8")
 

@@ -56,7 +56,7 @@ def test_verification_fails_without_the_lab_ca(postfix_lab: PostfixLab) -> None:
 
 
 def test_cleartext_plain_is_refused_and_nothing_is_sent(postfix_lab: PostfixLab) -> None:
-    sessions = r"postfix/plainauth/smtpd\[\d+\]: disconnect from localhost\[127\.0\.0\.1\]"
+    sessions = r"postfix/plainauth/smtpd\[\d+\]: disconnect from unknown\[127\.0\.0\.1\]"
     with_auth = sessions + r".* auth="
     sessions_before, auth_before = count_log(postfix_lab, sessions), count_log(postfix_lab, with_auth)
     result = saslscope_login(postfix_lab, postfix_lab.ports.cleartext_auth, "--no-tls", "--json", user=ALICE, mech="PLAIN")
@@ -73,7 +73,7 @@ def test_cleartext_plain_is_refused_and_nothing_is_sent(postfix_lab: PostfixLab)
 
 
 def test_cleartext_plain_when_explicitly_allowed(postfix_lab: PostfixLab) -> None:
-    pattern = r"postfix/plainauth/smtpd\[\d+\]: disconnect from localhost\[127\.0\.0\.1\] ehlo=1 auth=1 "
+    pattern = r"postfix/plainauth/smtpd\[\d+\]: disconnect from unknown\[127\.0\.0\.1\] ehlo=1 auth=1 "
     before = count_log(postfix_lab, pattern)
     result = saslscope_login(postfix_lab, postfix_lab.ports.cleartext_auth, "--no-tls", "--allow-cleartext-auth", user=ALICE, mech="PLAIN")
     assert result.returncode == Exit.OK, result.stdout + result.stderr
@@ -108,4 +108,4 @@ def test_login_over_ipv6_loopback(postfix_lab: PostfixLab, host: str) -> None:
     document = saslscope_json(result)
     assert document["peer"][0] == HOST6 and document["tls"]["verified"] is True  # IP SAN ::1
     log = postfix_lab.wait_for_log(f"{document['queue_id']}: removed")
-    assert f"{document['queue_id']}: client=localhost[::1], sasl_method=CRAM-MD5, sasl_username={CENTOS7.address}" in log
+    assert f"{document['queue_id']}: client=unknown[::1], sasl_method=CRAM-MD5, sasl_username={CENTOS7.address}" in log

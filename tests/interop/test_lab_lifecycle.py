@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from interop_tools import swaks
-from lab import ALICE, LabError, LabPorts, PostfixLab, lab_unavailable_reason
+from lab import ALICE, LabError, LabPorts, PostfixLab, lab_unavailable_reason, process_alive
 
 pytestmark = pytest.mark.interop
 
@@ -37,10 +37,6 @@ def lab_root() -> Iterator[Path]:
     yield root / "lab"
     PostfixLab(root / "lab", OTHER_PORTS).stop()  # whatever a failed test left running
     shutil.rmtree(root, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    return Path(f"/proc/{pid}").exists() and "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
 
 
 def test_a_lab_left_by_a_killed_run_is_stopped_and_replaced(lab_root: Path) -> None:
@@ -61,17 +57,17 @@ def test_a_lab_left_by_a_killed_run_is_stopped_and_replaced(lab_root: Path) -> N
         os.kill(doomed.pid, signal.SIGKILL)
         doomed.wait()
     stale = PostfixLab(lab_root, OTHER_PORTS).running_pids()
-    assert len(stale) == 2 and all(_alive(pid) for pid in stale)
+    assert len(stale) == 2 and all(process_alive(pid) for pid in stale)
 
     lab = PostfixLab(lab_root, OTHER_PORTS)
     with lab:
         fresh = lab.running_pids()
         assert len(fresh) == 2 and not set(fresh) & set(stale)
-        assert not any(_alive(pid) for pid in stale)
+        assert not any(process_alive(pid) for pid in stale)
         login = swaks(lab, lab.ports.submission, "--quit-after", "AUTH", mech="PLAIN", user=ALICE.address, password=ALICE.password)
         assert login.returncode == 0, login.stdout
     assert lab.running_pids() == []
-    assert not any(_alive(pid) for pid in fresh)
+    assert not any(process_alive(pid) for pid in fresh)
 
 
 def test_a_busy_port_is_refused_with_its_number(lab_root: Path) -> None:

@@ -99,6 +99,6 @@ def test_outside_recipient_lands_in_the_sink_and_is_logged(postfix_lab: PostfixL
     assert message["X-Original-To"] == "someone@outside.invalid"
     assert message["Subject"] == "lab sink check"
     log = postfix_lab.wait_for_log(f"{queue_id}: removed")
-    assert f"{queue_id}: client=localhost[127.0.0.1], sasl_method=CRAM-MD5, sasl_username={CENTOS7.address}" in log
+    assert f"{queue_id}: client=unknown[127.0.0.1], sasl_method=CRAM-MD5, sasl_username={CENTOS7.address}" in log
     assert f"{queue_id}: to=<{SINK_ADDRESS}>, orig_to=<someone@outside.invalid>, relay=virtual" in log
 
