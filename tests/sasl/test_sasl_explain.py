@@ -179,3 +179,10 @@ def test_a_pasted_session_carries_mechanism_and_direction():
     assert (answer.mechanism, answer.direction) == ("CRAM-MD5", "client")
     assert explain(answer.data, answer.mechanism, answer.direction).warnings
     assert isinstance(error, MalformedMessage)
+
+
+def test_unrecognised_text_is_masked_as_a_possible_login_password():
+    explanation = explain(b"zaq12345")
+    assert explanation.kind == "unknown" and explanation.field("text").secret
+    assert "zaq12345" not in "\n".join(explanation.lines())
+    assert not explain(b"\xff\xfe").has_secrets  # binary is shown as hex

@@ -426,7 +426,9 @@ def explain(blob: bytes, mechanism: str | None = None, direction: str | None = N
 def _unknown(blob: bytes, direction: str | None) -> Explanation:
     fields = [Field("length", f"{len(blob)} octets")]
     try:
-        fields.append(Field("text", printable(blob.decode("utf-8"))))
+        # Bare text is most often a LOGIN answer, i.e. possibly a password: masked by default.
+        text = printable(blob.decode("utf-8"))
+        fields.append(Field("text", text, secret=True, note="may be a LOGIN user name or password"))
     except UnicodeDecodeError:
         fields.append(Field("hex", binascii.hexlify(blob[:64], " ").decode() + (" ..." if len(blob) > 64 else "")))
     return Explanation("unknown", "not a message of any mechanism we know", None, direction, tuple(fields))
