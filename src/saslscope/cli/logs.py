@@ -137,8 +137,8 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
-    for column in columns:
-        table.add_column(column, overflow="fold")
+    for i, column in enumerate(columns):
+        table.add_column(column, overflow="fold", no_wrap=i == 0)   # keep the key column whole
     for row in rows:
         table.add_row(*("" if v is None else ", ".join(map(str, v)) if isinstance(v, list) else str(v)
                         for v in row))

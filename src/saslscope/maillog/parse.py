@@ -67,8 +67,8 @@ PICKUP_RE = re.compile(rb"uid=(\d+) from=<(.*?)>")
 MILTER_SESSION_RE = re.compile(rb"\]\((\d+)\)")
 
 DOVECOT_LOGIN_RE = re.compile(
-    rb"(?:(?P<service>[a-z0-9]+)-login: )(?:Info: )?(?P<what>Login|Logged in|Disconnected|Aborted login|"
-    rb"Login aborted)(?P<why>[^:]*): (?:(?P<extra>[^:=]*?): )?(?P<fields>.*)")
+    rb"(?:(?P<service>[a-z0-9]+)-login: )(?:Info: )?(?P<what>Login aborted|Aborted login|Logged in|Login|"
+    rb"Disconnected)(?P<why>[^:]*): (?:(?P<extra>[^:=]*?): )?(?P<fields>.*)")
 DOVECOT_AUTH_RE = re.compile(
     rb"auth(?:-worker)?(?:\([^)]*\))?(?:<\d+>)?: (?:Info: |Debug: |Error: )?(?:conn unix:[^:]*: )?"
     rb"(?:request \[\d+\]: )?(?:Info: )?"
@@ -107,7 +107,7 @@ QID_MISC = re.compile(
     rb"(?:milter-)?(?:reject|warning|hold|discard|info|filter|redirect|replace|prepend|bcc|header|body)"
     rb"(?:-\w+)?: |resent-message-id=|orig_id=|uid=|host \S+ said|lost connection|conversation with|"
     rb"enabling PIX|client=|message-id=|to=<|from=<|sender |postmaster |Cannot start TLS|"
-    rb"TLS is required|)")
+    rb"TLS is required)")
 
 
 @dataclass(slots=True)

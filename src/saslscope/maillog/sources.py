@@ -122,9 +122,12 @@ def check_readable(paths: Iterable[str]) -> None:
 
 
 def _read_blocks(stream: BinaryIO, name: str, warnings: Warnings) -> Iterator[bytes]:
+    # read1 hands over what one decompression step produced, so a stream cut short still
+    # yields everything before the damage (read() would discard its partial buffer).
+    read = getattr(stream, "read1", stream.read)
     try:
         while True:
-            block = stream.read(BLOCK_SIZE)
+            block = read(BLOCK_SIZE)
             if not block:
                 return
             yield block

@@ -1,0 +1,43 @@
+"""Arbitrary text and bytes never crash the parser, the sources or the pipeline."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from saslscope.maillog import analyze
+from saslscope.maillog.parse import LineParser, Unparsed
+from saslscope.maillog.sources import Warnings, iter_lines
+
+PREFIXES = ["", "Sep 17 12:49:26 mail postfix/smtpd[1]: ", "Sep 17 12:49:26 mail postfix/cleanup[2]: C3CD21F3E90: ",
+            "2026-11-28T12:00:00Z mail postfix/qmgr[3]: C3CD21F3E90: ", "Sep 17 12:49:26 mail dovecot: imap-login: ",
+            "{", "<13>Sep  7 12:49:26 mail postfix/submission/smtpd[4]: warning: ",
+            "Sep 17 12:49:26 mail postfix/smtpd[1]: C3CD21F3E90: client="]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(PREFIXES), st.binary(max_size=300))
+def test_parser_survives_any_bytes(prefix, tail):
+    result = LineParser().parse(prefix.encode() + tail)
+    assert result is None or isinstance(result, Unparsed) or result.program
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(PREFIXES), st.text(max_size=120)), max_size=30))
+def test_pipeline_survives_any_text(pairs):
+    lines = [p + t for p, t in pairs]
+    a = analyze(lines=lines, keep=True)
+    c = a.lines
+    assert c.total == len(lines) == c.parsed + c.ignored + c.unparsed + c.outside_range
+    a.summary(), a.logins(), a.failures(), a.trace("C3CD21F3E90")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=3000))
+def test_sources_survive_any_file(tmp_path_factory, blob):
+    path = tmp_path_factory.mktemp("blob") / "log"
+    path.write_bytes(blob)
+    got = [text for _, _, text in iter_lines([str(path)], Warnings())]
+    body = blob[:-1] if blob.endswith(b"\n") else blob
+    expected = [p[:-1] if p.endswith(b"\r") else p for p in body.split(b"\n")] if blob else []
+    assert got == expected
