@@ -33,11 +33,12 @@ def headers(source: str, index: int | None, as_json: bool, log_paths: tuple[str,
     input, or a log that cannot be read.
     """
     from saslscope.headers import HeaderInputError, analyze_source
+    from saslscope.headers.logjoin import join_log
     from saslscope.headers.report import to_dict
 
     try:
         analysis = analyze_source(source, index=index, skew_tolerance=skew_tolerance)
-        log = _join_log(analysis, log_paths) if log_paths else None
+        log = join_log(analysis, list(log_paths)) if log_paths else None
     except HeaderInputError as error:
         click.echo(f"saslscope headers: {error}", err=True)
         sys.exit(Exit.BAD_INPUT)
@@ -46,12 +47,6 @@ def headers(source: str, index: int | None, as_json: bool, log_paths: tuple[str,
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
         _render(report)
-
-
-def _join_log(analysis: Any, log_paths: tuple[str, ...]) -> dict[str, Any]:
-    from saslscope.headers.logjoin import join_log
-
-    return join_log(analysis, list(log_paths))
 
 
 # --------------------------------------------------------------------------- human output
@@ -146,7 +141,7 @@ def _render_results(console: Any, title: str, results: list[dict[str, Any]]) -> 
 def _render(report: dict[str, Any]) -> None:
     from rich.console import Console
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)   # long header values stay on one line (grep, copy)
     for name, value in report["summary"].items():
         console.print(_line((f"{name}: ", "bold"), value))
     hops = report["hops"]

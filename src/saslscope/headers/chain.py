@@ -94,9 +94,14 @@ def analyze_text(text: str, skew_tolerance: float = DEFAULT_SKEW_TOLERANCE) -> H
     return analyze_block(split_header_block(text), skew_tolerance)
 
 
+def _decode(data: bytes) -> str:
+    """Header bytes as text: UTF-8 (RFC 6532); bytes that are not UTF-8 become U+FFFD."""
+    return data.decode("utf-8", errors="replace")
+
+
 def analyze_bytes(data: bytes, skew_tolerance: float = DEFAULT_SKEW_TOLERANCE) -> HeaderAnalysis:
-    """Analyse raw message bytes. Header bytes outside UTF-8 (RFC 6532 allows UTF-8) become U+FFFD."""
-    return analyze_text(data.decode("utf-8", errors="replace"), skew_tolerance)
+    """Analyse raw message bytes."""
+    return analyze_text(_decode(data), skew_tolerance)
 
 
 def analyze_source(path: str, index: int | None = None, stdin: BinaryIO | None = None,
@@ -106,7 +111,7 @@ def analyze_source(path: str, index: int | None = None, stdin: BinaryIO | None =
     Raises :class:`HeaderInputError` when the input is unreadable, empty, or has no header fields.
     """
     data = read_message_bytes(path, index, stdin)
-    block = split_header_block(data.decode("utf-8", errors="replace"))
+    block = split_header_block(_decode(data))
     if not block.fields:
         where = "stdin" if path == "-" else path
         raise HeaderInputError(f"{where} has no header fields (expected lines like 'Received: ...')")
