@@ -294,3 +294,19 @@ def test_connection_refused():
         port = sock.getsockname()[1]
     result = login(LoginOptions("127.0.0.1", port, timeout=2, credentials=GOOD))
     assert result.outcome is Outcome.CONNECT and "refused" in result.error
+
+
+def test_implicit_tls_against_a_cleartext_port_says_try_starttls(pki):
+    # whether the greeting arrives before our ClientHello or inside the handshake, the
+    # answer names the likely cause
+    with serving(honest_script(_behaviour(pki))) as server:
+        result = login(_options(server, pki, tls_mode=TlsMode.IMPLICIT))
+    assert result.outcome is Outcome.TLS and "try --starttls" in result.error
+    assert not any(line.startswith(b"AUTH") for line in server.peers[0].received)
+
+
+def test_starttls_against_an_implicit_tls_port_says_try_tls(pki):
+    context = server_context(str(pki.chain_path), str(pki.key_path))
+    with serving(honest_script(Behaviour()), implicit_tls=context) as server:
+        result = login(_options(server, pki, timeout=0.3))
+    assert result.outcome is Outcome.CONNECT and "try --tls" in result.error

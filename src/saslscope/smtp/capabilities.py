@@ -53,8 +53,12 @@ class Capabilities:
         return 0
 
     def describe(self) -> list[tuple[str, str]]:
-        """(keyword line, plain-language meaning) for every keyword, in the server's order."""
-        return [(" ".join((name, *params)), describe_keyword(name, params)) for name, params in self.keywords.items()]
+        """(keyword, plain-language meaning) for every keyword, in the server's order.
+        The keyword carries its parameters, except AUTH, whose meaning lists them."""
+        return [
+            (name if name == "AUTH" else " ".join((name, *params)), describe_keyword(name, params))
+            for name, params in self.keywords.items()
+        ]
 
     def to_json(self) -> dict[str, object]:
         return {"greeting": self.greeting, "keywords": {k: list(v) for k, v in self.keywords.items()}}

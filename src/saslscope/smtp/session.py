@@ -19,11 +19,17 @@ from typing import Any
 from saslscope.smtp import tlsinfo
 from saslscope.smtp.capabilities import Capabilities
 from saslscope.smtp.codec import Reply, format_command
-from saslscope.smtp.errors import Outcome, SessionError, SmtpRefused, TlsFailed
+from saslscope.smtp.errors import ConnectFailed, Outcome, SessionError, SmtpRefused, TlsFailed
 from saslscope.smtp.findings import EXPIRY_WARNING_DAYS, Finding
 from saslscope.smtp.findings import findings as collect_findings
 from saslscope.smtp.transcript import Direction, Transcript
-from saslscope.smtp.transport import DEFAULT_TLS_FOR_PORT, TlsMode, TlsSettings, Transport, make_context
+from saslscope.smtp.transport import (
+    DEFAULT_TLS_FOR_PORT,
+    TlsMode,
+    TlsSettings,
+    Transport,
+    make_context,
+)
 
 DEFAULT_PORT = 587
 DEFAULT_TIMEOUT = 30.0
@@ -154,22 +160,33 @@ class Session:
         if self.helo is None:
             self.helo = default_helo(self.transport)
         if options.effective_tls_mode is TlsMode.IMPLICIT:
-            self.start_tls()
+            self.start_tls(after_starttls=False)
 
-    def start_tls(self) -> None:
+    def start_tls(self, *, after_starttls: bool) -> None:
         assert self.transport is not None
         settings = self.options.tls
         context = make_context(settings)
-        sock = self.transport.handshake(context, self.options.server_name)
+        sock = self.transport.handshake(context, self.options.server_name, after_starttls=after_starttls)
         details = tlsinfo.capture(sock, self.options.server_name, verified=True if settings.verify else None)
         self.result.tls = details
         self.result.timings["tls"] = self.result.transcript.elapsed()
         self.note(f"TLS: {details.summary()}")
 
+    def banner(self) -> Reply:
+        """The greeting. An implicit-TLS server waits silently for our ClientHello and
+        then hangs up, so a missing greeting on a cleartext start gets a hint."""
+        try:
+            banner = self.receive()
+        except ConnectFailed as exc:
+            if self.under_tls:
+                raise
+            raise ConnectFailed(f"{exc.message} before the greeting (an implicit-TLS port? try --tls)") from None
+        self.result.banner = banner
+        return banner
+
     def greet(self) -> Capabilities:
         """Banner (RFC 5321 §4.3.1: 220, or 554 = no service) and the first EHLO."""
-        banner = self.receive()
-        self.result.banner = banner
+        banner = self.banner()
         if banner.code != 220:
             raise SmtpRefused(f"the server refused the session: {banner.summary()}")
         return self.ehlo()
@@ -193,14 +210,14 @@ class Session:
         if reply.code != 220:
             raise TlsFailed(f"the server refused STARTTLS: {reply.summary()}")
         self.result.capabilities_before_tls = capabilities
-        self.start_tls()
+        self.start_tls(after_starttls=True)
         return self.ehlo()
 
     def open(self, quit_after: QuitAfter = QuitAfter.TLS) -> Capabilities | None:
         """Connect, greet, and STARTTLS if the mode says so; None if told to stop earlier."""
         self.connect()
         if quit_after is QuitAfter.BANNER:
-            self.result.banner = self.receive()
+            self.banner()
             return None
         capabilities = self.greet()
         if quit_after is QuitAfter.EHLO or self.options.effective_tls_mode is not TlsMode.STARTTLS:

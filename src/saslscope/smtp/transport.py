@@ -137,19 +137,26 @@ class Transport:
             self._ready.extend(self._parser.feed(data))
         return self._ready.popleft()
 
-    def handshake(self, context: ssl.SSLContext, server_name: str) -> ssl.SSLSocket:
+    def handshake(self, context: ssl.SSLContext, server_name: str, *, after_starttls: bool) -> ssl.SSLSocket:
         """Wrap the connection in TLS: at once for implicit TLS, or after ``220`` to STARTTLS.
 
         RFC 3207 §4.2 and CVE-2011-0411: anything the server sent after its ``220`` and
         before the handshake arrived unprotected; a client that kept it would read it later
         as if it came through TLS (STARTTLS response injection). So any such byte, already
-        buffered or waiting in the socket, ends the session before the handshake.
+        buffered or waiting in the socket, ends the session before the handshake. For
+        implicit TLS the server must not speak first at all; if it did, it is a cleartext
+        port.
         """
         leftover = b"".join(r.raw for r in self._ready) + self._parser.buffered + self._peek()
-        if leftover:
+        if leftover and after_starttls:
             raise ProtocolViolation(
                 f"the server sent {len(leftover)} octets after its STARTTLS 220 and before the TLS "
                 f"handshake ({leftover[:40]!r}): STARTTLS injection, session ended, nothing sent"
+            )
+        if leftover:
+            raise TlsFailed(
+                f"the server spoke first in cleartext ({leftover[:40]!r}) instead of waiting for "
+                "the TLS handshake: not an implicit-TLS port (try --starttls)"
             )
         try:
             wrapped = context.wrap_socket(self._sock, server_hostname=server_name or None)
@@ -158,7 +165,9 @@ class Transport:
         except TimeoutError:
             raise TlsFailed(f"TLS handshake not finished within {self._timeout:g} s") from None
         except ssl.SSLError as exc:
-            raise TlsFailed(f"TLS handshake failed: {_reason(exc)}") from None
+            # a cleartext greeting read as a TLS record is "wrong version number"
+            hint = "" if after_starttls else " (a STARTTLS or cleartext port? try --starttls)"
+            raise TlsFailed(f"TLS handshake failed: {_reason(exc)}{hint}") from None
         except OSError as exc:
             raise ConnectFailed(f"connection lost during the TLS handshake: {_reason(exc)}") from None
         self._sock = wrapped
