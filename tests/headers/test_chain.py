@@ -140,3 +140,25 @@ def test_x_originating_ip_is_in_the_summary():
     # exchange_qmail.eml carries "X-Originating-IP: [103.30.234.5]" (the MessageLabs submitter)
     analysis = analyze_source(str(SAMPLES / "exchange_qmail.eml"))
     assert analysis.summary["X-Originating-IP"] == "[103.30.234.5]"
+
+
+def test_reading_stops_at_the_end_of_the_header():
+    from saslscope.headers.source import read_header_bytes
+
+    class CountingReader(io.BytesIO):
+        def __init__(self, data):
+            super().__init__(data)
+            self.bytes_read = 0
+
+        def read(self, size=-1):
+            chunk = super().read(size)
+            self.bytes_read += len(chunk)
+            return chunk
+
+    header = (SAMPLES / "writeup.eml").read_bytes().split(b"\n\n")[0] + b"\n\n"
+    reader = CountingReader(b"\n\n" + header + b"x" * 10_000_000)     # leading blank lines, a 10 MB body
+    data = read_header_bytes(reader)
+    assert data.startswith(b"\n\n" + header)
+    assert reader.bytes_read < 200_000
+    assert analyze_source("-", stdin=io.BytesIO(data)).submission.queue_id == "A4FCE204384E"
+    assert len(read_header_bytes(io.BytesIO(b"Subject: x\n" * 100_000), limit=100_000)) < 200_000

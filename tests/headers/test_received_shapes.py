@@ -181,3 +181,15 @@ def test_protocol_says_tls_when_no_comment_does():
     hop = parse_received("from a (a [192.0.2.1]) by b with ESMTPS id Q; Mon, 17 Sep 2018 12:00:00 +0000")
     assert (hop.tls.stated_by, hop.tls.version, hop.tls.cipher) == ("protocol", None, None)
     assert not hop.authenticated
+
+
+@pytest.mark.parametrize("value", [
+    "(qmail 24358 invoked by uid 550); 7 Aug 2024 19:28:29 -0000",      # oss-security (ezmlm), 2024-08-07
+    "(qmail 19830 invoked by alias); 26 Mar 2004 06:50:12 -0000",       # cygwin-patches (ezmlm), 2004-03-26
+    "(qmail 23615 invoked from network); 7 Aug 2024 19:08:50 -0000",    # oss-security, 2024-08-07
+])
+def test_qmail_process_lines_are_understood(value):
+    hop = parse_received(value)
+    assert hop.unrecognised == []
+    assert hop.from_host is None and hop.by_host is None and not hop.authenticated
+    assert hop.time is not None and hop.time.utcoffset().total_seconds() == 0

@@ -3,8 +3,32 @@
 from __future__ import annotations
 
 import mailbox
+import re
 import sys
 from typing import BinaryIO
+
+
+# The header ends at the first empty line (RFC 5322 §2.1); the body is never needed, so reading
+# stops there. A header larger than this is not a mail header (Postfix's header_size_limit
+# default is 100 KiB; 16 MiB leaves room for anything real) and reading stops there too.
+HEADER_READ_LIMIT = 16 * 1024 * 1024
+_CHUNK = 64 * 1024
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+def read_header_bytes(handle: BinaryIO, limit: int = HEADER_READ_LIMIT) -> bytes:
+    """Read ``handle`` up to the end of the header block (blank lines before the header skipped)."""
+    buffer = bytearray()
+    while len(buffer) < limit:
+        chunk = handle.read(_CHUNK)
+        if not chunk:
+            break
+        searched_from = max(0, len(buffer) - 3)
+        buffer += chunk
+        content_start = len(buffer) - len(buffer.lstrip())
+        if _HEADER_END.search(buffer, max(searched_from, content_start)):
+            break
+    return bytes(buffer)
 
 
 class HeaderInputError(Exception):
@@ -36,7 +60,7 @@ def read_message_bytes(path: str, index: int | None = None, stdin: BinaryIO | No
     if path == "-":
         if index is not None:
             raise HeaderInputError("--index needs an mbox file; it cannot be used with stdin")
-        data = (stdin or sys.stdin.buffer).read()
+        data = read_header_bytes(stdin or sys.stdin.buffer)
         where = "stdin"
     elif index is not None:
         data = _read_mbox_message(path, index)
@@ -44,7 +68,7 @@ def read_message_bytes(path: str, index: int | None = None, stdin: BinaryIO | No
     else:
         try:
             with open(path, "rb") as handle:
-                data = handle.read()
+                data = read_header_bytes(handle)
         except OSError as error:
             raise HeaderInputError(f"cannot read {path}: {error.strerror or error}") from None
         where = path
