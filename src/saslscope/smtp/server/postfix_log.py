@@ -176,4 +176,6 @@ class PostfixLog:
 
 
 def _printable(text: str) -> str:
+    if text.isprintable():
+        return text
     return "".join(ch if ch.isprintable() else "?" for ch in text)

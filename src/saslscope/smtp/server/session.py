@@ -73,11 +73,46 @@ class _CountingCommands(dict[str, CommandMethod]):
         return self.session.counted(command, method)
 
 
+class _Hooks:
+    """aiosmtpd's handler: each hook hands over to the session it is called for.
+
+    A separate, small object rather than the session itself, because aiosmtpd inspects
+    every member of its handler for each new connection.
+    """
+
+    async def handle_NOOP(self, server: SubmissionSession, session: Session, envelope: Envelope, arg: str) -> str:
+        return "250 2.0.0 Ok"
+
+    async def handle_RSET(self, server: SubmissionSession, session: Session, envelope: Envelope) -> str:
+        return "250 2.0.0 Ok"
+
+    async def handle_VRFY(self, server: SubmissionSession, session: Session, envelope: Envelope, address: str) -> str:
+        return "502 5.5.1 VRFY command is disabled"
+
+    async def handle_QUIT(self, server: SubmissionSession, session: Session, envelope: Envelope) -> str:
+        server.end_reason = None  # a session that ends with QUIT is not "lost"
+        return "221 2.0.0 Bye"
+
+    async def handle_MAIL(self, server: SubmissionSession, session: Session, envelope: Envelope,
+                          address: str, options: list[str]) -> str:
+        return await server.accept_sender(envelope, address, options)
+
+    async def handle_RCPT(self, server: SubmissionSession, session: Session, envelope: Envelope,
+                          address: str, options: list[str]) -> str:
+        return await server.accept_recipient(envelope, address, options)
+
+    async def handle_DATA(self, server: SubmissionSession, session: Session, envelope: Envelope) -> str:
+        return await server.accept_message(envelope)
+
+
+_HOOKS = _Hooks()
+
+
 class SubmissionSession(SMTP):
     """The protocol object for one client connection (created by :class:`SubmissionServer`)."""
 
     def __init__(self, context: ServerContext, *, implicit_tls: bool) -> None:
-        # Set before SMTP.__init__: it inspects this object for hooks.
+        # Set before SMTP.__init__, which inspects this object's members.
         self.context = context
         config = context.config
         self.implicit_tls = implicit_tls
@@ -97,7 +132,7 @@ class SubmissionSession(SMTP):
         self._tls_connection_made = False
         self._helo_name = ""
         super().__init__(
-            self,
+            _HOOKS,
             hostname=config.hostname,
             ident="ESMTP saslscope",
             tls_context=config.tls_context,
@@ -234,27 +269,13 @@ class SubmissionSession(SMTP):
         if self._auth_allowed():
             lines.append("AUTH " + " ".join(self._offered_mechanisms()))
         lines += ["ENHANCEDSTATUSCODES", "8BITMIME", "SMTPUTF8"]
-        for line in lines[:-1]:
-            await self.push(f"250-{line}")
-        await self.push(f"250 {lines[-1]}")
+        # One write for the whole reply, as Postfix sends it (and one TLS record, not seven).
+        await self.push("\r\n".join([*(f"250-{line}" for line in lines[:-1]), f"250 {lines[-1]}"]))
 
     async def smtp_HELO(self, hostname: str | None) -> None:
         if hostname:
             self._helo_name = hostname
         await super().smtp_HELO(hostname)
-
-    async def handle_NOOP(self, server: SMTP, session: Session, envelope: Envelope, arg: str) -> str:
-        return "250 2.0.0 Ok"
-
-    async def handle_RSET(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        return "250 2.0.0 Ok"
-
-    async def handle_QUIT(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.end_reason = None
-        return "221 2.0.0 Bye"
-
-    async def handle_VRFY(self, server: SMTP, session: Session, envelope: Envelope, address: str) -> str:
-        return "502 5.5.1 VRFY command is disabled"
 
     # ----------------------------------------------------------------- TLS
 
@@ -452,15 +473,15 @@ class SubmissionSession(SMTP):
 
     # ----------------------------------------------------------------- mail transaction
 
-    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope,
-                          address: str, options: list[str]) -> str:
+    async def accept_sender(self, envelope: Envelope, address: str, options: list[str]) -> str:
         envelope.mail_from = address
         envelope.mail_options.extend(options)
         return "250 2.1.0 Ok"
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
-                          address: str, options: list[str]) -> str:
+    async def accept_recipient(self, envelope: Envelope, address: str, options: list[str]) -> str:
         assert isinstance(envelope, _Envelope)
+        session = self.session
+        assert session is not None
         if not session.authenticated:
             reply = f"554 5.7.1 <{address}>: Relay access denied"
             # smtpd_check.c log_whatsup(): "%s: %s: %s from %s: %s;" + from= to= proto= helo=
@@ -484,8 +505,10 @@ class SubmissionSession(SMTP):
         envelope.rcpt_options.extend(options)
         return "250 2.1.5 Ok"
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+    async def accept_message(self, envelope: Envelope) -> str:
         assert isinstance(envelope, _Envelope) and envelope.transaction is not None
+        session = self.session
+        assert session is not None
         self.where = "END-OF-MESSAGE"
         client = ClientInfo(helo=self._helo_name, name=self.client_name, addr=self.client_addr,
                             tls=self.tls, authenticated=bool(session.authenticated),
