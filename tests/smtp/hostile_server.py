@@ -152,6 +152,7 @@ def server_context(chain_path: str, key_path: str) -> ssl.SSLContext:
 # -- an honest server, with knobs for hostility -----------------------------------------
 
 USERS = {"centos7@phoenixknight.jp": "zaq12345"}
+TOKENS = {"centos7@phoenixknight.jp": "ya29.test-token"}
 
 
 @dataclass
@@ -160,7 +161,7 @@ class Behaviour:
 
     tls_context: ssl.SSLContext | None = None
     ehlo_before_tls: tuple[str, ...] = ("PIPELINING", "SIZE 10240000", "STARTTLS", "ENHANCEDSTATUSCODES", "8BITMIME")
-    ehlo_after_tls: tuple[str, ...] = ("PIPELINING", "SIZE 10240000", "AUTH PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256", "ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8")
+    ehlo_after_tls: tuple[str, ...] = ("PIPELINING", "SIZE 10240000", "AUTH PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256 XOAUTH2 OAUTHBEARER", "ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8")
     starttls_reply: bytes = b"220 2.0.0 Ready to start TLS\r\n"
     close_mid_auth: bool = False
     messages: list[bytes] = field(default_factory=list)
@@ -239,6 +240,10 @@ def _auth(peer: Peer, line: bytes, behaviour: Behaviour, keywords: tuple[str, ..
         peer.send(b"334 UGFzc3dvcmQ6\r\n")
         password = base64.b64decode(peer.line()).decode()
         ok = USERS.get(user) == password
+    elif mechanism in ("XOAUTH2", "OAUTHBEARER"):
+        ok = _bearer(peer, mechanism, words[2] if len(words) > 2 else None)
+        if ok is None:
+            return
     elif mechanism.startswith("SCRAM-"):
         ok = _scram(peer, mechanism, words[2] if len(words) > 2 else None)
         if ok is None:
@@ -272,6 +277,9 @@ def _scram(peer: Peer, mechanism: str, initial: str | None) -> bool | None:
     if initial is None:
         peer.send(b"334 \r\n")
         initial = peer.line().decode()
+        if initial == "*":
+            peer.send(b"501 5.7.0 Authentication aborted\r\n")
+            return None
     try:
         server.set_client_first(base64.b64decode(initial).decode())
         peer.send(b"334 " + base64.b64encode(server.get_server_first().encode()) + b"\r\n")
@@ -283,3 +291,25 @@ def _scram(peer: Peer, mechanism: str, initial: str | None) -> bool | None:
         peer.send(b"501 5.5.2 expected an empty line after the server's final message\r\n")
         return None
     return True
+
+
+def _bearer(peer: Peer, mechanism: str, initial: str | None) -> bool | None:
+    """XOAUTH2 (Google's spelling) and OAUTHBEARER (RFC 7628 §3.1), parsed by hand: a
+    wrong token gets the JSON error challenge, acknowledged by the client, then 535."""
+    if initial is None:
+        peer.send(b"334 \r\n")
+        initial = peer.line().decode()
+        if initial == "*":  # RFC 4954 §4: cancelled
+            peer.send(b"501 5.7.0 Authentication aborted\r\n")
+            return None
+    message = base64.b64decode(initial).decode()
+    pairs = dict(part.split("=", 1) for part in message.split("\x01") if "=" in part and not part.startswith("n,"))
+    if mechanism == "OAUTHBEARER":
+        user = message.split(",")[1].removeprefix("a=")
+    else:
+        user = pairs.get("user", "")
+    if pairs.get("auth") == f"Bearer {TOKENS.get(user)}":
+        return True
+    peer.send(b"334 " + base64.b64encode(b'{"status":"invalid_token","schemes":"bearer"}') + b"\r\n")
+    peer.line()  # the client's acknowledgement (RFC 7628 §3.2.3)
+    return False

@@ -11,7 +11,7 @@ from saslscope.cli import cli
 from saslscope.cli.exitcodes import Exit
 from tests.smtp.hostile_server import Behaviour, Peer, honest_script, server_context, serving
 
-ENV = {"SMTP_PW": "zaq12345", "BAD_PW": "wrong"}
+ENV = {"SMTP_PW": "zaq12345", "BAD_PW": "wrong", "TOKEN": "ya29.test-token", "BAD_TOKEN": "expired"}
 USER = "centos7@phoenixknight.jp"
 
 
@@ -82,8 +82,9 @@ def test_mech_all_prints_a_table(honest, pki):
     assert result.exit_code == Exit.OK, result.stderr
     rows = result.stdout.strip().splitlines()
     assert rows[0].split()[:3] == ["MECHANISM", "RESULT", "SERVER"]
-    assert [row.split()[0] for row in rows[1:]] == ["PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256"]
-    assert all(row.split()[1] == "ok" for row in rows[1:])
+    # with a password, the token mechanisms cannot be tried: they are listed as not run
+    assert [row.split()[0] for row in rows[1:]] == ["PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256", "XOAUTH2", "OAUTHBEARER"]
+    assert [row.split()[1] for row in rows[1:]] == ["ok"] * 4 + ["skipped"] * 2
 
 
 def test_cleartext_password_refused_is_a_usage_error(honest, pki):
@@ -190,3 +191,21 @@ def test_usage_errors():
     assert run("login", "h", "--json", "--nagios").exit_code == Exit.USAGE
     assert run("login", "h", "-u", "u", "--quit-after", "rcpt").exit_code == Exit.USAGE
     assert run("login", "h", "--from", "a@b").exit_code == Exit.USAGE
+
+
+@pytest.mark.parametrize("mechanism", ["XOAUTH2", "OAUTHBEARER"])
+def test_oauth_token_login_is_masked(honest, pki, mechanism):
+    common = ("login", "127.0.0.1", "-p", str(honest.port), "--cafile", str(pki.ca_cert_path), "-u", USER, "--mech", mechanism)
+    result = run(*common, "--token-env", "TOKEN")
+    assert result.exit_code == Exit.OK, result.stdout + result.stderr
+    assert f"with {mechanism}" in result.stdout
+    assert "ya29" not in result.stdout and f"AUTH {mechanism} ********" in result.stdout
+    rejected = run(*common, "--token-env", "BAD_TOKEN", "--explain")
+    assert rejected.exit_code == Exit.AUTH_FAILED
+    assert "invalid_token" in rejected.stdout  # the server's error challenge, explained
+
+
+def test_token_is_the_default_credential_for_oauth_only(honest, pki):
+    # with only a token, the default mechanism is the strongest token mechanism
+    result = run("login", "127.0.0.1", "-p", str(honest.port), "--cafile", str(pki.ca_cert_path), "-u", USER, "--token-env", "TOKEN")
+    assert result.exit_code == Exit.OK and "with OAUTHBEARER" in result.stdout

@@ -191,10 +191,11 @@ def _read_body(body: str) -> str:
 
 def _login_all(options, as_json: bool, nagios: bool) -> None:  # noqa: ANN001 - LoginOptions
     from saslscope.smtp.client import login_each_mechanism
+    from saslscope.smtp.errors import Outcome
     from saslscope.smtp.report import login_json, mechanism_table, session_json
 
     discovery, results = login_each_mechanism(options)
-    failures = [r for r in results if not r.ok]
+    failures = [r for r in results if not r.ok and r.outcome is not Outcome.REFUSED_BY_POLICY]
     if nagios:
         ok = discovery.ok and results and not failures
         state = 0 if ok else 2

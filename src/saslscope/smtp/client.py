@@ -106,7 +106,9 @@ def login(options: LoginOptions) -> LoginResult:
     network, TLS or protocol trouble: see ``result.outcome`` and ``result.error``."""
     result = LoginResult(options.host, options.effective_port, options.effective_tls_mode)
     result.username = options.credentials.username or None
+    result.mechanism = options.mechanism
     try:
+        _check_credentials(options, options.mechanism)
         _check_cleartext_policy(options, options.mechanism)
     except PolicyRefusal as exc:
         result.outcome, result.error = exc.outcome, exc.message
@@ -157,6 +159,19 @@ def _mechanism_class(name: str) -> type[ClientMechanism] | None:
 
     factory = CLIENT_MECHANISMS.get(name.upper())
     return factory if isinstance(factory, type) else None
+
+
+def _check_credentials(options: LoginOptions, mechanism: str | None) -> None:
+    """Refuse before connecting when the credentials cannot serve the mechanism (a token
+    mechanism without a token, a password mechanism without a password)."""
+    mechanism_class = _mechanism_class(mechanism) if mechanism else None
+    if mechanism_class is None:
+        return
+    credentials = options.credentials
+    if mechanism_class.needs_token and credentials.token is None:
+        raise PolicyRefusal(f"{mechanism_class.name} needs an OAuth token (--token-env or --token-file)")
+    if mechanism_class.needs_password and credentials.password is None:
+        raise PolicyRefusal(f"{mechanism_class.name} needs a password")
 
 
 def _check_cleartext_policy(options: LoginOptions, mechanism: str | None, *, tls: bool | None = None) -> None:

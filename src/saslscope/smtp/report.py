@@ -67,7 +67,10 @@ def mechanism_table(results: list[LoginResult]) -> str:
     """``--mech all``: one row per mechanism, one fresh connection each."""
     rows = [("MECHANISM", "RESULT", "SERVER REPLY", "TIME")]
     for result in results:
-        status = "ok" if result.authenticated else result.outcome.value
+        if result.outcome is Outcome.REFUSED_BY_POLICY:
+            status = "skipped"  # not tried: no fitting credentials, or not allowed here
+        else:
+            status = "ok" if result.authenticated else result.outcome.value
         reply = result.auth_reply.summary() if result.auth_reply else (result.error or "")
         elapsed = result.timings.get("auth", result.timings.get("end", 0.0))
         rows.append((result.mechanism or "?", status, reply, f"{elapsed * 1000:.0f} ms"))
