@@ -15,7 +15,7 @@ No parser here raises; text that fits no rule is kept in ``unrecognised``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from saslscope.headers.tokens import Token, render, split_on_semicolons, tokenize
 
@@ -51,15 +51,7 @@ class MethodResult:
     extras: dict[str, str] = field(default_factory=dict)       # unregistered key=value (Microsoft "action")
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "method": self.method,
-            "result": self.result,
-            "version": self.version,
-            "comment": self.comment,
-            "reason": self.reason,
-            "properties": dict(self.properties),
-            "extras": dict(self.extras),
-        }
+        return asdict(self)
 
 
 @dataclass
@@ -72,14 +64,7 @@ class AuthResults:
     unrecognised: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "authserv_id": self.authserv_id,
-            "version": self.version,
-            "instance": self.instance,
-            "results": [r.to_dict() for r in self.results],
-            "unrecognised": list(self.unrecognised),
-            "raw": self.raw,
-        }
+        return asdict(self)
 
 
 def _method_result(group: list[Token]) -> tuple[MethodResult | None, list[str]]:
@@ -141,8 +126,7 @@ class ReceivedSpf:
     unrecognised: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
-        return {"result": self.result, "comment": self.comment, "pairs": dict(self.pairs),
-                "unrecognised": list(self.unrecognised), "raw": self.raw}
+        return asdict(self)
 
 
 def parse_received_spf(value: str) -> ReceivedSpf:

@@ -13,7 +13,7 @@ unregistered names are common enough in real headers to be worth explaining; the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 
 @dataclass(frozen=True)
@@ -26,14 +26,7 @@ class TransmissionType:
     registered: bool = True
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "meaning": self.meaning,
-            "authenticated": self.authenticated,
-            "tls": self.tls,
-            "reference": self.reference,
-            "registered": self.registered,
-        }
+        return asdict(self)
 
 
 def _family(prefix: str, label: str, reference: str) -> list[TransmissionType]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
@@ -48,14 +48,7 @@ class TlsInfo:
     note: str | None = None
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "version": self.version,
-            "cipher": self.cipher,
-            "bits": self.bits,
-            "client_certificate": self.client_certificate,
-            "stated_by": self.stated_by,
-            "note": self.note,
-        }
+        return asdict(self)
 
 
 @dataclass
