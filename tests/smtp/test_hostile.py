@@ -311,3 +311,40 @@ def test_starttls_against_an_implicit_tls_port_says_try_tls(pki):
     with serving(honest_script(Behaviour()), implicit_tls=context) as server:
         result = login(_options(server, pki, timeout=0.3))
     assert result.outcome is Outcome.CONNECT and "try --tls" in result.error
+
+
+def test_dsn_and_smtputf8_parameters(pki):
+    behaviour = _behaviour(pki)
+    spec = MessageSpec(
+        "centos7@phoenixknight.jp",
+        ("テスト@example.test",),
+        dsn_notify=("SUCCESS", "FAILURE"),
+        dsn_ret="HDRS",
+        dsn_envid="id+1=2",
+    )
+    with serving(honest_script(behaviour)) as server:
+        result = login(_options(server, pki, message=spec))
+    assert result.ok, result.error
+    mail, rcpt = behaviour.envelopes[0]
+    parameters = mail.split()[2:]
+    assert {b"SMTPUTF8", b"BODY=8BITMIME", b"RET=HDRS", b"ENVID=id+2B1+3D2"} <= set(parameters)  # RFC 3461 §4 xtext
+    size = int(next(p for p in parameters if p.startswith(b"SIZE="))[5:])
+    assert size == len(behaviour.messages[0])  # RFC 1870: the size we announced is the size we sent
+    assert rcpt == "RCPT TO:<テスト@example.test> NOTIFY=SUCCESS,FAILURE".encode()
+
+
+def test_smtputf8_address_without_server_support_is_refused_before_mail(pki):
+    behaviour = _behaviour(pki, ehlo_after_tls=("AUTH CRAM-MD5", "8BITMIME"))
+    with serving(honest_script(behaviour)) as server:
+        result = login(_options(server, pki, message=MessageSpec("a@b.test", ("テスト@example.test",))))
+    assert result.outcome is Outcome.SMTP_REFUSED and "SMTPUTF8" in result.error
+    assert not any(line.startswith(b"MAIL") for line in server.peers[0].received)
+
+
+def test_quit_after_rcpt_sends_no_data(pki):
+    behaviour = _behaviour(pki)
+    with serving(honest_script(behaviour)) as server:
+        result = login(_options(server, pki, quit_after=QuitAfter.RCPT, message=MessageSpec("a@b.test", ("c@d.test",))))
+    assert result.ok and result.authenticated and result.queue_id is None
+    verbs = [line.split(b" ")[0] for line in server.lines_after(b"AUTH") if line[:4] in (b"MAIL", b"RCPT", b"DATA", b"QUIT")]
+    assert verbs == [b"MAIL", b"RCPT", b"QUIT"]
