@@ -170,3 +170,16 @@ def test_overlong_sasl_response_is_refused(server):
         code, _ = client.docmd("A" * 20_000)
         assert code == 500
     assert_still_serving(server)
+
+
+def test_connection_flood_from_one_address_is_capped(tmp_path, pki, passwd_path):
+    with started_server(tmp_path, pki, passwd_path, max_connections_per_ip=3) as server:
+        held = [raw_connection(server) for _ in range(3)]
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as extra:
+            assert extra.recv(200).startswith(b"421 4.7.0 mail.test Error: too many connections from 127.0.0.1")
+        [warning] = server.log.wait_for("Connection concurrency limit exceeded: 4 from localhost[127.0.0.1]")
+        assert warning.endswith("for service submission")
+        for sock in held:
+            sock.close()
+        server.log.wait_for("disconnect from", count=4)
+        assert_still_serving(server)

@@ -125,3 +125,25 @@ def test_failure_penalty_doubles_per_address_caps_and_forgets():
     assert penalty.failures("192.0.2.1") == 0
     assert penalty.record_failure("192.0.2.1") == 1.0
     assert FailurePenalty(base=0).record_failure("192.0.2.1") == 0.0
+
+
+def test_idle_clients_time_out_with_postfix_reply_and_log(tmp_path, pki, passwd_path):
+    with started_server(tmp_path, pki, passwd_path, idle_timeout=0.3) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.recv(100)
+            sock.sendall(b"EHLO slow.test\r\n")
+            data = b""
+            while not data.endswith(b"timeout exceeded\r\n"):
+                chunk = sock.recv(4096)
+                assert chunk, data
+                data += chunk
+        assert b"421 4.4.2 mail.test Error: timeout exceeded" in data
+        server.log.wait_for("timeout after EHLO from localhost[127.0.0.1]")
+
+
+def test_recipient_limit(tmp_path, pki, passwd_path):
+    with started_server(tmp_path, pki, passwd_path, max_recipients=2) as server:
+        with tls_client(server) as client:
+            client.login(CRAM_USER, password(CRAM_USER))
+            client.mail(CRAM_USER)
+            assert [client.rcpt(f"r{i}@example.com")[0] for i in range(3)] == [250, 250, 452]

@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from typing import TextIO
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from saslscope.cli.exitcodes import Exit
 from saslscope.cli.secrets import read_secret, secret_options
+
+if TYPE_CHECKING:
+    from saslscope.smtp.server import SubmissionServer
 
 
 class _BadInput(click.ClickException):
@@ -54,6 +58,8 @@ class _CannotListen(click.ClickException):
               help="Upper bound of that delay.")
 @click.option("--max-message-size", type=click.IntRange(min=1), default=10_240_000, show_default=True, metavar="BYTES",
               help="SIZE limit advertised and enforced.")
+@click.option("--idle-timeout", type=click.FloatRange(min=1), default=300.0, show_default=True, metavar="SECONDS",
+              help="Drop a client silent this long (421 4.4.2, logged as 'timeout after ...').")
 def serve(
     listen: tuple[str, ...],
     tls_listen: tuple[str, ...],
@@ -77,6 +83,7 @@ def serve(
     auth_failure_delay: float,
     auth_failure_delay_max: float,
     max_message_size: int,
+    idle_timeout: float,
 ) -> None:
     """Run an SMTP submission server on loopback that checks passwords for real.
 
@@ -130,6 +137,7 @@ def serve(
         failure_delay=auth_failure_delay,
         failure_delay_max=auth_failure_delay_max,
         max_message_size=max_message_size,
+        idle_timeout=idle_timeout,
     )
     try:
         server = build_server(options, status)
@@ -141,7 +149,7 @@ def serve(
     asyncio.run(_run(server, status))
 
 
-async def _run(server, status) -> None:  # noqa: ANN001 - SubmissionServer, printer
+async def _run(server: SubmissionServer, status: Callable[[str], None]) -> None:
     from saslscope.smtp.server import serve_until_signalled
 
     try:
@@ -158,7 +166,7 @@ async def _run(server, status) -> None:  # noqa: ANN001 - SubmissionServer, prin
     status("stopped")
 
 
-def _status_printer():  # noqa: ANN202
+def _status_printer() -> Callable[[str], None]:
     def status(text: str) -> None:
         click.echo(f"saslscope serve: {text}", err=True)
 

@@ -83,6 +83,11 @@ class ServerConfig:
     idle_timeout: float = 300.0
     #: errors before "421 ... too many errors" (Postfix smtpd_hard_error_limit)
     hard_error_limit: int = 20
+    #: simultaneous sessions per client address, 0 = no limit
+    #: (Postfix smtpd_client_connection_count_limit)
+    max_connections_per_ip: int = 50
+    #: recipients per message (Postfix smtpd_recipient_limit)
+    max_recipients: int = 1000
     penalty: FailurePenalty = field(default_factory=FailurePenalty)
 
     def __post_init__(self) -> None:
@@ -113,6 +118,8 @@ class ServerContext:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         self.log = config.log
+        #: the master.cf service name, for warnings that name it ("postfix/submission" -> submission)
+        self.service = config.log.syslog_name.rsplit("/", 1)[-1] if "/" in config.log.syslog_name else "smtp"
         self.penalty = config.penalty
         #: RFC 5929 §4.1 tls-server-end-point data, the same for every session
         self.server_end_point = (

@@ -169,6 +169,8 @@ class SubmissionSession(SMTP):
             self.client_name = await self._client_name(self.client_addr)
             self.namaddr = f"{self.client_name}[{self.client_addr}]"
             self.context.log.smtpd(self.pid, f"connect from {self.namaddr}")
+            if not self._within_connection_limit():
+                return
             if self.implicit_tls and not await self._start_tls():
                 return
             await super()._handle_client()
@@ -176,6 +178,23 @@ class SubmissionSession(SMTP):
             self._log_end_of_session()
             self.context.release_pid(self.pid)
             self.context.sessions.discard(self)
+
+    def _within_connection_limit(self) -> bool:
+        """Postfix's smtpd_client_connection_count_limit: refuse one address's excess sessions."""
+        limit = self.context.config.max_connections_per_ip
+        count = sum(1 for other in self.context.sessions if getattr(other, "client_addr", None) == self.client_addr)
+        if not limit or count <= limit:
+            return True
+        self.context.log.smtpd(
+            self.pid,
+            f"Connection concurrency limit exceeded: {count} from {self.namaddr} for service {self.context.service}",
+            severity="warning",
+        )
+        self.end_reason = None  # Postfix logs no "lost connection" for a refused client
+        assert self.transport is not None
+        self.transport.write(f"421 4.7.0 {self.hostname} Error: too many connections from {self.client_addr}\r\n"
+                             .encode("ascii"))
+        return False
 
     def _log_end_of_session(self) -> None:
         if self._timeout_handle is not None:
@@ -500,6 +519,8 @@ class SubmissionSession(SMTP):
                 f"{envelope.transaction.queue_id}: client={self.namaddr}, "
                 f"sasl_method={self.sasl_method}, sasl_username={self.sasl_username}",
             )
+        if len(envelope.transaction.recipients) >= self.context.config.max_recipients:
+            return "452 4.5.3 Error: too many recipients"
         envelope.transaction.recipients.append(address)
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)

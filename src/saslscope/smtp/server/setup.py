@@ -61,6 +61,7 @@ class ServeOptions:
     failure_delay: float = 1.0
     failure_delay_max: float = 15.0
     max_message_size: int = 10_240_000
+    idle_timeout: float = 300.0
 
 
 def build_server(options: ServeOptions, notify: Callable[[str], None]) -> SubmissionServer:
@@ -107,6 +108,7 @@ def build_server(options: ServeOptions, notify: Callable[[str], None]) -> Submis
             allow_cleartext_auth=options.allow_cleartext_auth,
             lenient_cram=options.lenient_cram,
             max_message_size=options.max_message_size,
+            idle_timeout=options.idle_timeout,
             penalty=FailurePenalty(base=options.failure_delay, cap=options.failure_delay_max),
         )
     except ValueError as exc:
