@@ -209,6 +209,7 @@ class PostfixLab:
         reason = lab_unavailable_reason()
         if reason:
             raise LabError(reason)
+        self._check_reachable()
         self._acquire_lock()
         try:
             self._stop_daemons()  # a lab left behind by a killed run
@@ -303,6 +304,15 @@ class PostfixLab:
         busy = [f"{_postfix_endpoint(a, port)}" for a in self.addresses for port in self.ports.all() if _listening(a, port)]
         if busy:
             raise LabError(f"{', '.join(busy)} in use by another program; the lab needs them")
+
+    def _check_reachable(self) -> None:
+        """postfix and nobody (virtual(8)) must traverse every directory above the lab."""
+        for parent in self.root.parents:
+            if parent.exists() and not parent.stat().st_mode & 0o001:
+                raise LabError(
+                    f"{parent} is not searchable by other users (mode {parent.stat().st_mode & 0o777:o}), so Postfix "
+                    f"cannot reach {self.root}: set SASLSCOPE_LAB_DIR to a directory under a world-searchable path"
+                )
 
     # -- configuration -----------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import re
 import uuid
 
 import pytest
-from interop_tools import find_message, saslscope_json, saslscope_login, swaks, wait_for_count
+from interop_tools import count_log, find_message, saslscope_json, saslscope_login, swaks, wait_for_count
 from lab import ALICE, CENTOS7, CYRUS_MECHANISMS, DOVECOT_MECHANISMS, PostfixLab
 
 from saslscope.cli.exitcodes import Exit
@@ -70,7 +70,7 @@ def test_right_password_authenticates_and_the_message_arrives(postfix_lab: Postf
 def test_wrong_password_is_reported_as_rejected(postfix_lab: PostfixLab, port_name: str, mech: str) -> None:
     syslog_name = SERVICES[port_name][0]
     failure_line = rf"^.* {re.escape(syslog_name)}/smtpd\[\d+\]: warning: unknown\[127\.0\.0\.1\]: SASL {re.escape(mech)} authentication failed: .*, sasl_username={re.escape(CENTOS7.address)}$"
-    failures_before = wait_for_count(postfix_lab, failure_line, 0)
+    failures_before = count_log(postfix_lab, failure_line)
     result = saslscope_login(
         postfix_lab, getattr(postfix_lab.ports, port_name), "--json", "--to", ALICE.address,
         user=CENTOS7, mech=mech, password="not-the-password",
@@ -80,7 +80,7 @@ def test_wrong_password_is_reported_as_rejected(postfix_lab: PostfixLab, port_na
     assert document["authenticated"] is False
     assert document["auth_reply"]["code"] == 535
     assert document["queue_id"] is None and document["mail_replies"] == []  # nothing sent
-    assert wait_for_count(postfix_lab, failure_line, failures_before + 1) == failures_before + 1
+    assert wait_for_count(postfix_lab, failure_line, failures_before + 1) >= failures_before + 1
 
 
 @pytest.mark.parametrize("port_name", ["submission", "submissions", "cyrus"])

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 from interop_tools import count_log, openssl_s_client, saslscope, saslscope_json, saslscope_login, swaks, wait_for_count
-from lab import ALICE, CENTOS7, HOST6, PostfixLab
+from lab import ALICE, CENTOS7, CYRUS_MECHANISMS, DOVECOT_MECHANISMS, HOST6, PostfixLab
 
 from saslscope.cli.exitcodes import Exit
 
@@ -55,6 +55,21 @@ def test_verification_fails_without_the_lab_ca(postfix_lab: PostfixLab) -> None:
     assert "235" not in result.stdout
 
 
+def test_verification_fails_for_a_name_the_certificate_does_not_carry(postfix_lab: PostfixLab) -> None:
+    result = saslscope_login(postfix_lab, postfix_lab.ports.submission, "--sni", "not-mail.test", user=ALICE, mech="PLAIN")
+    assert result.returncode == Exit.TLS, result.stdout + result.stderr
+
+
+def test_insecure_skips_verification_loudly(postfix_lab: PostfixLab) -> None:
+    result = saslscope(
+        "login", postfix_lab.host, "--port", str(postfix_lab.ports.submission), "--insecure", "--json",
+        "--user", ALICE.address, "--mech", "CRAM-MD5", password=ALICE.password,
+    )
+    assert result.returncode == Exit.OK, result.stdout + result.stderr
+    assert saslscope_json(result)["tls"]["verified"] is not True  # None: not checked at all
+    assert "not verified" in result.stderr.lower(), result.stderr
+
+
 def test_cleartext_plain_is_refused_and_nothing_is_sent(postfix_lab: PostfixLab) -> None:
     sessions = r"postfix/plainauth/smtpd\[\d+\]: disconnect from unknown\[127\.0\.0\.1\]"
     with_auth = sessions + r".* auth="
@@ -92,6 +107,16 @@ def test_probe_reports_auth_offered_before_tls(postfix_lab: PostfixLab) -> None:
 
 def test_probe_finds_no_auth_before_tls_on_submission(postfix_lab: PostfixLab) -> None:
     assert not {"auth-before-tls", "cleartext-password-auth"} & finding_codes(postfix_lab, postfix_lab.ports.submission)
+
+
+@pytest.mark.parametrize(("port_name", "advertised"), [("submission", DOVECOT_MECHANISMS), ("cyrus", CYRUS_MECHANISMS)])
+def test_probe_finds_every_advertised_mechanism_working(postfix_lab: PostfixLab, port_name: str, advertised: tuple[str, ...]) -> None:
+    """probe starts each mechanism and cancels it ('*'); a real server can run them all."""
+    result = saslscope("probe", postfix_lab.host, "--port", str(getattr(postfix_lab.ports, port_name)), "--cafile", str(postfix_lab.ca_path), "--json")
+    assert result.returncode == Exit.OK, result.stdout + result.stderr
+    document = saslscope_json(result)
+    assert {check["mechanism"]: check["works"] for check in document["mechanism_checks"]} == dict.fromkeys(advertised, True)
+    assert "mechanism-fails" not in {finding["code"] for finding in document["findings"]}
 
 
 @pytest.mark.parametrize("host", ["::1", "[::1]"])
