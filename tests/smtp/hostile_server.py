@@ -164,6 +164,8 @@ class Behaviour:
     ehlo_after_tls: tuple[str, ...] = ("PIPELINING", "SIZE 10240000", "AUTH PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256 XOAUTH2 OAUTHBEARER", "ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8")
     starttls_reply: bytes = b"220 2.0.0 Ready to start TLS\r\n"
     close_mid_auth: bool = False
+    #: tls-server-end-point data of the server certificate, for SCRAM-*-PLUS (RFC 5929 §4.1)
+    server_end_point: bytes | None = None
     messages: list[bytes] = field(default_factory=list)
     envelopes: list[tuple[bytes, ...]] = field(default_factory=list)
 
@@ -245,7 +247,7 @@ def _auth(peer: Peer, line: bytes, behaviour: Behaviour, keywords: tuple[str, ..
         if ok is None:
             return
     elif mechanism.startswith("SCRAM-"):
-        ok = _scram(peer, mechanism, words[2] if len(words) > 2 else None)
+        ok = _scram(peer, mechanism, words[2] if len(words) > 2 else None, behaviour.server_end_point)
         if ok is None:
             return
     else:  # CRAM-MD5, RFC 2195
@@ -266,14 +268,15 @@ def _auth(peer: Peer, line: bytes, behaviour: Behaviour, keywords: tuple[str, ..
     peer.send(b"235 2.7.0 Authentication successful\r\n" if ok else b"535 5.7.8 Error: authentication failed\r\n")
 
 
-def _scram(peer: Peer, mechanism: str, initial: str | None) -> bool | None:
+def _scram(peer: Peer, mechanism: str, initial: str | None, server_end_point: bytes | None) -> bool | None:
     """SCRAM (RFC 5802) by scramp, an independent implementation; the server-final
     message goes out as one more 334, answered by an empty line (RFC 4954 §4)."""
     import scramp
 
     scram = scramp.ScramMechanism(mechanism)
     auth_info = {user: scram.make_auth_info(password, iteration_count=4096) for user, password in USERS.items()}
-    server = scram.make_server(lambda username: auth_info[username])
+    binding = ("tls-server-end-point", server_end_point) if mechanism.endswith("-PLUS") else None
+    server = scram.make_server(lambda username: auth_info[username], channel_binding=binding)
     if initial is None:
         peer.send(b"334 \r\n")
         initial = peer.line().decode()

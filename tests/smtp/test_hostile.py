@@ -348,3 +348,21 @@ def test_quit_after_rcpt_sends_no_data(pki):
     assert result.ok and result.authenticated and result.queue_id is None
     verbs = [line.split(b" ")[0] for line in server.lines_after(b"AUTH") if line[:4] in (b"MAIL", b"RCPT", b"DATA", b"QUIT")]
     assert verbs == [b"MAIL", b"RCPT", b"QUIT"]
+
+
+def test_scram_plus_binds_to_the_tls_session(pki):
+    # the server's end of the binding is computed here from the certificate file, not by saslscope
+    import hashlib
+    import ssl
+
+    with open(pki.cert_path) as handle:
+        end_point = hashlib.sha256(ssl.PEM_cert_to_DER_cert(handle.read())).digest()
+    behaviour = _behaviour(pki, ehlo_after_tls=("AUTH SCRAM-SHA-256 SCRAM-SHA-256-PLUS",), server_end_point=end_point)
+    with serving(honest_script(behaviour)) as server:
+        result = login(_options(server, pki))
+        forged = _behaviour(pki, ehlo_after_tls=("AUTH SCRAM-SHA-256-PLUS",), server_end_point=b"\0" * 32)
+    assert result.ok, result.error
+    assert result.mechanism == "SCRAM-SHA-256-PLUS" and result.server_verified is True
+    with serving(honest_script(forged)) as server:
+        mismatch = login(_options(server, pki))
+    assert mismatch.outcome is Outcome.AUTH_FAILED  # a different TLS endpoint: the binding fails

@@ -47,8 +47,10 @@ if TYPE_CHECKING:
 #: to this TLS session (RFC 5802 §6); CRAM-MD5 and DIGEST-MD5 (RFC 6331: historic) at least
 #: keep the password off the wire; PLAIN/LOGIN send it, protected only by TLS.
 PASSWORD_PREFERENCE = (
+    "SCRAM-SHA-512-PLUS",
     "SCRAM-SHA-256-PLUS",
     "SCRAM-SHA-1-PLUS",
+    "SCRAM-SHA-512",
     "SCRAM-SHA-256",
     "SCRAM-SHA-1",
     "CRAM-MD5",
