@@ -1,7 +1,9 @@
 """SASL mechanisms as sans-IO client and server state machines.
 
 See :mod:`saslscope.sasl.base` for the shape of a mechanism and
-:mod:`saslscope.sasl.registry` for looking one up by its wire name.
+:mod:`saslscope.sasl.registry` for looking one up by its wire name;
+:mod:`saslscope.sasl.explain` describes any SASL message field by field and
+:mod:`saslscope.sasl.b64` decodes base64 strictly (RFC 4954 §4).
 """
 
 from saslscope.sasl.base import (
