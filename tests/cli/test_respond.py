@@ -57,8 +57,9 @@ def test_plain_is_masked_in_explain_unless_asked():
 def test_other_one_shot_mechanisms():
     login = run(["login", "-u", "bob", "--password-env", "SASLSCOPE_TEST_PW", "334 UGFzc3dvcmQ6"])
     assert base64.b64decode(login.stdout.strip()) == b"zaq12345"
-    user = run(["login", "-u", "bob", "--password-env", "SASLSCOPE_TEST_PW", "VXNlcm5hbWU6"])
+    user = run(["login", "-u", "bob", "--password-env", "SASLSCOPE_TEST_PW", "--explain", "VXNlcm5hbWU6"])
     assert base64.b64decode(user.stdout.strip()) == b"bob"
+    assert "LOGIN user name" in user.stderr and "bob" in user.stderr
     env = {"TOKEN": "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg"}
     xoauth2 = run(["xoauth2", "-u", "someuser@example.com", "--token-env", "TOKEN"], env=env)
     assert xoauth2.stdout.strip().startswith("dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5")

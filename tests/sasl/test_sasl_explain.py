@@ -186,3 +186,13 @@ def test_unrecognised_text_is_masked_as_a_possible_login_password():
     assert explanation.kind == "unknown" and explanation.field("text").secret
     assert "zaq12345" not in "\n".join(explanation.lines())
     assert not explain(b"\xff\xfe").has_secrets  # binary is shown as hex
+
+
+def test_login_answers_are_told_apart_by_the_prompt_they_answer():
+    user = explain(b"bob", "LOGIN", "client", answering=b"Username:")
+    assert user.kind == "login-username" and not user.has_secrets
+    password = explain(b"hunter2", "LOGIN", "client", answering=b"Password:")
+    assert password.kind == "login-password" and password.field("password").secret
+    session = ["AUTH LOGIN", "334 VXNlcm5hbWU6", "Ym9i", "334 UGFzc3dvcmQ6", "aHVudGVyMg==", "235 2.7.0 ok"]
+    kinds = [explain(b.data, b.mechanism, b.direction, answering=b.answering).kind for _, b in read_pasted_session(session)]
+    assert kinds == ["login-prompt", "login-username", "login-prompt", "login-password"]

@@ -65,10 +65,15 @@ def test_client_mechanisms_raise_only_sasl_errors(name, challenges):
 
 
 @settings(max_examples=300, deadline=None)
-@given(blob=message_bytes, hint=st.none() | st.sampled_from(FAMILIES), direction=st.sampled_from([None, "server", "client"]))
-def test_explain_raises_only_sasl_errors(blob, hint, direction):
+@given(
+    blob=message_bytes,
+    hint=st.none() | st.sampled_from(FAMILIES),
+    direction=st.sampled_from([None, "server", "client"]),
+    answering=st.none() | st.sampled_from([b"Username:", b"Password:"]) | message_bytes,
+)
+def test_explain_raises_only_sasl_errors(blob, hint, direction, answering):
     try:
-        explanation = explain(blob, hint, direction)
+        explanation = explain(blob, hint, direction, answering=answering)
     except SaslError:
         return
     explanation.lines()

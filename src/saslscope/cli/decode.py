@@ -65,7 +65,9 @@ def decode(blob: str | None, mechanism: str | None, direction: str | None, show_
             if isinstance(item, MalformedMessage):
                 raise item
             assert item.data is not None
-            explanation = explain(item.data, mechanism or item.mechanism, direction or item.direction)
+            explanation = explain(
+                item.data, mechanism or item.mechanism, direction or item.direction, answering=item.answering
+            )
         except SaslError as exc:
             if number is None:
                 raise exit_for(exc) from None

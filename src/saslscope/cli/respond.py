@@ -69,9 +69,9 @@ def _echo_explanation(label: str, data: bytes, explanation: Explanation | str, s
         click.echo(f"  {line}", err=True)
 
 
-def _safe_explain(data: bytes, mechanism: str, direction: str) -> Explanation | str:
+def _safe_explain(data: bytes, mechanism: str, direction: str, answering: bytes | None = None) -> Explanation | str:
     try:
-        return explain(data, mechanism, direction)
+        return explain(data, mechanism, direction, answering=answering)
     except SaslError as exc:
         return f"(not explained: {exc})"
 
@@ -153,6 +153,7 @@ def respond(
     if explain_flag:
         if challenge_bytes:
             _echo_explanation("challenge", challenge_bytes, _safe_explain(challenge_bytes, cls.name, "server"), show_secrets)
-        _echo_explanation("answer", answer, _safe_explain(answer, cls.name, "client"), show_secrets)
+        explanation = _safe_explain(answer, cls.name, "client", challenge_bytes)
+        _echo_explanation("answer", answer, explanation, show_secrets)
         click.echo(f"answer (base64): {encoded if show_secrets or not cls.reveals_secret else '(on stdout)'}", err=True)
     click.echo(encoded)

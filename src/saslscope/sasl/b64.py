@@ -54,6 +54,8 @@ class PastedBlob:
     direction: str | None = None
     #: the mechanism named by a pasted ``AUTH MECH ...`` command
     mechanism: str | None = None
+    #: in a pasted session, the server message a client line answers (see ``explain(answering=)``)
+    answering: bytes | None = None
 
 
 def parse_pasted(text: str) -> PastedBlob:
@@ -96,12 +98,13 @@ def read_pasted_session(lines: Iterable[str]) -> Iterator[tuple[int, PastedBlob 
     """
     mechanism: str | None = None
     last_direction: str | None = None
+    last_challenge: bytes | None = None
     for number, line in enumerate(lines, start=1):
         stripped = line.strip()
         if not stripped:
             continue
         if (_OTHER_REPLY.match(stripped) and not stripped.startswith("334")) or _SMTP_COMMAND.match(stripped):
-            mechanism = last_direction = None
+            mechanism = last_direction = last_challenge = None
             continue
         try:
             pasted = parse_pasted(stripped)
@@ -111,6 +114,8 @@ def read_pasted_session(lines: Iterable[str]) -> Iterator[tuple[int, PastedBlob 
         if pasted.mechanism:
             mechanism = pasted.mechanism
         direction = pasted.direction or ("client" if last_direction == "server" else None)
+        answering = last_challenge if direction == "client" else None
         last_direction = direction
+        last_challenge = pasted.data if direction == "server" else None
         if pasted.data is not None:
-            yield number, PastedBlob(pasted.data, direction, pasted.mechanism or mechanism)
+            yield number, PastedBlob(pasted.data, direction, pasted.mechanism or mechanism, answering)

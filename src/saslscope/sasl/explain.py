@@ -173,6 +173,14 @@ def _login_value(blob: bytes) -> Explanation:
     return Explanation("login-value", "LOGIN answer (client)", "LOGIN", "client", (field,))
 
 
+def _login_answer(blob: bytes, asks_password: bool) -> Explanation:
+    if asks_password:
+        field = Field("password", printable(blob), secret=True)
+        return Explanation("login-password", "LOGIN password (client)", "LOGIN", "client", (field,))
+    field = Field("username", printable(blob))
+    return Explanation("login-username", "LOGIN user name (client)", "LOGIN", "client", (field,))
+
+
 def _external(blob: bytes) -> Explanation:
     field = Field("authzid", printable(_utf8(blob)) or "(none: the identity the TLS certificate proves)")
     return Explanation("external-message", "EXTERNAL message (client)", "EXTERNAL", "client", (field,))
@@ -392,8 +400,12 @@ def mechanism_family(name: str) -> str:
     return family
 
 
-def explain(blob: bytes, mechanism: str | None = None, direction: str | None = None) -> Explanation:
-    """Describe ``blob``. ``direction`` is ``"server"`` (challenge) or ``"client"`` (response).
+def explain(
+    blob: bytes, mechanism: str | None = None, direction: str | None = None, *, answering: bytes | None = None
+) -> Explanation:
+    """Describe ``blob``. ``direction`` is ``"server"`` (challenge) or ``"client"`` (response);
+    ``answering`` is the server message a client message answers, when known (it tells a
+    LOGIN user name, shown, from a LOGIN password, masked).
 
     Raises :class:`MalformedMessage` when a hint is given and the blob does not fit it, and
     :class:`UnsupportedMechanism` for an unknown hint. Nothing else escapes.
@@ -405,6 +417,10 @@ def explain(blob: bytes, mechanism: str | None = None, direction: str | None = N
         return Explanation(
             "empty", "empty message (asks for the initial response, or acknowledges the last step)", mechanism, direction
         )
+    if family == "LOGIN" and direction != "server" and answering is not None:
+        asks_password = prompt_asks_password(answering)
+        if asks_password is not None:
+            return _login_answer(blob, asks_password)
     reasons = []
     for families, side, explainer in _EXPLAINERS:
         if (family is None and explainer in _HINT_ONLY) or (family and family not in families):
