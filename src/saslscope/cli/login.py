@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from saslscope.cli.connection_options import (
@@ -17,6 +19,11 @@ from saslscope.cli.connection_options import (
 )
 from saslscope.cli.exitcodes import Exit
 from saslscope.cli.secrets import read_secret, secret_options
+
+if TYPE_CHECKING:  # imported when a command runs, not when --help is shown
+    from saslscope.sasl.base import ClientCredentials
+    from saslscope.smtp.client import LoginOptions
+    from saslscope.smtp.message import MessageSpec
 
 QUIT_POINTS = ("banner", "ehlo", "tls", "auth", "mail", "rcpt", "data")
 
@@ -120,7 +127,7 @@ def _credentials(
     token_env: str | None,
     token_file: str | None,
     mechanism: str | None,
-):  # noqa: ANN202 - ClientCredentials
+) -> ClientCredentials:
     from saslscope.sasl.base import ClientCredentials
 
     if token_env or token_file:
@@ -149,7 +156,7 @@ def _message_spec(
     dsn_notify: str | None,
     dsn_ret: str | None,
     dsn_envid: str | None,
-):  # noqa: ANN202 - MessageSpec | None
+) -> MessageSpec | None:
     if not recipients:
         if mail_from or dsn_notify or dsn_ret or dsn_envid:
             raise click.UsageError("--from and --dsn-* describe a message: give --to as well")
@@ -189,7 +196,7 @@ def _read_body(body: str) -> str:
         raise click.ClickException(f"the body file {path} is not UTF-8 text") from None
 
 
-def _login_all(options, as_json: bool, nagios: bool) -> None:  # noqa: ANN001 - LoginOptions
+def _login_all(options: LoginOptions, as_json: bool, nagios: bool) -> None:
     from saslscope.smtp.client import login_each_mechanism
     from saslscope.smtp.errors import Outcome
     from saslscope.smtp.report import login_json, mechanism_table, session_json

@@ -22,7 +22,7 @@ from saslscope.smtp.codec import Reply, format_command
 from saslscope.smtp.errors import ConnectFailed, Outcome, SessionError, SmtpRefused, TlsFailed
 from saslscope.smtp.findings import EXPIRY_WARNING_DAYS, Finding
 from saslscope.smtp.findings import findings as collect_findings
-from saslscope.smtp.transcript import Direction, Transcript
+from saslscope.smtp.transcript import Direction, Event, Transcript
 from saslscope.smtp.transport import (
     DEFAULT_TLS_FOR_PORT,
     TlsMode,
@@ -111,7 +111,7 @@ class SessionResult:
         return self.outcome is Outcome.OK
 
     @property
-    def events(self):  # noqa: ANN201 - list[Event]
+    def events(self) -> list[Event]:
         return self.transcript.events
 
 
