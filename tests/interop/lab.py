@@ -56,6 +56,8 @@ HOST = "127.0.0.1"
 HOST6 = "::1"
 SINK_ADDRESS = "outbound-sink@example.test"
 MAILDIR_UID = MAILDIR_GID = 65534  # nobody:nogroup, as in the recipe
+#: a file in the lab directory saying that the lab may delete that directory
+LAB_MARKER = ".saslscope-lab"
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 15.0
 LOCK_TIMEOUT = 300.0
@@ -317,11 +319,16 @@ class PostfixLab:
     # -- configuration -----------------------------------------------------------------------
 
     def _write_tree(self) -> None:
+        marker = self.root / LAB_MARKER
         if self.root.exists():
+            # SASLSCOPE_LAB_DIR could name any directory: wipe only one the lab created
+            if any(self.root.iterdir()) and not marker.exists():
+                raise LabError(f"{self.root} exists, is not empty and is not a saslscope lab: refusing to replace it")
             shutil.rmtree(self.root)
         for directory in (self.root, self.config_dir, self.queue_dir, self.cyrus_dir, self.dovecot_dir, self.mail_dir, self.log_dir):
             directory.mkdir(parents=True, exist_ok=True)
             directory.chmod(0o755)  # postfix, dovecot and nobody must traverse it
+        _write(marker, "a saslscope Postfix lab (tests/interop/lab.py); recreated at every start\n")
         make_test_pki(self.tls_dir, (MAIL_HOSTNAME, "localhost", "127.0.0.1", "::1"), organization="saslscope Postfix lab")
         self.tls_dir.chmod(0o755)
         _write(self.config_dir / "main.cf", self._main_cf())

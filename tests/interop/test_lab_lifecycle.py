@@ -76,3 +76,12 @@ def test_a_busy_port_is_refused_with_its_number(lab_root: Path) -> None:
         squatter.listen()
         with pytest.raises(LabError, match=str(OTHER_PORTS.cyrus)):
             PostfixLab(lab_root, OTHER_PORTS).start()
+
+
+def test_a_directory_the_lab_did_not_create_is_never_wiped(lab_root: Path) -> None:
+    lab_root.mkdir()
+    precious = lab_root / "precious.txt"
+    precious.write_text("not the lab's\n")
+    with pytest.raises(LabError, match="not a saslscope lab"):
+        PostfixLab(lab_root, OTHER_PORTS).start()
+    assert precious.read_text() == "not the lab's\n"
