@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from saslscope.maillog import analyze
@@ -35,9 +35,23 @@ def test_pipeline_survives_any_text(pairs):
 @settings(max_examples=100, deadline=None)
 @given(st.binary(max_size=3000))
 def test_sources_survive_any_file(tmp_path_factory, blob):
+    assume(not blob.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x28\xb5\x2f\xfd")))  # compressed: own test
     path = tmp_path_factory.mktemp("blob") / "log"
     path.write_bytes(blob)
     got = [text for _, _, text in iter_lines([str(path)], Warnings())]
     body = blob[:-1] if blob.endswith(b"\n") else blob
     expected = [p[:-1] if p.endswith(b"\r") else p for p in body.split(b"\n")] if blob else []
     assert got == expected
+
+
+HEADERISH = st.text(alphabet="Sep 17 12:49:26 mail postfix/smtpd[1]: <>ID\x00é:[]-T0Z+", max_size=60)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(["Sep 17 12:49:26 ", "Sep  7 12:49:26 ", "Sep 07 12:49:26 ", "Foo 17 12:49:26 ", ""]),
+       HEADERISH, st.text(max_size=30))
+def test_fast_header_split_agrees_with_the_regex(stamp, header, message):
+    line = (stamp + header + message).encode()
+    fast = LineParser(year=2026).split_header(line)
+    slow = LineParser(year=2026)._split_header_regex(line)
+    assert fast == slow

@@ -108,7 +108,7 @@ def analyze(paths: Iterable[str | os.PathLike[str]] = (), *, lines: Iterable[str
     locality = LocalityJudge(set(own_addresses))
     keep_ids = _keep_set(keep)
     correlator = Correlator(locality, keep_ids)
-    parser = LineParser(year=year, syslog_name=syslog_name, now=now)
+    parser = LineParser(year=year, syslog_name=syslog_name, now=now, detail=bool(keep_ids))
     unparsed: list[UnparsedLine] = []
     state = _Run(parser, correlator, counts, unparsed, unparsed_limit, since, until, bool(keep_ids))
 
