@@ -186,6 +186,17 @@ def test_certificate_expiring_soon_is_a_nagios_warning(honest, pki):
     assert result.stdout.startswith("SMTP AUTH WARNING - ") and "the certificate expires in " in result.stdout
 
 
+def test_unreadable_files(tmp_path):
+    missing = str(tmp_path / "missing.pem")
+    assert run("login", "h", "--cafile", missing).exit_code == Exit.USAGE
+    latin1 = tmp_path / "body.txt"
+    latin1.write_bytes("caf\xe9".encode("latin-1"))
+    result = run("login", "h", "-u", USER, "--to", "a@b.test", "--body", f"@{latin1}")
+    assert result.exit_code == Exit.BAD_INPUT and "not UTF-8" in result.stderr
+    result = run("login", "h", "-u", USER, "--to", "a@b.test", "--body", f"@{missing}")
+    assert result.exit_code == Exit.BAD_INPUT and "cannot read the body file" in result.stderr
+
+
 def test_usage_errors():
     assert run("login", "h", "--insecure", "--cafile", "x").exit_code == Exit.USAGE
     assert run("login", "h", "--json", "--nagios").exit_code == Exit.USAGE

@@ -32,7 +32,8 @@ EXIT_HELP = (
     "Exit statuses: 0 success, 1 authentication rejected, 2 usage error or refused by "
     "policy (password over cleartext), 3 connection failure or timeout, 4 TLS failure "
     "(including certificate verification), 5 server refused EHLO/MAIL/RCPT/DATA, 6 protocol "
-    "error from the server (malformed reply, STARTTLS injection), 8 no password/token. "
+    "error from the server (malformed reply, STARTTLS injection), 7 unreadable --body file, "
+    "8 no password/token. "
     "With --nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."
 )
 
@@ -45,11 +46,11 @@ def connection_options(func: F) -> F:
         click.option("--tls", "tls_mode", flag_value=TlsMode.IMPLICIT.value, help="Implicit TLS from the first byte (default on port 465)."),
         click.option("--starttls", "tls_mode", flag_value=TlsMode.STARTTLS.value, help="Cleartext greeting, then STARTTLS (default on 587 and 25)."),
         click.option("--no-tls", "tls_mode", flag_value=TlsMode.NONE.value, help="No TLS at all (password mechanisms then need --allow-cleartext-auth)."),
-        click.option("--cafile", type=click.Path(dir_okay=False), help="Trust the CA certificates in this PEM file."),
-        click.option("--capath", type=click.Path(file_okay=False), help="Trust the CA certificates in this hashed directory."),
+        click.option("--cafile", type=click.Path(exists=True, dir_okay=False), help="Trust the CA certificates in this PEM file."),
+        click.option("--capath", type=click.Path(exists=True, file_okay=False), help="Trust the CA certificates in this hashed directory."),
         click.option("--insecure", is_flag=True, help="Do NOT verify the certificate (chain and host name). Loudly warned."),
-        click.option("--client-cert", type=click.Path(dir_okay=False), help="Client certificate (PEM) to present."),
-        click.option("--client-key", type=click.Path(dir_okay=False), help="Private key for --client-cert (if not in the same file)."),
+        click.option("--client-cert", type=click.Path(exists=True, dir_okay=False), help="Client certificate (PEM) to present."),
+        click.option("--client-key", type=click.Path(exists=True, dir_okay=False), help="Private key for --client-cert (if not in the same file)."),
         click.option("--tls-min", type=click.Choice(TLS_VERSION_NAMES), help="Lowest TLS version to accept."),
         click.option("--sni", metavar="NAME", help="Server name to send (SNI) and to verify the certificate against (default: HOST)."),
         click.option("--helo", metavar="NAME", help="Name to give in EHLO (default: this host's name, or its address literal)."),

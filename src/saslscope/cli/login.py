@@ -191,9 +191,15 @@ def _read_body(body: str) -> str:
         with open(path, encoding="utf-8") as handle:
             return handle.read()
     except OSError as exc:
-        raise click.ClickException(f"cannot read the body file {path}: {exc.strerror}") from None
+        raise BadInput(f"cannot read the body file {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
-        raise click.ClickException(f"the body file {path} is not UTF-8 text") from None
+        raise BadInput(f"the body file {path} is not UTF-8 text") from None
+
+
+class BadInput(click.ClickException):
+    """A file the user named cannot be used; exits with :attr:`Exit.BAD_INPUT`."""
+
+    exit_code = Exit.BAD_INPUT
 
 
 def _login_all(options: LoginOptions, as_json: bool, nagios: bool) -> None:
