@@ -14,7 +14,7 @@ import pytest
 
 from saslscope.cli.exitcodes import Exit
 from saslscope.maillog import analyze
-from tests.server.test_real_clients import CRAM_USER, password
+from tests.server.support import CRAM_USER, password
 
 SASLSCOPE = [sys.executable, "-m", "saslscope"]
 

@@ -10,8 +10,7 @@ import base64
 import subprocess
 
 from saslscope.sasl.cram import cram_md5_digest
-from tests.server.conftest import started_server
-from tests.server.test_real_clients import CRAM_USER, password, tls_client
+from tests.server.support import CRAM_USER, password, started_server, tls_client
 
 
 def shell_answer(user: str, digest: str) -> str:

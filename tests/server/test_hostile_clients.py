@@ -9,8 +9,7 @@ import time
 
 import pytest
 
-from tests.server.conftest import started_server
-from tests.server.test_real_clients import CRAM_USER, password, tls_client
+from tests.server.support import CRAM_USER, password, started_server, tls_client
 
 
 def raw_connection(server) -> socket.socket:

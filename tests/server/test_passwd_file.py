@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from saslscope.sasl.cram import cram_md5_digest_from_context
 from saslscope.smtp.server import PasswdFileError, load_passwd_file, parse_passwd_file
-from tests.server.conftest import USERS, doveadm_pw
+from tests.server.support import USERS, doveadm_pw
 
 
 def test_every_doveadm_scheme_loads(passwd_path):

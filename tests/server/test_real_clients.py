@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import base64
 import smtplib
-import ssl
 import subprocess
 
 import pytest
 import scramp
 
 from saslscope.maillog import analyze
-from tests.server.conftest import USERS
+from tests.server.support import CRAM_USER, PLAIN_USER, USERS, password, tls_client
 
-CRAM_USER = "cram@example.test"
-PLAIN_USER = "centos7@phoenixknight.jp"
 
 
 def swaks(server, *args: str, implicit: bool = False) -> subprocess.CompletedProcess[str]:
@@ -29,10 +26,6 @@ def swaks(server, *args: str, implicit: bool = False) -> subprocess.CompletedPro
          "--helo", "client.test", *args],
         capture_output=True, text=True, timeout=60, check=False,
     )
-
-
-def password(user: str) -> str:
-    return USERS[user][1]
 
 
 CRAM_CAPABLE = [user for user, (scheme, _) in USERS.items() if not scheme.startswith("SCRAM")]
@@ -83,14 +76,6 @@ def test_wrong_password_gets_535_and_a_log_line(server):
     assert warning.endswith(f"sasl_username={PLAIN_USER}")
     [disconnect] = server.log.wait_for("disconnect from")
     assert disconnect.endswith("ehlo=2 starttls=1 auth=0/1 quit=1 commands=4/5")
-
-
-def tls_client(server) -> smtplib.SMTP:
-    context = ssl.create_default_context(cafile=str(server.ca_path))
-    client = smtplib.SMTP("127.0.0.1", server.port, local_hostname="client.test", timeout=30)
-    client.starttls(context=context)
-    client.ehlo()
-    return client
 
 
 @pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN", "CRAM-MD5"])

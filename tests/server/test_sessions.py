@@ -11,8 +11,7 @@ import pytest
 from saslscope.headers.chain import analyze_bytes
 from saslscope.smtp.server import FailurePenalty, MaildirStore
 from saslscope.smtp.server.maildir import domain_directory_name
-from tests.server.conftest import started_server
-from tests.server.test_real_clients import CRAM_USER, password, tls_client
+from tests.server.support import CRAM_USER, password, started_server, tls_client
 
 
 def send(server, recipients: list[str], body: bytes = b"Subject: s\r\n\r\nbody\r\n") -> None:
@@ -52,7 +51,7 @@ def test_ipv6_loopback(tmp_path, pki, passwd_path):
     if not socket.has_ipv6:
         pytest.fail("this machine has no IPv6 loopback")
     from saslscope.smtp.server import run_in_thread, ServerConfig, PostfixLog, load_passwd_file, server_tls_context
-    from tests.server.conftest import SharedLog
+    from tests.server.support import SharedLog
 
     context, der = server_tls_context(pki.chain_path, pki.key_path)
     log = SharedLog()

@@ -48,4 +48,6 @@ def demo(workdir: str | None, show_secrets: bool) -> None:
     echo("")
     echo(f"Files kept in {result.workdir} (remove with: rm -r {result.workdir})")
     if not result.succeeded:
-        raise SystemExit(OUTCOME_EXIT.get(result.login.outcome, Exit.PROTOCOL) or Exit.PROTOCOL)
+        status = OUTCOME_EXIT.get(result.login.outcome, Exit.PROTOCOL)
+        # logged in but nothing delivered: the server refused the message
+        raise SystemExit(Exit.SMTP_REFUSED if status == Exit.OK else status)
