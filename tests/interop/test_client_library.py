@@ -47,11 +47,12 @@ def test_each_advertised_mechanism_works_on_its_own_connection(postfix_lab: Post
     assert all(r.authenticated and r.server_verified is not False for r in results)
 
 
-def test_mech_all_cli_prints_one_ok_row_per_mechanism(postfix_lab: PostfixLab) -> None:
-    result = saslscope_login(postfix_lab, postfix_lab.ports.cyrus, user=CENTOS7, mech="all")
+@pytest.mark.parametrize("port_name", PORTS)
+def test_mech_all_cli_prints_one_ok_row_per_mechanism(postfix_lab: PostfixLab, port_name: str) -> None:
+    result = saslscope_login(postfix_lab, getattr(postfix_lab.ports, port_name), user=CENTOS7, mech="all")
     assert result.returncode == Exit.OK, result.stdout + result.stderr
-    rows = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines() if line.split() and line.split()[0] in CYRUS_MECHANISMS}
-    assert rows == {mech: "ok" for mech in CYRUS_MECHANISMS}
+    rows = [line.split() for line in result.stdout.splitlines() if line.split()]
+    assert {row[0]: row[1] for row in rows if row[0] in PORTS[port_name]} == dict.fromkeys(PORTS[port_name], "ok")
 
 
 def test_library_login_sends_a_utf8_message(postfix_lab: PostfixLab) -> None:
