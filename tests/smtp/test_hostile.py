@@ -287,6 +287,22 @@ def test_non_responding_server_times_out(pki):
     assert "no reply from the server within 0.3 s" in result.error
 
 
+def test_a_server_dripping_bytes_cannot_hold_the_client_past_the_timeout(pki):
+    drip = b"220 " + b"x" * 100
+    sent: list[int] = []
+
+    def script(peer: Peer) -> None:
+        for byte in drip:  # 5 s in all, one byte every 50 ms
+            peer.send(bytes([byte]))
+            sent.append(byte)
+            time.sleep(0.05)
+
+    with serving(script) as server:
+        result = login(_options(server, pki, timeout=0.5))
+    assert result.outcome is Outcome.CONNECT and "no reply from the server within 0.5 s" in result.error
+    assert len(sent) < len(drip)  # the client hung up before the drip ended
+
+
 def test_connection_refused():
     import socket
 

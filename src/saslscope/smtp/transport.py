@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import time
 from collections import deque
 from dataclasses import dataclass
 from enum import Enum
@@ -120,9 +121,18 @@ class Transport:
 
     def read_reply(self) -> Reply:
         """The next complete reply. Raises :class:`ConnectFailed` on timeout or when the
-        server closes the connection, :class:`ProtocolViolation` on malformed replies."""
+        server closes the connection, :class:`ProtocolViolation` on malformed replies.
+
+        The timeout covers the whole reply, not each read: a server dripping one byte at
+        a time cannot hold the client for longer than that.
+        """
+        deadline = time.monotonic() + self._timeout
         while not self._ready:
+            remaining = deadline - time.monotonic()
             try:
+                if remaining <= 0:
+                    raise TimeoutError
+                self._sock.settimeout(remaining)
                 data = self._sock.recv(RECV_SIZE)
             except TimeoutError:
                 raise ConnectFailed(f"no reply from the server within {self._timeout:g} s") from None
