@@ -182,3 +182,72 @@ def test_connection_flood_from_one_address_is_capped(tmp_path, pki, passwd_path)
             sock.close()
         server.log.wait_for("disconnect from", count=4)
         assert_still_serving(server)
+
+
+def test_plaintext_pipelined_after_starttls_is_discarded(server):
+    # RFC 3207 §4.2 / CVE-2011-0411: commands sent in cleartext together with STARTTLS must
+    # not be executed inside the TLS session.
+    with raw_connection(server) as sock:
+        sock.sendall(b"EHLO client.test\r\n")
+        read_reply(sock)
+        sock.sendall(b"STARTTLS\r\nMAIL FROM:<injected@example.test>\r\n")
+        assert read_reply(sock).startswith(b"220 ")
+        context = ssl.create_default_context(cafile=str(server.ca_path))
+        with context.wrap_socket(sock, server_hostname="127.0.0.1") as tls:
+            tls.sendall(b"EHLO client.test\r\n")
+            assert b"250 " in read_reply(tls)
+            tls.sendall(b"MAIL FROM:<real@example.test>\r\n")
+            assert read_reply(tls).startswith(b"250 2.1.0")  # not "503 nested MAIL command"
+            tls.sendall(b"QUIT\r\n")
+            read_reply(tls)
+    [disconnect] = server.log.wait_for("disconnect from")
+    assert disconnect.endswith("ehlo=2 starttls=1 mail=1 quit=1 commands=5")
+
+
+def test_connection_lost_during_data(server):
+    client = tls_client(server)
+    client.login(CRAM_USER, password(CRAM_USER))
+    client.mail(CRAM_USER)
+    client.rcpt("x@example.com")
+    client.putcmd("DATA")
+    assert client.getreply()[0] == 354
+    client.send(b"Subject: half\r\n\r\nand then")
+    client.close()
+    server.log.wait_for("lost connection after DATA from localhost[127.0.0.1]")
+    [disconnect] = server.log.wait_for("disconnect from")
+    assert disconnect.endswith("ehlo=2 starttls=1 auth=1 mail=1 rcpt=1 data=0/1 commands=6/7")
+    assert not (server.maildir / "example.com").exists()
+    assert_still_serving(server)
+
+
+_VERBS = [b"EHLO x", b"HELO x", b"MAIL FROM:<a@b>", b"RCPT TO:<c@d>", b"DATA", b"RSET", b"NOOP", b"VRFY x",
+          b"AUTH PLAIN", b"AUTH CRAM-MD5", b"AUTH LOGIN", b"*", b"=", b"STARTTLS x", b"HELP", b"BDAT 1", b""]
+
+
+def test_random_command_streams_leave_the_server_serving_and_the_log_parseable(tmp_path, pki, passwd_path):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from saslscope.maillog import analyze
+
+    line = st.one_of(st.sampled_from(_VERBS), st.binary(max_size=80).map(lambda b: b.replace(b"\n", b"")))
+    with started_server(tmp_path, pki, passwd_path, allow_cleartext_auth=True, hard_error_limit=50) as server:
+
+        @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+        @given(st.lists(line, max_size=12))
+        def session(lines: list[bytes]) -> None:
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+                sock.recv(1024)
+                sock.sendall(b"".join(item + b"\r\n" for item in lines))
+                sock.shutdown(socket.SHUT_WR)
+                while sock.recv(65536):
+                    pass
+
+        session()
+        assert_still_serving(server)
+    # the server has stopped: every session has logged its end
+    lines = server.log.lines
+    assert sum(": connect from " in x for x in lines) == sum(": disconnect from " in x for x in lines) > 30
+    analysis = analyze(lines=lines)
+    assert analysis.lines.unparsed == 0, analysis.unparsed
+    assert analysis.lines.total == len(lines)
