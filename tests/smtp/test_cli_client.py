@@ -220,3 +220,24 @@ def test_token_is_the_default_credential_for_oauth_only(honest, pki):
     # with only a token, the default mechanism is the strongest token mechanism
     result = run("login", "127.0.0.1", "-p", str(honest.port), "--cafile", str(pki.ca_cert_path), "-u", USER, "--token-env", "TOKEN")
     assert result.exit_code == Exit.OK and "with OAUTHBEARER" in result.stdout
+
+
+def test_probe_json(honest, pki):
+    result = run("probe", "127.0.0.1", "-p", str(honest.port), "--cafile", str(pki.ca_cert_path), "--json")
+    assert result.exit_code == Exit.OK, result.stderr
+    document = json.loads(result.stdout)
+    assert document["command"] == "probe" and document["outcome"] == "ok"
+    assert "STARTTLS" in document["capabilities_before_tls"]["keywords"]
+    assert document["capabilities"]["keywords"]["AUTH"][:3] == ["PLAIN", "LOGIN", "CRAM-MD5"]
+    assert {c["mechanism"]: c["works"] for c in document["mechanism_checks"]}["CRAM-MD5"] is True
+    [leaf, ca] = document["tls"]["certificates"]
+    assert "IP:127.0.0.1" in leaf["subject_alt_names"] and leaf["issuer"] == ca["subject"]
+    assert {f["code"] for f in document["findings"]} == {"certificate-expires-soon"}  # 7-day test CA
+
+
+def test_mech_all_json(honest, pki):
+    result = _login(honest, pki, "--mech", "all", "--json")
+    document = json.loads(result.stdout)
+    assert document["discovery"]["outcome"] == "ok"
+    outcomes = {m["mechanism"]: m["outcome"] for m in document["mechanisms"]}
+    assert outcomes["CRAM-MD5"] == "ok" and outcomes["XOAUTH2"] == "policy"
