@@ -55,3 +55,14 @@ def test_fast_header_split_agrees_with_the_regex(stamp, header, message):
     fast = LineParser(year=2026).split_header(line)
     slow = LineParser(year=2026)._split_header_regex(line)
     assert fast == slow
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab.[]:1 \u00e9", max_size=25))
+def test_client_designation_split_agrees_with_the_regex(text):
+    from saslscope.maillog.parse import NAMADDR_RE, split_namaddr
+
+    raw = text.encode()
+    m = NAMADDR_RE.match(raw)
+    expected = (raw.decode(), "") if m is None else (m.group(1).decode(), m.group(2).decode("ascii", "replace"))
+    assert split_namaddr(raw) == expected

@@ -17,9 +17,10 @@ not the size of the log, unless their raw lines are kept for ``trace``.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Container
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from saslscope.maillog import events as ev
 
@@ -211,6 +212,11 @@ class Correlator:
         self.messages: dict[str, Message] = {}
         self.milter_sessions: dict[str, Message] = {}
         self.results = Results()
+        self._handlers: dict[type, Callable[[Any, int, bytes | None], bool]] = {
+            ev.Connect: self._on_connect, ev.Disconnect: self._on_disconnect, ev.ClientLine: self._client_line,
+            ev.AuthFailure: self._on_auth_failure, ev.TlsEstablished: self._on_tls, ev.Abort: self._on_abort,
+            ev.Reject: self._on_reject, ev.SessionNote: self._on_session_note,
+            ev.DovecotLogin: self._on_dovecot_login, ev.DovecotAuthFailure: self._on_dovecot_failure}
 
     # ------------------------------------------------------------------ sessions
     def _session(self, e: ev.Event) -> Session:
@@ -254,64 +260,74 @@ class Correlator:
     # ------------------------------------------------------------------ feeding
     def feed(self, e: ev.Event, seq: int, raw: bytes | None) -> bool:
         """Apply one event. Returns False when the event turned out to be unrelated (ignored)."""
-        kind = type(e)
-        if kind is ev.Connect:
-            old = self.sessions.get((e.host, e.program, e.pid))
-            if old is not None:
-                self._close_session(old)
-            session = self._session(e)
-            session.saw_connect = True
-            session.client_name, session.client_ip = e.client_name, e.client_ip  # type: ignore[attr-defined]
-            self.locality.learn(e.host, e.client_name, e.client_ip)  # type: ignore[attr-defined]
-            self._keep_session_line(session, seq, raw)
-            return True
-        if kind is ev.Disconnect:
-            session = self._session(e)
-            session.end = e.time
-            session.commands = e.counters  # type: ignore[attr-defined]
-            if not session.client_ip:
-                session.client_name, session.client_ip = e.client_name, e.client_ip  # type: ignore[attr-defined]
-            self._keep_session_line(session, seq, raw)
-            self._close_session(session)
-            return True
-        if kind is ev.ClientLine:
-            self._client_line(e, seq, raw)  # type: ignore[arg-type]
-            return True
-        if kind is ev.AuthFailure:
-            session = self._session(e)
-            session.auth_failures += 1
-            if e.username:  # type: ignore[attr-defined]
-                session.failed_usernames.append(e.username)  # type: ignore[attr-defined]
-            self.results.failures.append(Failure(e.time, e.client_name, e.client_ip, e.host, e.program,  # type: ignore[attr-defined]
-                                                 e.method, e.reason, e.username))  # type: ignore[attr-defined]
-            self._keep_session_line(session, seq, raw)
-            return True
-        if kind is ev.TlsEstablished:
-            session = self._session(e)
-            session.tls = f"{e.protocol} {e.cipher}"  # type: ignore[attr-defined]
-            self._keep_session_line(session, seq, raw)
-            return True
-        if kind is ev.Abort:
-            session = self._session(e)
-            session.abort = f"{e.reason} after {e.after}"  # type: ignore[attr-defined]
-            self._keep_session_line(session, seq, raw)
-            return True
-        if kind is ev.Reject:
-            if e.fields.get("sasl_username"):  # type: ignore[attr-defined]
-                self.results.rejects_with_sasl.append(e)  # type: ignore[arg-type]
-            self._keep_session_line(self._session(e), seq, raw)
-            return True
-        if kind is ev.SessionNote:
-            if self.collect and (e.host, e.program, e.pid) in self.sessions:
-                self._keep_session_line(self.sessions[(e.host, e.program, e.pid)], seq, raw)
-            return True
-        if kind is ev.DovecotLogin:
-            self.results.dovecot.append(e)  # type: ignore[arg-type]
-            return True
-        if kind is ev.DovecotAuthFailure:
-            self.results.dovecot_failures.append(e)  # type: ignore[arg-type]
-            return True
-        return self._queue_event(e, seq, raw)
+        handler = self._handlers.get(type(e))
+        if handler is None:
+            return self._queue_event(e, seq, raw)
+        return handler(e, seq, raw)
+
+    def _on_connect(self, e: ev.Connect, seq: int, raw: bytes | None) -> bool:
+        old = self.sessions.get((e.host, e.program, e.pid))
+        if old is not None:
+            self._close_session(old)
+        session = self._session(e)
+        session.saw_connect = True
+        session.client_name, session.client_ip = e.client_name, e.client_ip
+        self.locality.learn(e.host, e.client_name, e.client_ip)
+        self._keep_session_line(session, seq, raw)
+        return True
+
+    def _on_disconnect(self, e: ev.Disconnect, seq: int, raw: bytes | None) -> bool:
+        session = self._session(e)
+        session.end = e.time
+        session.commands = e.counters
+        if not session.client_ip:
+            session.client_name, session.client_ip = e.client_name, e.client_ip
+        self._keep_session_line(session, seq, raw)
+        self._close_session(session)
+        return True
+
+    def _on_auth_failure(self, e: ev.AuthFailure, seq: int, raw: bytes | None) -> bool:
+        session = self._session(e)
+        session.auth_failures += 1
+        if e.username:
+            session.failed_usernames.append(e.username)
+        self.results.failures.append(Failure(e.time, e.client_name, e.client_ip, e.host, e.program,
+                                             e.method, e.reason, e.username))
+        self._keep_session_line(session, seq, raw)
+        return True
+
+    def _on_tls(self, e: ev.TlsEstablished, seq: int, raw: bytes | None) -> bool:
+        session = self._session(e)
+        session.tls = f"{e.protocol} {e.cipher}"
+        self._keep_session_line(session, seq, raw)
+        return True
+
+    def _on_abort(self, e: ev.Abort, seq: int, raw: bytes | None) -> bool:
+        session = self._session(e)
+        session.abort = f"{e.reason} after {e.after}"
+        self._keep_session_line(session, seq, raw)
+        return True
+
+    def _on_reject(self, e: ev.Reject, seq: int, raw: bytes | None) -> bool:
+        if e.fields.get("sasl_username"):
+            self.results.rejects_with_sasl.append(e)
+        self._keep_session_line(self._session(e), seq, raw)
+        return True
+
+    def _on_session_note(self, e: ev.SessionNote, seq: int, raw: bytes | None) -> bool:
+        if self.collect:
+            session = self.sessions.get((e.host, e.program, e.pid))
+            if session is not None:
+                self._keep_session_line(session, seq, raw)
+        return True
+
+    def _on_dovecot_login(self, e: ev.DovecotLogin, seq: int, raw: bytes | None) -> bool:
+        self.results.dovecot.append(e)
+        return True
+
+    def _on_dovecot_failure(self, e: ev.DovecotAuthFailure, seq: int, raw: bytes | None) -> bool:
+        self.results.dovecot_failures.append(e)
+        return True
 
     def _keep_session_line(self, session: Session, seq: int, raw: bytes | None) -> None:
         if session.lines is not None and raw is not None:
@@ -321,7 +337,7 @@ class Correlator:
         if message.lines is not None and raw is not None:
             message.lines.append((seq, raw))
 
-    def _client_line(self, e: ev.ClientLine, seq: int, raw: bytes | None) -> None:
+    def _client_line(self, e: ev.ClientLine, seq: int, raw: bytes | None) -> bool:
         if e.sasl_username:
             self.results.sasl_messages += 1
         session = self._session(e)
@@ -329,7 +345,7 @@ class Correlator:
         if not session.client_ip:
             session.client_name, session.client_ip = e.client_name, e.client_ip
         if e.queue_id == "NOQUEUE":
-            return
+            return True
         message = self.messages.get(e.queue_id)
         if message is not None and message.has_client_line:   # queue id reused, "removed" missed
             self._close_message(message)
@@ -345,6 +361,7 @@ class Correlator:
         if e.sasl_username:
             session.sasl_method, session.sasl_username = e.sasl_method, e.sasl_username
         self.locality.learn(e.host, e.client_name, e.client_ip)
+        return True
 
     def _queue_event(self, e: ev.Event, seq: int, raw: bytes | None) -> bool:
         kind = type(e)

@@ -151,11 +151,14 @@ class ProgramInfo:
 
 def split_namaddr(raw: bytes) -> tuple[str, str]:
     """``name[addr]`` / ``name[addr]:port`` / ``[addr]:port`` -> (name, addr)."""
-    m = NAMADDR_RE.match(raw)
-    if m is None:
-        text = raw.decode("utf-8", "replace")
-        return text, ""
-    return m.group(1).decode("utf-8", "replace"), m.group(2).decode("ascii", "replace")
+    open_ = raw.find(b"[")
+    close = raw.find(b"]", open_ + 1)
+    if open_ < 0 or close < 0 or b" " in raw[:close] or b"]" in raw[:open_]:
+        m = NAMADDR_RE.match(raw)
+        if m is None:
+            return raw.decode("utf-8", "replace"), ""
+        open_, close = m.start(2) - 1, m.end(2)
+    return raw[:open_].decode("utf-8", "replace"), raw[open_ + 1:close].decode("ascii", "replace")
 
 
 def _text(raw: bytes) -> str:
