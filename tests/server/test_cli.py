@@ -144,3 +144,27 @@ def test_demo_runs_the_write_up_end_to_end(tmp_path):
     assert "zaq12345" not in out  # the password never appears, even in the masked transcript
     session_lines = [line for line in out.splitlines() if " postfix/" in line]
     assert analyze(lines=session_lines).lines.unparsed == 0
+
+
+def test_sighup_reopens_the_log_after_rotation(tmp_path):
+    serve = ServeProcess(tmp_path, "--user", CRAM_USER, "--password-env", "SERVE_PW", env={"SERVE_PW": "pw"})
+    login = ["--auth", "PLAIN", "--auth-user", CRAM_USER, "--auth-password", "pw", "--quit-after", "AUTH"]
+    try:
+        assert swaks(serve.ports["STARTTLS"], serve.ca_path, *login).returncode == 0
+        rotated = serve.log_path.with_name("maillog.1")
+        wait_until(lambda: "disconnect from" in serve.log_path.read_text())
+        serve.log_path.rename(rotated)
+        serve.process.send_signal(signal.SIGHUP)
+        wait_until(serve.log_path.exists)
+        assert swaks(serve.ports["STARTTLS"], serve.ca_path, *login).returncode == 0
+    finally:
+        assert serve.stop() == 0
+    assert rotated.read_text().count("disconnect from") == 1
+    assert serve.log_path.read_text().count("disconnect from") == 1
+
+
+def wait_until(condition, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)

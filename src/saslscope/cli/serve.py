@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 import click
 
@@ -112,10 +111,6 @@ def serve(
     users = {}
     if username:
         users[username] = read_secret(env=password_env, file=password_file, prompt=f"Password for {username}")
-    try:
-        log_stream: TextIO = sys.stdout if log_target == "-" else open(log_target, "a", encoding="utf-8")  # noqa: SIM115
-    except OSError as exc:
-        raise _BadInput(f"cannot open the log {log_target}: {exc.strerror}") from None
     options = ServeOptions(
         listen=listen_addresses,
         implicit_tls=tls_addresses,
@@ -128,7 +123,7 @@ def serve(
         users=users,
         maildir=maildir,
         per_domain=maildir_layout == "per-domain",
-        log_stream=log_stream,
+        log_path=log_target,
         timestamps=TimestampStyle(log_timestamps),
         syslog_name=syslog_name,
         mechanisms=mechanisms,
@@ -145,7 +140,6 @@ def serve(
         if exc.bad_input:
             raise _BadInput(str(exc)) from None
         raise click.UsageError(str(exc)) from None
-    status(f"log: {'standard output' if log_target == '-' else log_target}")
     asyncio.run(_run(server, status))
 
 
@@ -162,7 +156,7 @@ async def _run(server: SubmissionServer, status: Callable[[str], None]) -> None:
     status(f"AUTH mechanisms: {' '.join(server.config.mechanisms)}"
            + ("" if server.config.allow_cleartext_auth else " (after TLS only)"))
     status("ready; stop with Ctrl-C or SIGTERM")
-    await serve_until_signalled(server, (signal.SIGINT, signal.SIGTERM))
+    await serve_until_signalled(server, (signal.SIGINT, signal.SIGTERM), reopen_on=signal.SIGHUP)
     status("stopped")
 
 

@@ -151,7 +151,26 @@ class PostfixLog:
         self.timestamps = timestamps
         self.clock = clock or (lambda: datetime.datetime.now(datetime.timezone.utc))
         self.pid = os.getpid()
+        #: the file the stream was opened from, for :meth:`reopen` (None: a stream given to us)
+        self.path: str | None = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def to_file(cls, path: str | os.PathLike[str], **options: object) -> PostfixLog:
+        """A log appended to ``path`` (created if missing), reopenable after rotation."""
+        log = cls(open(path, "a", encoding="utf-8"), **options)  # noqa: SIM115 - kept open
+        log.path = os.fspath(path)
+        return log
+
+    def reopen(self) -> None:
+        """Close and reopen the file (after logrotate moved it away: SIGHUP). OSError if the
+        path cannot be opened any more; the old stream is kept in that case."""
+        if self.path is None:
+            return
+        fresh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+        with self._lock:
+            old, self.stream = self.stream, fresh
+        old.close()
 
     def write(self, program: str, pid: int, text: str, *, severity: str | None = None) -> str:
         """Write one line for ``program`` (``smtpd``, ``qmgr``...) and return it (no newline)."""

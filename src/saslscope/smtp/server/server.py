@@ -300,18 +300,33 @@ def parse_address(text: str, *, default_host: str = "127.0.0.1") -> tuple[str, i
     return host or default_host, int(port_text)
 
 
-async def serve_until_signalled(server: SubmissionServer, signals: tuple[int, ...]) -> None:
-    """Serve until one of ``signals`` arrives, then stop cleanly (every session logs its end)."""
+async def serve_until_signalled(
+    server: SubmissionServer, signals: tuple[int, ...], *, reopen_on: int | None = None
+) -> None:
+    """Serve until one of ``signals`` arrives, then stop cleanly (every session logs its end).
+
+    ``reopen_on`` (SIGHUP) reopens a log file, as daemons do for logrotate.
+    """
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in signals:
         loop.add_signal_handler(signum, stop.set)
+    if reopen_on is not None:
+        loop.add_signal_handler(reopen_on, _reopen_log, server.config.log)
     try:
         await stop.wait()
     finally:
-        for signum in signals:
+        for signum in (*signals, *([reopen_on] if reopen_on is not None else [])):
             loop.remove_signal_handler(signum)
         await server.stop()
+
+
+def _reopen_log(log: PostfixLog) -> None:
+    try:
+        log.reopen()
+    except OSError as exc:
+        log.write("master", log.pid, f"cannot reopen {log.path}: {exc.strerror}; still logging to the old file",
+                  severity="warning")
 
 
 def default_hostname() -> str:

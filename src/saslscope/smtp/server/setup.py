@@ -6,11 +6,11 @@ are made and tested in one place; the CLI only maps :class:`SetupError` to exit 
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
 
 from saslscope.sasl.credentials import MemoryStore, StoredCredential
 from saslscope.smtp.certs import make_test_pki
@@ -52,7 +52,8 @@ class ServeOptions:
     users: dict[str, str] = field(default_factory=dict)
     maildir: str | None = None
     per_domain: bool = True
-    log_stream: TextIO | None = None
+    #: a file to append the log to; None or "-" for standard output
+    log_path: str | None = None
     timestamps: TimestampStyle = TimestampStyle.BSD
     syslog_name: str = "postfix/submission"
     mechanisms: tuple[str, ...] = ()
@@ -95,12 +96,21 @@ def build_server(options: ServeOptions, notify: Callable[[str], None]) -> Submis
     except OSError as exc:
         raise SetupError(f"cannot use {maildir_root} as Maildir: {exc.strerror}", bad_input=True) from None
     notify(f"maildir: {maildir_root} ({'one per recipient domain' if options.per_domain else 'single'})")
+    log_options = {"hostname": hostname, "syslog_name": options.syslog_name, "timestamps": options.timestamps}
+    if options.log_path in (None, "-"):
+        log = PostfixLog(sys.stdout, **log_options)
+        notify("log: standard output")
+    else:
+        try:
+            log = PostfixLog.to_file(options.log_path, **log_options)
+        except OSError as exc:
+            raise SetupError(f"cannot open the log {options.log_path}: {exc.strerror}", bad_input=True) from None
+        notify(f"log: {options.log_path} (SIGHUP reopens it after rotation)")
     try:
         config = ServerConfig(
             store=store,
             maildir=mail_store,
-            log=PostfixLog(options.log_stream, hostname=hostname, syslog_name=options.syslog_name,
-                           timestamps=options.timestamps),
+            log=log,
             hostname=hostname,
             tls_context=tls_context,
             certificate_der=certificate_der,
