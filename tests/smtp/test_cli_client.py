@@ -241,3 +241,13 @@ def test_mech_all_json(honest, pki):
     assert document["discovery"]["outcome"] == "ok"
     outcomes = {m["mechanism"]: m["outcome"] for m in document["mechanisms"]}
     assert outcomes["CRAM-MD5"] == "ok" and outcomes["XOAUTH2"] == "policy"
+
+
+def test_mech_all_nagios(honest, pki):
+    result = _login(honest, pki, "--mech", "all", "--nagios")
+    assert result.exit_code == 0
+    line = result.stdout.strip()
+    assert line.startswith("SMTP AUTH OK - 4 mechanisms authenticated: PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256 | ")
+    assert "'CRAM-MD5'=" in line and "XOAUTH2" not in line
+    bad = run("login", "127.0.0.1", "-p", str(honest.port), "--cafile", str(pki.ca_cert_path), "-u", USER, "--password-env", "BAD_PW", "--mech", "all", "--nagios")
+    assert bad.exit_code == 2 and bad.stdout.startswith("SMTP AUTH CRITICAL - 4 of 4 mechanisms failed: PLAIN (auth-failed)")

@@ -73,6 +73,7 @@ def test_default_mechanism_is_the_strongest_advertised(pki):
         result = login(_options(server, pki))
     assert result.ok and result.mechanism == "SCRAM-SHA-256"
     assert result.server_verified is True
+    assert any(e.direction is Direction.NOTE and e.data.startswith(b"mechanism SCRAM-SHA-256: the strongest") for e in result.events)
     # the server's final message is answered with an empty line, not "=" (RFC 4954 §4)
     sent = [e for e in result.events if e.direction is Direction.SENT]
     empty = sent[[e.data for e in sent].index(b"QUIT\r\n") - 1]

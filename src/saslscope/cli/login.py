@@ -203,17 +203,13 @@ class BadInput(click.ClickException):
 
 
 def _login_all(options: LoginOptions, as_json: bool, nagios: bool) -> None:
-    from saslscope.smtp.client import login_each_mechanism
-    from saslscope.smtp.errors import Outcome
-    from saslscope.smtp.report import login_json, mechanism_table, session_json
+    from saslscope.smtp.client import login_each_mechanism, sweep_failures
+    from saslscope.smtp.report import login_json, mechanism_table, session_json, sweep_nagios_line
 
     discovery, results = login_each_mechanism(options)
-    failures = [r for r in results if not r.ok and r.outcome is not Outcome.REFUSED_BY_POLICY]
     if nagios:
-        ok = discovery.ok and results and not failures
-        state = 0 if ok else 2
-        names = ", ".join(f"{r.mechanism}={'ok' if r.ok else r.outcome.value}" for r in results) or discovery.error
-        click.echo(f"SMTP AUTH {'OK' if ok else 'CRITICAL'} - {names}")
+        line, state = sweep_nagios_line(discovery, results)
+        click.echo(line)
         finish(state)
     if as_json:
         print_json({"command": "login", "discovery": session_json(discovery), "mechanisms": [login_json(r) for r in results]})
@@ -225,4 +221,5 @@ def _login_all(options: LoginOptions, as_json: bool, nagios: bool) -> None:
     if not results:
         fail_line("the server advertises no mechanism saslscope has a client for")
         finish(Exit.AUTH_FAILED)
+    failures = sweep_failures(results)
     finish(OUTCOME_EXIT[failures[0].outcome] if failures else Exit.OK)

@@ -25,6 +25,7 @@ from saslscope.smtp.codec import AUTH_LINE_LIMIT, Reply, dot_stuff, format_addre
 from saslscope.smtp.errors import (
     AuthRejected,
     ConnectFailed,
+    Outcome,
     PolicyRefusal,
     ProtocolViolation,
     SmtpRefused,
@@ -143,6 +144,12 @@ def login_each_mechanism(options: LoginOptions) -> tuple[SessionResult, list[Log
     return discovery, results
 
 
+def sweep_failures(results: list[LoginResult]) -> list[LoginResult]:
+    """The ``--mech all`` results that failed, leaving out those not tried (no fitting
+    credentials, or refused by policy before connecting)."""
+    return [r for r in results if not r.ok and r.outcome is not Outcome.REFUSED_BY_POLICY]
+
+
 def choose_mechanism(advertised: tuple[str, ...], credentials: ClientCredentials, *, tls: bool) -> str | None:
     """The strongest advertised mechanism we have a client for and credentials to use."""
     from saslscope.sasl.registry import CLIENT_MECHANISMS
@@ -209,6 +216,8 @@ def _authenticate(session: Session, options: LoginOptions, result: LoginResult, 
     if name not in advertised:
         raise PolicyRefusal(f"the server does not offer {name} (it offers {' '.join(advertised)})")
     result.mechanism = name
+    if not options.mechanism:
+        session.note(f"mechanism {name}: the strongest one offered that saslscope has (--mech to choose)")
     _check_cleartext_policy(options, name, tls=session.under_tls)
     mechanism = _make_mechanism(name, options, result)
     secrecy = (

@@ -216,3 +216,25 @@ def nagios_line(result: SessionResult) -> str:
     perfdata += [f"{name}={result.timings[name]:.6f}s;;;0" for name in ("connect", "tls", "auth") if name in result.timings]
     text = what.replace("|", "/").replace("\n", " ")
     return f"SMTP AUTH {state.name} - {text} | {' '.join(perfdata)}"
+
+
+def sweep_nagios_line(discovery: SessionResult, results: list[LoginResult]) -> tuple[str, NagiosState]:
+    """``--mech all --nagios``: one line over every mechanism tried, with its time as perfdata."""
+    from saslscope.smtp.client import sweep_failures
+
+    tried = [r for r in results if r.outcome is not Outcome.REFUSED_BY_POLICY]
+    failures = sweep_failures(results)
+    if not discovery.ok:
+        state, text = NagiosState.CRITICAL, discovery.error or discovery.outcome.value
+    elif not tried:
+        state, text = NagiosState.UNKNOWN, "no advertised mechanism could be tried"
+    elif failures:
+        state = NagiosState.CRITICAL
+        text = f"{len(failures)} of {len(tried)} mechanisms failed: " + ", ".join(
+            f"{r.mechanism} ({r.outcome.value})" for r in failures
+        )
+    else:
+        state, text = NagiosState.OK, f"{len(tried)} mechanisms authenticated: " + " ".join(r.mechanism or "?" for r in tried)
+    perfdata = [f"'{r.mechanism}'={r.timings.get('auth', r.timings.get('end', 0.0)):.6f}s;;;0" for r in tried]
+    line = f"SMTP AUTH {state.name} - {text.replace('|', '/')}"
+    return (f"{line} | {' '.join(perfdata)}" if perfdata else line), state
