@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import email
+from dataclasses import replace
 import email.policy
 import time
 
@@ -383,3 +384,16 @@ def test_scram_plus_binds_to_the_tls_session(pki):
     with serving(honest_script(forged)) as server:
         mismatch = login(_options(server, pki))
     assert mismatch.outcome is Outcome.AUTH_FAILED  # a different TLS endpoint: the binding fails
+
+
+def test_probe_of_a_server_without_starttls_still_reports_its_findings(pki):
+    behaviour = _behaviour(pki, ehlo_before_tls=("PIPELINING", "AUTH PLAIN LOGIN"))
+    with serving(honest_script(behaviour)) as server:
+        options = SessionOptions(server.host, server.port, TlsMode.STARTTLS, TlsSettings(cafile=str(pki.ca_cert_path)), timeout=5)
+        result = probe(options)
+        cleartext = probe(replace(options, tls_mode=TlsMode.NONE))
+    assert result.outcome is Outcome.TLS and "does not offer STARTTLS" in result.error
+    codes = {f.code for f in result.findings}
+    assert codes == {"no-starttls", "auth-before-tls", "cleartext-password-auth"}
+    assert cleartext.ok and {f.code for f in cleartext.findings} == codes
+    assert cleartext.mechanism_checks == []  # never start a mechanism without TLS

@@ -7,8 +7,6 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from saslscope.smtp.transport import TlsMode
-
 if TYPE_CHECKING:
     from saslscope.smtp.client import SessionResult
 
@@ -48,25 +46,24 @@ def findings(
 
 
 def _cleartext_auth(result: SessionResult) -> list[Finding]:
+    """From the EHLO reply seen before TLS (none with implicit TLS)."""
     before_tls = result.capabilities_before_tls
-    if before_tls is None and result.tls_mode is TlsMode.NONE:
-        before_tls = result.capabilities
     if before_tls is None:
-        if result.tls_mode is TlsMode.NONE and result.capabilities is not None and "STARTTLS" not in result.capabilities:
-            return [Finding(Severity.WARNING, "no-starttls", "the server does not offer STARTTLS (RFC 3207)")]
         return []
+    found = []
+    if "STARTTLS" not in before_tls:
+        found.append(Finding(Severity.WARNING, "no-starttls", "the server does not offer STARTTLS (RFC 3207)"))
     mechanisms = before_tls.auth_mechanisms
-    if not mechanisms:
-        return []
-    exposed = sorted(CLEARTEXT_PASSWORD_MECHANISMS.intersection(mechanisms))
-    found = [
-        Finding(
-            Severity.WARNING,
-            "auth-before-tls",
-            f"AUTH is offered before TLS ({' '.join(mechanisms)}): clients can be tricked into "
-            "authenticating in the clear (Postfix: smtpd_tls_auth_only = yes)",
+    if mechanisms:
+        found.append(
+            Finding(
+                Severity.WARNING,
+                "auth-before-tls",
+                f"AUTH is offered before TLS ({' '.join(mechanisms)}): clients can be tricked into "
+                "authenticating in the clear (Postfix: smtpd_tls_auth_only = yes)",
+            )
         )
-    ]
+    exposed = sorted(CLEARTEXT_PASSWORD_MECHANISMS.intersection(mechanisms))
     if exposed:
         found.append(
             Finding(

@@ -86,7 +86,8 @@ def probe_text(result: ProbeResult, *, transcript: bool = False) -> str:
         lines.append(f"connected to {result.peer[0]} port {result.peer[1]}")
     if result.banner:
         lines.append(f"banner: {result.banner.summary()}")
-    if result.capabilities_before_tls is not None:
+    cleartext_only = result.capabilities is not None and result.capabilities is result.capabilities_before_tls
+    if result.capabilities_before_tls is not None and not cleartext_only:
         lines += _capability_lines("EHLO before TLS", result.capabilities_before_tls)
     if result.tls is not None:
         lines.append(f"TLS: {result.tls.summary()}")
@@ -102,7 +103,7 @@ def probe_text(result: ProbeResult, *, transcript: bool = False) -> str:
             lines.append(f"    key:         {cert.public_key}, signed with {cert.signature_algorithm}")
             lines.append(f"    SHA-256:     {cert.sha256}")
     if result.capabilities is not None:
-        title = "EHLO after TLS" if result.capabilities_before_tls is not None else "EHLO"
+        title = "EHLO without TLS" if cleartext_only else "EHLO after TLS" if result.capabilities_before_tls else "EHLO"
         lines += _capability_lines(title, result.capabilities)
     if result.mechanism_checks:
         lines.append("AUTH mechanisms started (AUTH MECH, then cancelled with '*'; no credentials sent):")

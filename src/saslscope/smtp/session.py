@@ -92,6 +92,7 @@ class SessionResult:
     transcript: Transcript = field(default_factory=Transcript)
     peer: tuple[str, int] | None = None
     banner: Reply | None = None
+    #: the EHLO reply in cleartext (None with implicit TLS); ``capabilities`` is the last one
     capabilities_before_tls: Capabilities | None = None
     capabilities: Capabilities | None = None
     tls: tlsinfo.TlsDetails | None = None
@@ -197,6 +198,8 @@ class Session:
             raise SmtpRefused(f"the server refused EHLO {self.helo}: {reply.summary()}")
         capabilities = Capabilities.from_reply(reply)
         self.result.capabilities = capabilities
+        if not self.under_tls:
+            self.result.capabilities_before_tls = capabilities
         return capabilities
 
     def starttls(self, capabilities: Capabilities) -> Capabilities:
@@ -209,7 +212,6 @@ class Session:
         reply = self.command("STARTTLS")
         if reply.code != 220:
             raise TlsFailed(f"the server refused STARTTLS: {reply.summary()}")
-        self.result.capabilities_before_tls = capabilities
         self.start_tls(after_starttls=True)
         return self.ehlo()
 
