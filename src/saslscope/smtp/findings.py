@@ -8,7 +8,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from saslscope.smtp.client import SessionResult
+    from saslscope.smtp.session import SessionResult
 
 #: a certificate that expires sooner than this is a warning (Let's Encrypt renews at 30 days)
 EXPIRY_WARNING_DAYS = 14
