@@ -57,10 +57,15 @@ class SharedLog:
             return list(self._lines)
 
     def wait_for(self, fragment: str, count: int = 1, timeout: float = 10.0) -> list[str]:
-        """Wait until ``count`` lines contain ``fragment``; return all matching lines."""
+        """Wait until ``count`` lines contain ``fragment`` and return all matching lines;
+        fail the test if they do not appear within ``timeout`` seconds."""
         with self._changed:
-            self._changed.wait_for(lambda: sum(fragment in line for line in self._lines) >= count, timeout)
-            return [line for line in self._lines if fragment in line]
+            found = self._changed.wait_for(
+                lambda: sum(fragment in line for line in self._lines) >= count, timeout
+            )
+            matching = [line for line in self._lines if fragment in line]
+        assert found, f"expected {count} log line(s) with {fragment!r}, got {matching} in:\n" + "\n".join(self.lines)
+        return matching
 
 
 def doveadm_pw(scheme: str, password: str) -> str:

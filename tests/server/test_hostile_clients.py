@@ -213,7 +213,7 @@ def test_connection_lost_during_data(server):
     assert client.getreply()[0] == 354
     client.send(b"Subject: half\r\n\r\nand then")
     client.close()
-    server.log.wait_for("lost connection after DATA from localhost[127.0.0.1]")
+    assert server.log.wait_for("lost connection after DATA (25 bytes) from localhost[127.0.0.1]")
     [disconnect] = server.log.wait_for("disconnect from")
     assert disconnect.endswith("ehlo=2 starttls=1 auth=1 mail=1 rcpt=1 data=0/1 commands=6/7")
     assert not (server.maildir / "example.com").exists()

@@ -125,6 +125,8 @@ class SubmissionSession(SMTP):
         self.end_reason: str | None = "lost connection"
         self.error_count = 0
         self.last_reply_code = 0
+        #: bytes received since the last DATA command was accepted (for "lost connection after DATA")
+        self.data_bytes = 0
         self.tls: TlsSummary | None = None
         self.channel_bindings: tuple[ChannelBinding, ...] = ()
         self.sasl_method: str | None = None
@@ -159,6 +161,11 @@ class SubmissionSession(SMTP):
         super().connection_made(transport)
         if tls_upgrade:
             self._tls_connection_made = True
+
+    def data_received(self, data: bytes) -> None:
+        if self.where == "DATA":
+            self.data_bytes += len(data)
+        super().data_received(data)
 
     async def _handle_client(self) -> None:
         peer = self.session.peer if self.session else None
@@ -202,9 +209,8 @@ class SubmissionSession(SMTP):
         log = self.context.log
         if self.end_reason:
             if self.where == "DATA":
-                # smtpd.c: "%s after %s (%lu bytes) from %s"; the byte count is not tracked here
-                # because aiosmtpd consumes DATA itself, so the plain form is used.
-                log.smtpd(self.pid, f"{self.end_reason} after DATA from {self.namaddr}")
+                # smtpd.c: "%s after %s (%lu bytes) from %s" with the message bytes received so far
+                log.smtpd(self.pid, f"{self.end_reason} after DATA ({self.data_bytes} bytes) from {self.namaddr}")
             elif self.where != "END-OF-MESSAGE" or self.end_reason != "lost connection":
                 log.smtpd(self.pid, f"{self.end_reason} after {self.where} from {self.namaddr}")
         log.smtpd(self.pid, f"disconnect from {self.namaddr}{self.counters.format()}")
@@ -248,6 +254,7 @@ class SubmissionSession(SMTP):
 
         async def run(arg: str | None) -> None:
             self.where = command if command in SMTPD_COMMANDS else "UNKNOWN"
+            self.data_bytes = 0
             self.counters.started(command)
             self.last_reply_code = 0
             await method(arg)
