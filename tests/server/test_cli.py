@@ -168,3 +168,16 @@ def wait_until(condition, timeout: float = 30.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.02)
+
+
+def test_unusable_certificates_are_one_line_errors(tmp_path, pki):
+    cases = {
+        ("--cert", str(tmp_path / "none.pem"), "--key", str(tmp_path / "none.key")): "not a readable file",
+        ("--cert", str(pki.ca_key_path), "--key", str(pki.ca_key_path)): "not a PEM certificate",
+        ("--cert", str(pki.cert_path), "--key", str(pki.ca_key_path)): "the key does not belong to the certificate",
+    }
+    for args, message in cases.items():
+        result = subprocess.run([*SASLSCOPE, "serve", "--user", "u", "--password-env", "HOME", *args],
+                                capture_output=True, text=True, timeout=60, check=False)
+        assert result.returncode == Exit.BAD_INPUT, result.stderr
+        assert message in result.stderr and "Traceback" not in result.stderr

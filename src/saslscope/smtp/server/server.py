@@ -48,14 +48,22 @@ def server_tls_context(cert_path: str | os.PathLike[str], key_path: str | os.Pat
     """
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    for path in (cert_path, key_path):
+        if not os.path.isfile(path) or not os.access(path, os.R_OK):
+            raise ValueError(f"cannot read {os.fspath(path)}: not a readable file")
     try:
         context.load_cert_chain(cert_path, key_path)
         with open(cert_path, encoding="ascii", errors="replace") as handle:
             pem = handle.read()
-    except FileNotFoundError as exc:
-        raise ValueError(f"cannot read {exc.filename}: no such file") from None
-    except OSError as exc:  # ssl.SSLError is an OSError
-        raise ValueError(f"cannot use certificate {cert_path} with key {key_path}: {exc}") from None
+    except ssl.SSLError as exc:
+        reason = exc.reason or exc.strerror or str(exc)
+        if "PEM lib" in reason:
+            reason = "not a PEM certificate and key (or the key is encrypted)"
+        elif reason == "KEY_VALUES_MISMATCH":
+            reason = "the key does not belong to the certificate"
+        raise ValueError(f"cannot use certificate {cert_path} with key {key_path}: {reason}") from None
+    except OSError as exc:
+        raise ValueError(f"cannot read {cert_path} or {key_path}: {exc.strerror}") from None
     start = pem.find("-----BEGIN CERTIFICATE-----")
     end = pem.find("-----END CERTIFICATE-----", start)
     if start < 0 or end < 0:
