@@ -61,9 +61,7 @@ PASSWORD_PREFERENCE = (
 )
 TOKEN_PREFERENCE = ("OAUTHBEARER", "XOAUTH2")
 
-_QUEUE_ID = re.compile(r"queued as ([0-9A-Za-z]+)")
-
-
+#: Postfix "250 2.0.0 Ok: queued as A4FCE204384E"; Exim, Sendmail and others differ
 _QUEUE_ID = re.compile(r"queued as ([0-9A-Za-z]+)")
 
 
@@ -118,7 +116,7 @@ def login(options: LoginOptions) -> LoginResult:
         return result
     quit_after = options.effective_quit_after
     with run_session(options, result) as session:
-        capabilities = session.open(quit_after if quit_after in (QuitAfter.BANNER, QuitAfter.EHLO) else QuitAfter.TLS)
+        capabilities = session.open(quit_after)
         if capabilities is None or QUIT_ORDER.index(quit_after) < QUIT_ORDER.index(QuitAfter.AUTH):
             return result
         _authenticate(session, options, result, capabilities)

@@ -216,7 +216,8 @@ class Session:
         return self.ehlo()
 
     def open(self, quit_after: QuitAfter = QuitAfter.TLS) -> Capabilities | None:
-        """Connect, greet, and STARTTLS if the mode says so; None if told to stop earlier."""
+        """Connect, greet, and STARTTLS if the mode says so (for any ``quit_after`` from
+        TLS on); None when told to stop after the banner."""
         self.connect()
         if quit_after is QuitAfter.BANNER:
             self.banner()
