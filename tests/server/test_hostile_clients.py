@@ -251,3 +251,16 @@ def test_random_command_streams_leave_the_server_serving_and_the_log_parseable(t
     analysis = analyze(lines=lines)
     assert analysis.lines.unparsed == 0, analysis.unparsed
     assert analysis.lines.total == len(lines)
+
+
+@pytest.mark.parametrize("line", [b"GET / HTTP/1.1", b"CONNECT example.org:443 HTTP/1.1", b"Subject: hello"])
+def test_non_smtp_clients_are_sent_away_like_postfix_does(server, line):
+    with raw_connection(server) as sock:
+        sock.sendall(line + b"\r\n")
+        assert read_reply(sock) == b"221 2.7.0 Error: I can break rules, too. Goodbye.\r\n"
+        assert sock.recv(100) == b""
+    [warning] = server.log.wait_for("non-SMTP command from localhost[127.0.0.1]: ")
+    assert "warning: " in warning
+    [disconnect] = server.log.wait_for("disconnect from")
+    assert disconnect.endswith("unknown=0/1 commands=0/1")
+    assert "lost connection" not in "\n".join(server.log.lines)

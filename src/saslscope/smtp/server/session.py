@@ -23,7 +23,9 @@ import asyncio.sslproto as sslproto
 import base64
 import binascii
 import collections
+import functools
 import ipaddress
+import re
 import socket
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -49,6 +51,11 @@ TLS_HANDSHAKE_TIMEOUT = 30.0
 
 CommandMethod = Callable[[str | None], Awaitable[None]]
 
+#: Postfix's smtpd_forbidden_commands default: verbs that mean "not an SMTP client at all"
+FORBIDDEN_COMMANDS = frozenset({"CONNECT", "GET", "POST"})
+#: a message header line ("Subject:") arriving as a command (smtpd.c is_header())
+_HEADER_LABEL = re.compile(r"[!-9;-~]+:")
+
 
 class _Envelope(Envelope):
     """aiosmtpd's envelope plus the queue transaction it started (at the first RCPT)."""
@@ -69,7 +76,7 @@ class _CountingCommands(dict[str, CommandMethod]):
     def get(self, command: str, default: Any = None) -> CommandMethod:  # type: ignore[override]
         method = super().get(command)
         if method is None or command not in SMTPD_COMMANDS:
-            method = self.session.smtp_unrecognized
+            method = functools.partial(self.session.smtp_unrecognized, command)
         return self.session.counted(command, method)
 
 
@@ -125,6 +132,9 @@ class SubmissionSession(SMTP):
         self.end_reason: str | None = "lost connection"
         self.error_count = 0
         self.last_reply_code = 0
+        #: set by a command whose positive reply still counts as a failure (a 220 to STARTTLS
+        #: followed by a failed handshake, a 221 to a non-SMTP command)
+        self.command_failed = False
         #: bytes received since the last DATA command was accepted (for "lost connection after DATA")
         self.data_bytes = 0
         self.tls: TlsSummary | None = None
@@ -257,12 +267,13 @@ class SubmissionSession(SMTP):
             self.data_bytes = 0
             self.counters.started(command)
             self.last_reply_code = 0
+            self.command_failed = False
             await method(arg)
             # No await between here and the end: QUIT cancels this task, and the count must
             # still be recorded before the cancellation lands.
-            if 0 < self.last_reply_code < 400:
+            if 0 < self.last_reply_code < 400 and not self.command_failed:
                 self.counters.succeeded(command)
-            elif self.last_reply_code:
+            elif self.last_reply_code >= 400:
                 self._count_error()
 
         return run
@@ -275,7 +286,20 @@ class SubmissionSession(SMTP):
             self.transport.close()
             self.transport = None  # ends aiosmtpd's command loop
 
-    async def smtp_unrecognized(self, arg: str | None) -> None:
+    async def smtp_unrecognized(self, verb: str, arg: str | None) -> None:
+        if verb in FORBIDDEN_COMMANDS or _HEADER_LABEL.fullmatch(verb):
+            # smtpd.c: an HTTP proxy probe or a message header sent as a command is not a
+            # confused SMTP client; Postfix warns and hangs up (smtpd_forbidden_commands).
+            line = verb if arg is None else f"{verb} {arg}"
+            self.context.log.smtpd(self.pid, f"non-SMTP command from {self.namaddr}: {line[:100]}",
+                                   severity="warning")
+            await self.push("221 2.7.0 Error: I can break rules, too. Goodbye.")
+            self.command_failed = True
+            self.end_reason = None
+            assert self.transport is not None
+            self.transport.close()
+            self.transport = None  # ends aiosmtpd's command loop
+            return
         await self.push("502 5.5.2 Error: command not recognized")
 
     # ----------------------------------------------------------------- simple commands
@@ -315,7 +339,7 @@ class SubmissionSession(SMTP):
         else:
             await self.push("220 2.0.0 Ready to start TLS")
             if not await self._start_tls():
-                self.last_reply_code = 454  # counted as a failed STARTTLS
+                self.command_failed = True
                 self.transport = None  # ends aiosmtpd's command loop
 
     async def _start_tls(self) -> bool:
