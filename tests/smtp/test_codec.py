@@ -13,7 +13,7 @@ from saslscope.smtp.codec import (
     format_address,
     format_command,
 )
-from saslscope.smtp.errors import ProtocolViolation
+from saslscope.smtp.errors import InvalidCommand, ProtocolViolation
 
 WRITEUP_EHLO = (
     b"250-ik1-331-25649.vs.sakura.ne.jp\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"
@@ -107,9 +107,9 @@ def test_arbitrary_bytes_give_replies_or_a_protocol_violation_only(data):
 def test_format_command():
     assert format_command("EHLO", "client.test") == b"EHLO client.test\r\n"
     assert format_command("QUIT") == b"QUIT\r\n"
-    with pytest.raises(ValueError, match="CR or LF"):
+    with pytest.raises(InvalidCommand, match="CR or LF"):
         format_command("MAIL", "FROM:<a@b>\r\nRCPT TO:<x@y>")
-    with pytest.raises(ValueError, match="exceeds"):
+    with pytest.raises(InvalidCommand, match="exceeds"):
         format_command("EHLO", "x" * 600)
     assert len(format_command("AUTH", "PLAIN " + "A" * 1000, limit=12288)) == 1013
 
@@ -117,7 +117,7 @@ def test_format_command():
 def test_format_address():
     assert format_address("a@b.test") == "<a@b.test>"
     assert format_address("") == "<>"
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidCommand):
         format_address("a@b> NOTIFY=NEVER")
 
 

@@ -397,3 +397,24 @@ def test_probe_of_a_server_without_starttls_still_reports_its_findings(pki):
     assert codes == {"no-starttls", "auth-before-tls", "cleartext-password-auth"}
     assert cleartext.ok and {f.code for f in cleartext.findings} == codes
     assert cleartext.mechanism_checks == []  # never start a mechanism without TLS
+
+
+def test_an_initial_response_too_long_for_the_auth_line_follows_an_empty_334(pki):
+    # RFC 4954 §4: AUTH lines are limited to 12288 octets; a big token goes after "334 "
+    behaviour = _behaviour(pki)
+    big_token = "ya29." + "t" * 12000
+    with serving(honest_script(behaviour)) as server:
+        result = login(_options(server, pki, mechanism="XOAUTH2", credentials=ClientCredentials(GOOD.username, token=big_token)))
+    assert result.outcome is Outcome.AUTH_FAILED  # the server does not know this token...
+    received = server.peers[0].received
+    auth_index = received.index(b"AUTH XOAUTH2")  # ...but it got it, after an empty 334
+    assert base64.b64decode(received[auth_index + 1]).startswith(b"user=centos7@phoenixknight.jp\x01auth=Bearer ya29.ttt")
+
+
+def test_bad_addresses_and_helo_are_refused_before_connecting(pki):
+    with serving(honest_script(_behaviour(pki))) as server:
+        bad_to = login(_options(server, pki, message=MessageSpec("a@b.test", ("x@y.test> NOTIFY=NEVER",))))
+        bad_helo = login(_options(server, pki, helo="client\r\nRSET"))
+    assert bad_to.outcome is Outcome.REFUSED_BY_POLICY and "not a bare mail address" in bad_to.error
+    assert bad_helo.outcome is Outcome.REFUSED_BY_POLICY and "CR or LF" in bad_helo.error
+    assert server.peers == []

@@ -25,6 +25,7 @@ from saslscope.smtp.codec import AUTH_LINE_LIMIT, Reply, dot_stuff, format_addre
 from saslscope.smtp.errors import (
     AuthRejected,
     ConnectFailed,
+    InvalidCommand,
     Outcome,
     PolicyRefusal,
     ProtocolViolation,
@@ -109,9 +110,10 @@ def login(options: LoginOptions) -> LoginResult:
     result.username = options.credentials.username or None
     result.mechanism = options.mechanism
     try:
+        _check_commands(options)
         _check_credentials(options, options.mechanism)
         _check_cleartext_policy(options, options.mechanism)
-    except PolicyRefusal as exc:
+    except (PolicyRefusal, InvalidCommand) as exc:
         result.outcome, result.error = exc.outcome, exc.message
         return result
     quit_after = options.effective_quit_after
@@ -166,6 +168,16 @@ def _mechanism_class(name: str) -> type[ClientMechanism] | None:
 
     factory = CLIENT_MECHANISMS.get(name.upper())
     return factory if isinstance(factory, type) else None
+
+
+def _check_commands(options: LoginOptions) -> None:
+    """Whatever the user typed that ends up in a command (EHLO name, addresses) is checked
+    before connecting, so that a bad address cannot fail a session half-way."""
+    if options.helo is not None:
+        format_command("EHLO", options.helo)
+    if options.message is not None:
+        for address in (options.message.mail_from, *options.message.recipients):
+            format_command("RCPT", f"TO:{format_address(address)}")
 
 
 def _check_credentials(options: LoginOptions, mechanism: str | None) -> None:
@@ -226,23 +238,29 @@ def _authenticate(session: Session, options: LoginOptions, result: LoginResult, 
         else None
     )
     first = mechanism.initial_response()
-    if first is None:
-        session.send(format_command("AUTH", name))
-    else:
-        # RFC 4954 §4: an empty initial response is sent as "=".
-        encoded = base64.b64encode(first).decode("ascii") or "="
+    # RFC 4954 §4: an empty initial response is sent as "="; one that would make the AUTH
+    # line longer than 12288 octets is sent instead as the answer to an empty 334.
+    encoded = None if first is None else base64.b64encode(first).decode("ascii") or "="
+    withheld: bytes | None = None  # an initial response too long for the AUTH line
+    if first is not None and len(f"AUTH {name} {encoded}\r\n") <= AUTH_LINE_LIMIT:
         session.send(
             format_command("AUTH", f"{name} {encoded}", limit=AUTH_LINE_LIMIT),
             secrecy=secrecy,
             secret_from=len(f"AUTH {name} "),
             sasl=SaslPayload(name, "client", first),
         )
+    else:
+        withheld = first
+        session.send(format_command("AUTH", name))
     while True:
         reply, challenge = _receive_sasl(session, name, secrecy)
         if challenge is None:
             break
         try:
-            answer = mechanism.respond(challenge)
+            if withheld is not None:
+                answer, withheld = withheld, None
+            else:
+                answer = mechanism.respond(challenge)
         except SaslError as exc:
             # RFC 4954 §4: "*" cancels the exchange; the server answers 501.
             session.send(b"*\r\n")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from saslscope.smtp.errors import ProtocolViolation
+from saslscope.smtp.errors import InvalidCommand, ProtocolViolation
 
 # RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets including CRLF. Real servers
 # exceed it (long EHLO keyword lists, Exchange's X-ANONYMOUSTLS banners), and Postfix's own
@@ -158,17 +158,17 @@ def format_command(verb: str, argument: str | None = None, *, limit: int = COMMA
     lines over ``limit`` (RFC 5321 §4.5.3.1.4)."""
     line = verb if argument is None else f"{verb} {argument}"
     if "\r" in line or "\n" in line:
-        raise ValueError(f"{verb}: a command must not contain CR or LF")
+        raise InvalidCommand(f"{verb}: a command must not contain CR or LF")
     data = line.encode("utf-8") + CRLF
     if len(data) > limit:
-        raise ValueError(f"{verb}: command line of {len(data)} octets exceeds the limit of {limit}")
+        raise InvalidCommand(f"{verb}: command line of {len(data)} octets exceeds the limit of {limit}")
     return data
 
 
 def format_address(address: str) -> str:
     """``<address>`` for MAIL FROM / RCPT TO; the empty reverse path is ``<>``."""
     if any(ch in address for ch in "<>\r\n \t"):
-        raise ValueError(f"not a bare mail address: {address!r}")
+        raise InvalidCommand(f"not a bare mail address: {address!r}")
     return f"<{address}>"
 
 

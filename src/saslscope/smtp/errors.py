@@ -53,3 +53,10 @@ class AuthRejected(SessionError):
 
 class PolicyRefusal(SessionError):
     outcome = Outcome.REFUSED_BY_POLICY
+
+
+class InvalidCommand(SessionError):
+    """A command we were asked to send is not valid SMTP (CR/LF inside, too long, an
+    address with spaces or brackets): refused before anything is sent."""
+
+    outcome = Outcome.REFUSED_BY_POLICY
