@@ -36,9 +36,17 @@ class TlsDetails:
     chain_der: tuple[bytes, ...] = field(default=(), repr=False)
 
     def certificates(self) -> list[CertificateInfo]:
+        """The chain, described; a certificate ``cryptography`` refuses to parse (it is
+        stricter than OpenSSL, e.g. about negative serial numbers) is left out."""
         from saslscope.smtp.certinfo import describe_certificate
 
-        return [describe_certificate(der) for der in self.chain_der]
+        described = []
+        for der in self.chain_der:
+            try:
+                described.append(describe_certificate(der))
+            except ValueError:
+                continue
+        return described
 
     def channel_binding(self) -> ChannelBinding | None:
         """``tls-server-end-point`` data (RFC 5929 §4.1) for SCRAM-*-PLUS, if there is a leaf."""
@@ -101,9 +109,13 @@ def _peer_chain(sock: ssl.SSLSocket) -> tuple[bytes, ...]:
 def server_end_point_hash(leaf_der: bytes) -> bytes:
     """RFC 5929 §4.1: the leaf hashed with its signature's hash, MD5 and SHA-1 -> SHA-256."""
     from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
 
-    algorithm = x509.load_der_x509_certificate(leaf_der).signature_hash_algorithm
-    name = algorithm.name if algorithm is not None else "sha256"
+    try:
+        algorithm = x509.load_der_x509_certificate(leaf_der).signature_hash_algorithm
+    except (ValueError, UnsupportedAlgorithm):
+        algorithm = None  # RFC 5929 leaves this undefined; SHA-256, as other implementations do
+    name = algorithm.name if algorithm is not None else "sha256"  # also Ed25519: no separate hash
     if name in ("md5", "sha1"):
         name = "sha256"
     return hashlib.new(name, leaf_der).digest()
