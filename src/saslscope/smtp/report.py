@@ -72,8 +72,8 @@ def mechanism_table(results: list[LoginResult]) -> str:
         else:
             status = "ok" if result.authenticated else result.outcome.value
         reply = result.auth_reply.summary() if result.auth_reply else (result.error or "")
-        elapsed = result.timings.get("auth", result.timings.get("end", 0.0))
-        rows.append((result.mechanism or "?", status, reply, f"{elapsed * 1000:.0f} ms"))
+        elapsed = result.timings.get("auth", result.timings.get("end"))
+        rows.append((result.mechanism or "?", status, reply, "-" if elapsed is None else f"{elapsed * 1000:.0f} ms"))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join(
         "  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(row)).rstrip() for row in rows
