@@ -66,7 +66,7 @@ def test_unknown_commands_are_counted_and_end_in_too_many_errors(server):
             replies += reply
             if reply.startswith(b"421") or not reply:
                 break
-    assert b"502 5.5.2 Error: command not recognized" in replies
+    assert b"500 5.5.2 Error: command not recognized" in replies
     assert b"421 4.7.0 mail.test Error: too many errors" in replies
     [line] = server.log.wait_for("too many errors after UNKNOWN from localhost[127.0.0.1]")
     [disconnect] = server.log.wait_for("disconnect from")
@@ -151,23 +151,39 @@ def test_auth_abort_with_star(server):
         assert client.docmd("AUTH", "LOGIN")[0] == 334
         assert client.docmd("*")[0] == 501
         assert_still_serving(server)
+    [warning] = server.log.wait_for("authentication aborted")
+    assert warning.endswith("warning: localhost[127.0.0.1]: SASL LOGIN authentication aborted")
 
 
-@pytest.mark.parametrize("answer", [b"%%% not base64 %%%", b"=" ])
+@pytest.mark.parametrize("answer", [b"%%% not base64 %%%", b"="])
 def test_undecodable_sasl_response(server, answer):
     # "=" is only an *initial* response (RFC 4954 §4); as a continuation it is invalid base64,
-    # which is what Postfix answers too: clients that send it fail in production.
+    # and Postfix+Dovecot answer exactly this: clients that send it fail in production.
     with tls_client(server) as client:
         assert client.docmd("AUTH", "CRAM-MD5")[0] == 334
-        code, text = client.docmd(answer.decode())
-        assert code == 501 and b"decode" in text.lower()
+        assert client.docmd(answer.decode()) == (
+            535, b"5.7.8 Error: authentication failed: Invalid base64 data in continued response")
+    [warning] = server.log.wait_for("authentication failed")
+    assert warning.endswith("SASL CRAM-MD5 authentication failed: Invalid base64 data in continued response, "
+                            "sasl_username=(unavailable)")
+
+
+def test_unknown_mechanism_and_bad_initial_response(server):
+    with tls_client(server) as client:
+        assert client.docmd("AUTH", "NTLM")[0] == 504
+        assert client.docmd("AUTH", "PLAIN %%%")[0] == 535
+    warnings = server.log.wait_for("authentication failed", count=2)
+    assert "SASL NTLM authentication failed: Invalid authentication mechanism" in warnings[0]
+    assert "SASL PLAIN authentication failed: Invalid base64 data in initial response" in warnings[1]
+    assert server.running.server.context.penalty.failures("127.0.0.1") == 0  # protocol errors are not guesses
 
 
 def test_overlong_sasl_response_is_refused(server):
     with tls_client(server) as client:
         assert client.docmd("AUTH", "LOGIN")[0] == 334
         code, _ = client.docmd("A" * 20_000)
-        assert code == 500
+        assert code == 535
+    assert server.log.wait_for("SASL LOGIN authentication failed: Response line too long")
     assert_still_serving(server)
 
 

@@ -13,7 +13,7 @@ needs and aiosmtpd leaves to the application:
 * Every command is counted for the ``disconnect from ... commands=`` line; too many errors
   end the session (Postfix's ``smtpd_hard_error_limit``); unknown verbs get ``502``.
 * Accepted mail goes to a Maildir, never anywhere else; without AUTH, RCPT is refused with
-  ``554 5.7.1 Relay access denied`` (the submission service's ``smtpd_relay_restrictions``).
+  ``554 5.7.1 ... Access denied`` (the submission service's ``smtpd_relay_restrictions``).
 """
 
 from __future__ import annotations
@@ -51,6 +51,8 @@ TLS_HANDSHAKE_TIMEOUT = 30.0
 
 CommandMethod = Callable[[str | None], Awaitable[None]]
 
+#: the commands smtpd.c flags SMTPD_CMD_FLAG_PRE_TLS: allowed before STARTTLS when TLS is required
+PRE_TLS_COMMANDS = frozenset({"HELO", "EHLO", "XCLIENT", "STARTTLS", "NOOP", "QUIT"})
 #: Postfix's smtpd_forbidden_commands default: verbs that mean "not an SMTP client at all"
 FORBIDDEN_COMMANDS = frozenset({"CONNECT", "GET", "POST"})
 #: a message header line ("Subject:") arriving as a command (smtpd.c is_header())
@@ -268,7 +270,10 @@ class SubmissionSession(SMTP):
             self.counters.started(command)
             self.last_reply_code = 0
             self.command_failed = False
-            await method(arg)
+            if self._tls_required_first(command):
+                await self.push("530 5.7.0 Must issue a STARTTLS command first")
+            else:
+                await method(arg)
             # No await between here and the end: QUIT cancels this task, and the count must
             # still be recorded before the cancellation lands.
             if 0 < self.last_reply_code < 400 and not self.command_failed:
@@ -277,6 +282,18 @@ class SubmissionSession(SMTP):
                 self._count_error()
 
         return run
+
+    def _tls_required_first(self, command: str) -> bool:
+        """Postfix's ``smtpd_tls_security_level=encrypt`` (a submission service): before
+        STARTTLS only the commands its table flags as pre-TLS are allowed. In force when a
+        certificate is configured and cleartext AUTH is not allowed."""
+        return (
+            self.tls_context is not None
+            and not self.context.config.allow_cleartext_auth
+            and not self._tls_connection_made
+            and command in SMTPD_COMMANDS
+            and command not in PRE_TLS_COMMANDS
+        )
 
     def _count_error(self) -> None:
         self.error_count += 1
@@ -300,7 +317,7 @@ class SubmissionSession(SMTP):
             self.transport.close()
             self.transport = None  # ends aiosmtpd's command loop
             return
-        await self.push("502 5.5.2 Error: command not recognized")
+        await self.push("500 5.5.2 Error: command not recognized")
 
     # ----------------------------------------------------------------- simple commands
 
@@ -423,18 +440,20 @@ class SubmissionSession(SMTP):
             return
         words = (arg or "").split()
         if not 1 <= len(words) <= 2:
-            await self.push("501 5.5.4 Syntax: AUTH mechanism [initial-response]")
+            await self.push("501 5.5.4 Syntax: AUTH mechanism")
             return
         typed_name = words[0]
         if typed_name.upper() not in self._offered_mechanisms():
-            await self.push("504 5.5.4 Unsupported authentication mechanism")
+            # RFC 4954 §4 wants 504; the log line is the one Postfix writes for it
+            await self._auth_failed(typed_name, "Invalid authentication mechanism", None,
+                                    reply="504 5.5.4 Unsupported authentication mechanism", penalize=False)
             return
         response: bytes | None = None
         if len(words) == 2:
             # RFC 4954 §4: "=" is an initial response of zero length.
             response = b"" if words[1] == "=" else _decode_base64(words[1])
             if response is None:
-                await self.push("501 5.5.2 Cannot decode response")
+                await self._protocol_failure(typed_name, "Invalid base64 data in initial response")
                 return
         mechanism = server_mechanism(
             typed_name, self.context.config.store,
@@ -448,40 +467,46 @@ class SubmissionSession(SMTP):
         try:
             outcome = mechanism.step(response)
             while isinstance(outcome, Challenge):
-                answer = await self._challenge(outcome.data)
-                if answer is None:
-                    return
-                outcome = mechanism.step(answer)
+                outcome = mechanism.step(await self._challenge(typed_name, outcome.data))
+            if outcome.final_data is not None:
+                # RFC 4954 §4: additional data with success goes in a 334, answered by an empty line.
+                await self._challenge(typed_name, outcome.final_data)
+        except _ExchangeEnded:
+            return
         except AuthenticationFailed as exc:
             await self._auth_failed(typed_name, exc.reason, exc.username or mechanism.claimed_username)
             return
         except SaslError as exc:
             await self._auth_failed(typed_name, str(exc), mechanism.claimed_username)
             return
-        if outcome.final_data is not None:
-            # RFC 4954 §4: additional data with success goes in a 334, answered by an empty line.
-            if await self._challenge(outcome.final_data) is None:
-                return
         self.session.authenticated = True
         self.session.auth_data = outcome
         self.sasl_method = typed_name
         self.sasl_username = outcome.username
         await self.push("235 2.7.0 Authentication successful")
 
-    async def _challenge(self, data: bytes) -> bytes | None:
-        """Send ``334 base64(data)`` and return the decoded answer; None if the exchange ended
-        (client sent ``*``, undecodable base64, an overlong line: the reply is already sent)."""
+    async def _challenge(self, typed_name: str, data: bytes) -> bytes:
+        """Send ``334 base64(data)`` and return the decoded answer.
+
+        Raises :class:`_ExchangeEnded` (the reply and the log line already done) when the
+        client cancels with ``*``, sends invalid base64 or an overlong line.
+        """
         await self.push("334 " + base64.b64encode(data).decode("ascii"))
         line = await self._read_auth_line()
         if line is None:
-            await self.push("500 5.5.6 Error: authentication response too long")
-            return None
+            await self._protocol_failure(typed_name, "Response line too long")
+            raise _ExchangeEnded
         if line == b"*":
+            # smtpd_sasl_glue.c logs the abort (RFC 4954 §4: "*" cancels the exchange)
+            self.context.log.smtpd(self.pid, f"{self.namaddr}: SASL {typed_name} authentication aborted",
+                                   severity="warning")
             await self.push("501 5.7.0 Authentication aborted")
-            return None
+            raise _ExchangeEnded
+        # "=" is invalid here: it stands for an empty *initial* response only (RFC 4954 §4)
         decoded = _decode_base64(line.decode("ascii", "replace"))
         if decoded is None:
-            await self.push("501 5.5.2 Cannot decode response")
+            await self._protocol_failure(typed_name, "Invalid base64 data in continued response")
+            raise _ExchangeEnded
         return decoded
 
     async def _read_auth_line(self) -> bytes | None:
@@ -508,7 +533,15 @@ class SubmissionSession(SMTP):
             return None
         return b"".join(chunks).rstrip(b"\r\n").strip()
 
-    async def _auth_failed(self, typed_name: str, reason: str, username: str | None) -> None:
+    async def _auth_failed(
+        self, typed_name: str, reason: str, username: str | None, *,
+        reply: str = "535 5.7.8 Error: authentication failed", penalize: bool = True,
+    ) -> None:
+        """Log a failed AUTH as Postfix does and reply; credential failures are delayed.
+
+        The reason of a credential failure stays in the log: the client learns nothing about
+        whether the user exists (Postfix+Dovecot reply ``(reason unavailable)`` too).
+        """
         # Postfix >= 3.8.3 (and backports): "SASL %s authentication failed: %s, sasl_username=%s"
         self.context.log.smtpd(
             self.pid,
@@ -516,10 +549,16 @@ class SubmissionSession(SMTP):
             f"sasl_username={username or '(unavailable)'}",
             severity="warning",
         )
-        delay = self.context.penalty.record_failure(self.client_addr)
+        delay = self.context.penalty.record_failure(self.client_addr) if penalize else 0.0
         if delay:
             await asyncio.sleep(delay)
-        await self.push("535 5.7.8 Error: authentication failed")
+        await self.push(reply)
+
+    async def _protocol_failure(self, typed_name: str, reason: str) -> None:
+        """A malformed exchange (not a password guess): Postfix+Dovecot's reason goes to the
+        client as well, which helps whoever is debugging a client."""
+        await self._auth_failed(typed_name, reason, None, reply=f"535 5.7.8 Error: authentication failed: {reason}",
+                                penalize=False)
 
     # ----------------------------------------------------------------- mail transaction
 
@@ -533,7 +572,9 @@ class SubmissionSession(SMTP):
         session = self.session
         assert session is not None
         if not session.authenticated:
-            reply = f"554 5.7.1 <{address}>: Relay access denied"
+            # what Postfix's submission service (smtpd_relay_restrictions =
+            # permit_sasl_authenticated, reject) answers an unauthenticated client
+            reply = f"554 5.7.1 <{address}>: Recipient address rejected: Access denied"
             # smtpd_check.c log_whatsup(): "%s: %s: %s from %s: %s;" + from= to= proto= helo=
             proto = "ESMTP" if session.extended_smtp else "SMTP"
             self.context.log.smtpd(
@@ -576,6 +617,10 @@ class SubmissionSession(SMTP):
         if result.failures:
             return "451 4.3.0 Error: queue file write error"
         return f"250 2.0.0 Ok: queued as {envelope.transaction.queue_id}"
+
+
+class _ExchangeEnded(Exception):
+    """An AUTH exchange stopped early; the client has its reply and the log its line."""
 
 
 def _decode_base64(text: str) -> bytes | None:
