@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import Any
 from saslscope.maillog import report
 from saslscope.maillog.correlate import Correlator, LocalityJudge, Message, Results
 from saslscope.maillog.parse import LineParser, Unparsed
+from saslscope.maillog.prefilter import SummaryPrefilter
 from saslscope.maillog.sources import STDIN, Warnings, check_readable, expand, iter_blocks
 
 ProgressCallback = Callable[[int], None]   # called with the number of bytes just read
@@ -58,11 +59,14 @@ class Analysis:
     warnings: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     kept_lines: bool = False
+    fast: bool = False          # made with the summary prefilter: no logins()/trace() details
 
     def summary(self) -> dict[str, Any]:
         return report.summary(self)
 
     def logins(self, user: str | None = None, ip: str | None = None) -> list[dict[str, Any]]:
+        if self.fast:
+            raise ValueError("logins() needs analyze(..., fast=False): the prefilter skipped TLS and message-id lines")
         return report.logins(self, user=user, ip=ip)
 
     def failures(self) -> dict[str, Any]:
@@ -93,11 +97,15 @@ def analyze(paths: Iterable[str | os.PathLike[str]] = (), *, lines: Iterable[str
             year: int | None = None, since: datetime | None = None, until: datetime | None = None,
             syslog_name: str | None = None, own_addresses: Iterable[str] = (),
             keep: bool | str | Container[str] | None = None, unparsed_limit: int = 1000,
-            progress: ProgressCallback | None = None, now: datetime | None = None) -> Analysis:
+            progress: ProgressCallback | None = None, now: datetime | None = None,
+            fast: bool = False) -> Analysis:
     """Read logs (files, directories, ``-``; or ``lines``) and correlate them.
 
     ``keep``: ``True`` keeps every message's raw lines for :meth:`Analysis.trace`; a queue id,
     Message-ID or a collection of them keeps only those (cheap on big logs).
+    ``fast``: only :meth:`Analysis.summary` and :meth:`Analysis.failures` will be asked for:
+    lines they do not need are skipped in bulk (see :mod:`.prefilter`); ignored with
+    ``since``/``until``/``keep``, which need every line.
     Raises :class:`saslscope.maillog.sources.LogInputError` for an unreadable input.
     """
     names = [os.fspath(p) for p in paths]
@@ -112,20 +120,39 @@ def analyze(paths: Iterable[str | os.PathLike[str]] = (), *, lines: Iterable[str
     unparsed: list[UnparsedLine] = []
     state = _Run(parser, correlator, counts, unparsed, unparsed_limit, since, until, bool(keep_ids))
 
+    prefilter = SummaryPrefilter() if fast and not keep_ids and since is None and until is None else None
+
     if lines is not None:
-        state.feed_lines("<lines>", (ln.encode("utf-8", "surrogateescape") if isinstance(ln, str) else ln
-                                     for ln in lines))
+        encoded = (ln.encode("utf-8", "surrogateescape") if isinstance(ln, str) else ln for ln in lines)
+        if prefilter is not None:
+            encoded = (b"".join(ln + b"\n" for ln in encoded),)    # one block, same path as files
+            state.feed_lines("<lines>", (pair for block in encoded for pair in prefilter.lines(block, 1)))
+        else:
+            state.feed_lines("<lines>", enumerate(encoded, start=1))
     for name in ordered:
-        def blocks(name: str = name):
-            for block in iter_blocks(name, warnings):
-                if progress is not None:
-                    progress(len(block))
-                yield block
-        state.feed_lines(name if name != STDIN else "<stdin>",
-                         (line for block in blocks() for line in block.split(b"\n")[:-1]))
+        state.feed_lines(name if name != STDIN else "<stdin>", _numbered(name, warnings, progress, prefilter))
+    if prefilter is not None:
+        counts.total += prefilter.skipped
+        counts.parsed += prefilter.skipped
     results = correlator.finish()
     return Analysis(counts, results, locality, unparsed, warnings.messages, ordered or ["<lines>"],
-                    bool(keep_ids))
+                    bool(keep_ids), prefilter is not None)
+
+
+def _numbered(name: str, warnings: Warnings, progress: ProgressCallback | None,
+              prefilter: SummaryPrefilter | None) -> Iterator[tuple[int, bytes]]:
+    """``(line_number, line)`` of one input, all lines or only those the prefilter lets through."""
+    number = 1
+    for block in iter_blocks(name, warnings):
+        if progress is not None:
+            progress(len(block))
+        if prefilter is not None:
+            yield from prefilter.lines(block, number)
+            number += block.count(b"\n")
+        else:
+            for line in block.split(b"\n")[:-1]:
+                yield number, line
+                number += 1
 
 
 class _Run:
@@ -139,16 +166,15 @@ class _Run:
         self.since, self.until, self.keep_raw = since, until, keep_raw
         self.seq = 0
 
-    def feed_lines(self, source: str, lines: Iterable[bytes]) -> None:
+    def feed_lines(self, source: str, lines: Iterable[tuple[int, bytes]]) -> None:
         parse = self.parser.parse
         feed = self.correlator.feed
         counts = self.counts
         since, until, keep_raw = self.since, self.until, self.keep_raw
         seq = self.seq
-        number = 0
-        parsed = ignored = 0
-        for line in lines:
-            number += 1
+        read = parsed = ignored = 0
+        for number, line in lines:
+            read += 1
             seq += 1
             if line[-1:] == b"\r":
                 line = line[:-1]
@@ -167,7 +193,7 @@ class _Run:
                 parsed += 1
             else:
                 ignored += 1
-        counts.total += number
+        counts.total += read
         counts.parsed += parsed
         counts.ignored += ignored
         self.seq = seq

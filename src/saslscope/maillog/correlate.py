@@ -272,7 +272,6 @@ class Correlator:
         session = self._session(e)
         session.saw_connect = True
         session.client_name, session.client_ip = e.client_name, e.client_ip
-        self.locality.learn(e.host, e.client_name, e.client_ip)
         self._keep_session_line(session, seq, raw)
         return True
 
@@ -280,8 +279,7 @@ class Correlator:
         session = self._session(e)
         session.end = e.time
         session.commands = e.counters
-        if not session.client_ip:
-            session.client_name, session.client_ip = e.client_name, e.client_ip
+        session.client_name, session.client_ip = e.client_name, e.client_ip
         self._keep_session_line(session, seq, raw)
         self._close_session(session)
         return True

@@ -81,8 +81,9 @@ def summary(analysis: Analysis) -> dict[str, Any]:
 
 
 def _auth_only(analysis: Analysis, s: Any) -> dict[str, Any]:
-    return {"start": iso(s.start), "end": iso(s.end), "client_name": s.client_name, "client_ip": s.client_ip,
-            "service": s.service, "auth": f"{s.auth[0]}/{s.auth[1]}", "tls": s.tls,
+    # no start/TLS: the fast summary skips connect and TLS lines; trace shows them
+    return {"end": iso(s.end), "client_name": s.client_name, "client_ip": s.client_ip,
+            "service": s.service, "auth": f"{s.auth[0]}/{s.auth[1]}",
             "local": analysis.locality.is_local(s.host, s.client_name, s.client_ip)}
 
 
