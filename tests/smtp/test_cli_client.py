@@ -177,6 +177,7 @@ def test_probe_text_in_plain_language(honest, pki):
     assert "messages up to 10.2 MB" in out
     assert "certificate verified for 127.0.0.1" in out and "SHA-256:" in out
     assert "CRAM-MD5             answers: 334" in out
+    assert "TLS 1.0/1.1 offered alone: refused" in out
     assert "findings:\n  none" in out
 
 

@@ -418,3 +418,31 @@ def test_bad_addresses_and_helo_are_refused_before_connecting(pki):
     assert bad_to.outcome is Outcome.REFUSED_BY_POLICY and "not a bare mail address" in bad_to.error
     assert bad_helo.outcome is Outcome.REFUSED_BY_POLICY and "CR or LF" in bad_helo.error
     assert server.peers == []
+
+
+def _legacy_server_context(pki):
+    import ssl
+    import warnings
+
+    context = server_context(str(pki.chain_path), str(pki.key_path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.set_ciphers("DEFAULT@SECLEVEL=0")
+        context.minimum_version = ssl.TLSVersion.TLSv1
+    return context
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_probe_finds_out_whether_tls_1_0_and_1_1_are_still_accepted(pki, legacy):
+    behaviour = Behaviour(tls_context=_legacy_server_context(pki) if legacy else server_context(str(pki.chain_path), str(pki.key_path)))
+    with serving(honest_script(behaviour)) as server:
+        result = probe(SessionOptions(server.host, server.port, TlsMode.STARTTLS, TlsSettings(cafile=str(pki.ca_cert_path)), timeout=5))
+    assert result.ok and result.legacy_tls_checked
+    assert result.tls is not None and result.tls.protocol == "TLSv1.3"  # the main connection is modern
+    assert len(server.peers) == 2
+    if legacy:
+        assert result.legacy_tls_accepted in ("TLSv1", "TLSv1.1")
+        assert "old-tls-accepted" in {f.code for f in result.findings}
+    else:
+        assert result.legacy_tls_accepted is None
+        assert "old-tls-accepted" not in {f.code for f in result.findings}

@@ -22,13 +22,15 @@ from saslscope.cli.connection_options import (
 @output_options
 @click.option("--transcript", is_flag=True, help="Also print the SMTP transcript.")
 @click.option("--no-auth-check", is_flag=True, help="Do not start each advertised mechanism (AUTH MECH, then '*').")
-def probe(transcript: bool, no_auth_check: bool, as_json: bool, nagios: bool, **connection: object) -> None:
+@click.option("--no-legacy-tls-check", is_flag=True, help="Do not make the extra connection that checks whether TLS 1.0/1.1 are still accepted.")
+def probe(transcript: bool, no_auth_check: bool, no_legacy_tls_check: bool, as_json: bool, nagios: bool, **connection: object) -> None:
     """Show banner, EHLO before and after TLS in plain language, the TLS protocol and
     cipher, the certificate chain and its verification, and findings (AUTH before TLS,
     PLAIN/LOGIN over cleartext, bad certificates, TLS below 1.2, broken mechanisms).
 
     No credentials are sent. Each advertised mechanism is started with AUTH and cancelled
-    with '*' at once, to see whether the server can actually run it.
+    with '*' at once, to see whether the server can actually run it; one more connection
+    offers only TLS 1.0/1.1, to see whether the server still accepts them.
     """
     check_output_choice(as_json, nagios)
     from saslscope.smtp.probe import probe as run_probe
@@ -36,7 +38,7 @@ def probe(transcript: bool, no_auth_check: bool, as_json: bool, nagios: bool, **
     from saslscope.smtp.report import nagios_line, nagios_state, probe_json, probe_text
 
     options = SessionOptions(**session_fields(**connection))  # type: ignore[arg-type]
-    result = run_probe(options, check_mechanisms=not no_auth_check)
+    result = run_probe(options, check_mechanisms=not no_auth_check, check_legacy_tls=not no_legacy_tls_check)
     if nagios:
         click.echo(nagios_line(result))
         finish(nagios_state(result))

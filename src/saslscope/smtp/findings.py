@@ -80,6 +80,9 @@ def _tls(result: SessionResult, now: datetime, expiry_warning_days: float) -> li
     verification_error = getattr(result, "verification_error", None)
     if verification_error:
         found.append(Finding(Severity.CRITICAL, "certificate-not-verified", f"certificate verification failed: {verification_error}"))
+    legacy = getattr(result, "legacy_tls_accepted", None)
+    if legacy:
+        found.append(Finding(Severity.CRITICAL, "old-tls-accepted", f"the server still accepts {legacy} (RFC 8996: TLS 1.0 and 1.1 must not be used)"))
     tls = result.tls
     if tls is None:
         return found

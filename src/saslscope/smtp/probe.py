@@ -25,15 +25,21 @@ class ProbeResult(SessionResult):
     #: set when the first, verifying connection failed on the certificate; the details
     #: shown then come from a second connection made without verification
     verification_error: str | None = None
+    #: the protocol below TLS 1.2 the server accepted ("TLSv1.1"), None if it refused
+    #: them, or if they were not checked (``legacy_tls_checked``)
+    legacy_tls_accepted: str | None = None
+    legacy_tls_checked: bool = False
 
 
-def probe(options: SessionOptions, *, check_mechanisms: bool = True) -> ProbeResult:
+def probe(options: SessionOptions, *, check_mechanisms: bool = True, check_legacy_tls: bool = True) -> ProbeResult:
     """Banner, EHLO before/after TLS, TLS details, and (``check_mechanisms``) whether each
     advertised mechanism starts: ``AUTH MECH``, expect 334, cancel with ``*``. No
     credentials are sent. Mechanisms are only started under TLS.
 
     When the certificate does not verify, a second connection without verification
     collects what the server presents, and ``verification_error`` says why it failed.
+    With ``check_legacy_tls``, one more connection offering only TLS 1.0/1.1 finds out
+    whether the server still accepts them (RFC 8996 forbids both).
     """
     result = _probe_once(options, check_mechanisms)
     if result.outcome is Outcome.TLS and result.verification_error is not None:
@@ -43,8 +49,25 @@ def probe(options: SessionOptions, *, check_mechanisms: bool = True) -> ProbeRes
         second.outcome, second.error = result.outcome, result.error
         if second.tls is not None:
             second.tls = replace(second.tls, verified=False, verify_error=result.verification_error)
-        return second
+        result = second
+    if check_legacy_tls and result.tls is not None:
+        result.legacy_tls_accepted = _legacy_tls(options)
+        result.legacy_tls_checked = True
+        answer = f"accepted ({result.legacy_tls_accepted})" if result.legacy_tls_accepted else "refused"
+        result.transcript.note(f"another connection offering only TLS 1.0/1.1: {answer}", False)
     return result
+
+
+def _legacy_tls(options: SessionOptions) -> str | None:
+    """The protocol the server negotiates when offered nothing newer than TLS 1.1."""
+    legacy = replace(
+        options,
+        tls=replace(options.tls, verify=False, minimum_version=None, maximum_version="1.1", legacy_protocols=True),
+    )
+    check = SessionResult(legacy.host, legacy.effective_port, legacy.effective_tls_mode)
+    with run_session(legacy, check) as session:
+        session.open()
+    return check.tls.protocol if check.tls is not None else None
 
 
 def _probe_once(options: SessionOptions, check_mechanisms: bool, transcript: Transcript | None = None) -> ProbeResult:

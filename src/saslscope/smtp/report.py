@@ -102,6 +102,9 @@ def probe_text(result: ProbeResult, *, transcript: bool = False) -> str:
             )
             lines.append(f"    key:         {cert.public_key}, signed with {cert.signature_algorithm}")
             lines.append(f"    SHA-256:     {cert.sha256}")
+    if result.legacy_tls_checked:
+        answer = f"ACCEPTED ({result.legacy_tls_accepted})" if result.legacy_tls_accepted else "refused"
+        lines.append(f"TLS 1.0/1.1 offered alone: {answer}")
     if result.capabilities is not None:
         title = "EHLO without TLS" if cleartext_only else "EHLO after TLS" if result.capabilities_before_tls else "EHLO"
         lines += _capability_lines(title, result.capabilities)
@@ -177,6 +180,8 @@ def login_json(result: LoginResult, *, show_secrets: bool = False, explain: bool
 def probe_json(result: ProbeResult) -> dict[str, Any]:
     document = {"command": "probe", **session_json(result)}
     document["verification_error"] = result.verification_error
+    document["legacy_tls_accepted"] = result.legacy_tls_accepted if result.legacy_tls_checked else None
+    document["legacy_tls_checked"] = result.legacy_tls_checked
     document["mechanism_checks"] = [
         {"mechanism": c.mechanism, "works": c.works, "reply": c.reply} for c in result.mechanism_checks
     ]

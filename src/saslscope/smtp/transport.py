@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import ssl
 import time
+import warnings
 from collections import deque
 from dataclasses import dataclass
 from enum import Enum
@@ -44,8 +45,11 @@ class TlsSettings:
     """How to do TLS. Verification of the chain and of the host name is on by default.
 
     ``server_name`` is sent as SNI and is the name the certificate must match; ``None``
-    means the host connected to. ``minimum_version`` is one of :data:`TLS_VERSION_NAMES`;
-    ``None`` keeps OpenSSL's default floor (TLS 1.2 on current Debian).
+    means the host connected to. ``minimum_version`` and ``maximum_version`` are among
+    :data:`TLS_VERSION_NAMES`; ``None`` keeps OpenSSL's defaults (at least TLS 1.2 on
+    current Debian). ``legacy_protocols`` lowers OpenSSL's security level to 0 so that
+    TLS 1.0/1.1 can be negotiated at all: only ``probe`` uses it, to find out whether a
+    server still accepts them, never to send credentials.
     """
 
     verify: bool = True
@@ -54,7 +58,9 @@ class TlsSettings:
     client_cert: str | None = None
     client_key: str | None = None
     minimum_version: str | None = None
+    maximum_version: str | None = None
     server_name: str | None = None
+    legacy_protocols: bool = False
 
 
 def make_context(settings: TlsSettings) -> ssl.SSLContext:
@@ -70,8 +76,16 @@ def make_context(settings: TlsSettings) -> ssl.SSLContext:
             context.load_cert_chain(settings.client_cert, settings.client_key)
     except (OSError, ssl.SSLError) as exc:
         raise TlsFailed(f"cannot load TLS files: {_reason(exc)}") from None
-    if settings.minimum_version is not None:
-        context.minimum_version = _TLS_VERSIONS[settings.minimum_version]
+    with warnings.catch_warnings():
+        # Python deprecates TLS 1.0/1.1; asking for them here is deliberate
+        warnings.simplefilter("ignore", DeprecationWarning)
+        if settings.legacy_protocols:
+            context.set_ciphers("DEFAULT@SECLEVEL=0")
+            context.minimum_version = ssl.TLSVersion.TLSv1
+        if settings.minimum_version is not None:
+            context.minimum_version = _TLS_VERSIONS[settings.minimum_version]
+        if settings.maximum_version is not None:
+            context.maximum_version = _TLS_VERSIONS[settings.maximum_version]
     return context
 
 
