@@ -425,8 +425,9 @@ class SubmissionSession(SMTP):
 
     async def smtp_AUTH(self, arg: str | None) -> None:
         assert self.session is not None
-        if not self.session.host_name or not self.session.extended_smtp:
-            await self.push("503 5.5.1 Error: send EHLO first")
+        if not self.session.host_name:
+            # Postfix takes AUTH after HELO too (not only after EHLO), so do we
+            await self.push("503 5.5.1 Error: send HELO/EHLO first")
             return
         if not self._auth_allowed():
             await self.push("530 5.7.0 Must issue a STARTTLS command first")
