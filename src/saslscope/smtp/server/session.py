@@ -7,11 +7,16 @@ needs and aiosmtpd leaves to the application:
   mechanism names are case-insensitive and logged as the client spelled them (Postfix logs
   ``sasl_method=cram-md5`` when the client typed ``auth cram-md5``); ``*`` aborts; the SCRAM
   server-final message goes out as one more ``334``; failures are delayed per client address.
-* AUTH is offered and accepted only under TLS unless cleartext AUTH is allowed.
+* With a certificate and without cleartext AUTH allowed, the session behaves like Postfix's
+  submission service (``smtpd_tls_security_level=encrypt``): AUTH is offered only under TLS
+  and every command but HELO/EHLO/NOOP/QUIT/STARTTLS waits for STARTTLS (``530 5.7.0``).
 * Implicit TLS (port 465 style) and STARTTLS share one upgrade path, so a client that
   vanishes in the handshake is logged (``SSL_accept error``) and the server carries on.
 * Every command is counted for the ``disconnect from ... commands=`` line; too many errors
-  end the session (Postfix's ``smtpd_hard_error_limit``); unknown verbs get ``502``.
+  end the session (Postfix's ``smtpd_hard_error_limit``); unknown verbs get ``500``, and HTTP
+  probes or header lines sent as commands Postfix's ``221`` goodbye.
+* Replies and log lines were checked against Postfix 3.7 with Dovecot SASL, conversation by
+  conversation (``tests/server/test_log_matches_postfix.py``).
 * Accepted mail goes to a Maildir, never anywhere else; without AUTH, RCPT is refused with
   ``554 5.7.1 ... Access denied`` (the submission service's ``smtpd_relay_restrictions``).
 """
