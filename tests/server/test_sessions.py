@@ -146,3 +146,21 @@ def test_recipient_limit(tmp_path, pki, passwd_path):
             client.login(CRAM_USER, password(CRAM_USER))
             client.mail(CRAM_USER)
             assert [client.rcpt(f"r{i}@example.com")[0] for i in range(3)] == [250, 250, 452]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("127.0.0.1:2587", ("127.0.0.1", 2587)), ("[::1]:25", ("::1", 25)), ("2465", ("127.0.0.1", 2465)),
+    ("localhost:0", ("localhost", 0)), (":587", ("127.0.0.1", 587)),
+])
+def test_listen_addresses(text, expected):
+    from saslscope.smtp.server import parse_address
+
+    assert parse_address(text) == expected
+
+
+@pytest.mark.parametrize("text", ["::1:25", "[::1]25", "host:http", "host:70000", "", "[::1]"])
+def test_bad_listen_addresses(text):
+    from saslscope.smtp.server import parse_address
+
+    with pytest.raises(ValueError):
+        parse_address(text)
