@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email
 import smtplib
 import socket
 import ssl
@@ -110,9 +111,11 @@ def test_delivered_message_has_a_received_header_that_the_headers_reader_underst
     assert hop.protocol == "ESMTPSA" and hop.authenticated
     assert hop.tls is not None and hop.tls.version == "TLSv1.3"
     assert hop.for_addr in ("test@example.com", "<test@example.com>")
+    # the message had no Message-ID: one was added (as Postfix's cleanup does) and logged
+    added = email.message_from_bytes(data)["Message-Id"]
+    assert added.endswith(f".{queue_id}@mail.test>")
     [cleanup] = server.log.wait_for("message-id=")
-    assert cleanup.endswith(f"message-id=<{cleanup.split('<')[1].split('>')[0]}>")
-    assert f"Message-Id: <" in data.decode()
+    assert " postfix/cleanup[" in cleanup and cleanup.endswith(f": {queue_id}: message-id={added}")
 
 
 def test_failure_penalty_doubles_per_address_caps_and_forgets():
