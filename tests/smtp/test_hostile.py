@@ -446,3 +446,16 @@ def test_probe_finds_out_whether_tls_1_0_and_1_1_are_still_accepted(pki, legacy)
     else:
         assert result.legacy_tls_accepted is None
         assert "old-tls-accepted" not in {f.code for f in result.findings}
+
+
+def test_without_8bitmime_the_body_goes_quoted_printable_and_still_decodes_exactly(pki):
+    behaviour = _behaviour(pki, ehlo_after_tls=("AUTH CRAM-MD5", "SIZE 1000000"))
+    spec = MessageSpec("centos7@phoenixknight.jp", ("test@example.com",), "CRAM-MD5 test", JAPANESE_BODY)
+    with serving(honest_script(behaviour)) as server:
+        result = login(_options(server, pki, message=spec))
+    assert result.ok, result.error
+    raw = behaviour.messages[0]
+    assert raw.isascii() and b"Content-Transfer-Encoding: quoted-printable" in raw
+    assert b"BODY=8BITMIME" not in behaviour.envelopes[0][0]
+    received = email.message_from_bytes(raw, policy=email.policy.default)
+    assert received.get_content().replace("\r\n", "\n") == JAPANESE_BODY

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import socket
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -117,13 +118,15 @@ def login(options: LoginOptions) -> LoginResult:
         result.outcome, result.error = exc.outcome, exc.message
         return result
     quit_after = options.effective_quit_after
+    # built before connecting: the email package's import time stays out of the session
+    content = _build_message(options) if options.message is not None else None
     with run_session(options, result) as session:
         capabilities = session.open(quit_after)
         if capabilities is None or QUIT_ORDER.index(quit_after) < QUIT_ORDER.index(QuitAfter.AUTH):
             return result
         _authenticate(session, options, result, capabilities)
-        if options.message is not None and quit_after is not QuitAfter.AUTH:
-            _send_message(session, options, result, capabilities, quit_after)
+        if content is not None and quit_after is not QuitAfter.AUTH:
+            _send_message(session, options, content, result, capabilities, quit_after)
     return result
 
 
@@ -330,14 +333,29 @@ def _receive_sasl(session: Session, mechanism: str, secrecy: Secrecy | None) -> 
 # -- the test message -------------------------------------------------------------------
 
 
+def _build_message(options: LoginOptions) -> bytes:
+    """The message; its Message-ID domain is the EHLO name, or this host's name."""
+    from saslscope.smtp.message import build_message
+
+    assert options.message is not None
+    return build_message(options.message, options.helo or socket.gethostname())
+
+
 def _send_message(
-    session: Session, options: LoginOptions, result: LoginResult, capabilities: Capabilities, quit_after: QuitAfter
+    session: Session,
+    options: LoginOptions,
+    content: bytes,
+    result: LoginResult,
+    capabilities: Capabilities,
+    quit_after: QuitAfter,
 ) -> None:
     from saslscope.smtp.message import body_type, build_message
 
     spec = options.message
-    assert spec is not None and session.helo is not None
-    content = build_message(spec, session.helo)
+    assert spec is not None
+    if body_type(content) == "8BITMIME" and "8BITMIME" not in capabilities and not spec.needs_smtputf8:
+        session.note("the server does not offer 8BITMIME: the body goes quoted-printable")
+        content = build_message(spec, options.helo or socket.gethostname(), eight_bit=False)
     mail_parameters = []
     if spec.needs_smtputf8:
         if "SMTPUTF8" not in capabilities:
