@@ -240,14 +240,16 @@ def test_certificate_for_the_wrong_host(pki, wrong_host_pki):
     assert probed.outcome is Outcome.TLS and probed.verification_error
     assert probed.tls is not None and probed.tls.verified is False
     assert "wrong.example" in probed.tls.certificates()[0].subject
-    assert "certificate-not-verified" in {f.code for f in findings(probed)}
+    assert "certificate-name-mismatch" in {f.code for f in findings(probed)}
 
 
 def test_untrusted_certificate_fails_verification(pki, wrong_host_pki):
     # the server's CA is not the one we trust
     with serving(honest_script(_behaviour(pki))) as server:
         result = login(_options(server, wrong_host_pki))
+        probed = probe(_options(server, wrong_host_pki))
     assert result.outcome is Outcome.TLS and "certificate verification failed" in result.error
+    assert "certificate-untrusted" in {f.code for f in probed.findings}
 
 
 def test_server_closes_mid_auth(pki):

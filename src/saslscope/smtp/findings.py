@@ -17,6 +17,20 @@ CLEARTEXT_PASSWORD_MECHANISMS = frozenset({"PLAIN", "LOGIN"})
 _WEAK_PROTOCOLS = frozenset({"SSLv3", "TLSv1", "TLSv1.1"})
 
 
+#: OpenSSL X509_V_ERR_* codes (x509_vfy.h) -> finding code; anything else is
+#: "certificate-not-verified"
+_VERIFY_FINDINGS = {
+    62: "certificate-name-mismatch",        # X509_V_ERR_HOSTNAME_MISMATCH
+    64: "certificate-name-mismatch",        # X509_V_ERR_IP_ADDRESS_MISMATCH
+    10: "certificate-expired",              # X509_V_ERR_CERT_HAS_EXPIRED
+    9: "certificate-not-yet-valid",         # X509_V_ERR_CERT_NOT_YET_VALID
+    18: "certificate-untrusted",            # X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT
+    19: "certificate-untrusted",            # X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN
+    20: "certificate-untrusted",            # X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+    21: "certificate-untrusted",            # X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE
+}
+
+
 class Severity(str, Enum):
     CRITICAL = "critical"   # credentials or mail are exposed, or clients cannot connect safely
     WARNING = "warning"     # fix soon
@@ -79,7 +93,8 @@ def _tls(result: SessionResult, now: datetime, expiry_warning_days: float) -> li
     found: list[Finding] = []
     verification_error = getattr(result, "verification_error", None)
     if verification_error:
-        found.append(Finding(Severity.CRITICAL, "certificate-not-verified", f"certificate verification failed: {verification_error}"))
+        code = _VERIFY_FINDINGS.get(getattr(result, "verification_code", None), "certificate-not-verified")
+        found.append(Finding(Severity.CRITICAL, code, f"certificate verification failed: {verification_error}"))
     legacy = getattr(result, "legacy_tls_accepted", None)
     if legacy:
         found.append(Finding(Severity.CRITICAL, "old-tls-accepted", f"the server still accepts {legacy} (RFC 8996: TLS 1.0 and 1.1 must not be used)"))

@@ -25,6 +25,8 @@ class ProbeResult(SessionResult):
     #: set when the first, verifying connection failed on the certificate; the details
     #: shown then come from a second connection made without verification
     verification_error: str | None = None
+    #: OpenSSL's X509_V_ERR_* number for ``verification_error``
+    verification_code: int | None = None
     #: the protocol below TLS 1.2 the server accepted ("TLSv1.1"), None if it refused
     #: them, or if they were not checked (``legacy_tls_checked``)
     legacy_tls_accepted: str | None = None
@@ -46,6 +48,7 @@ def probe(options: SessionOptions, *, check_mechanisms: bool = True, check_legac
         unverified = replace(options, tls=replace(options.tls, verify=False))
         second = _probe_once(unverified, check_mechanisms, result.transcript)
         second.verification_error = result.verification_error
+        second.verification_code = result.verification_code
         second.outcome, second.error = result.outcome, result.error
         if second.tls is not None:
             second.tls = replace(second.tls, verified=False, verify_error=result.verification_error)
@@ -80,6 +83,7 @@ def _probe_once(options: SessionOptions, check_mechanisms: bool, transcript: Tra
             capabilities = session.open()
         except CertificateRejected as exc:
             result.verification_error = exc.verify_message
+            result.verification_code = exc.verify_code
             raise
         if check_mechanisms and capabilities is not None and session.under_tls:
             for name in capabilities.auth_mechanisms:

@@ -180,6 +180,7 @@ def login_json(result: LoginResult, *, show_secrets: bool = False, explain: bool
 def probe_json(result: ProbeResult) -> dict[str, Any]:
     document = {"command": "probe", **session_json(result)}
     document["verification_error"] = result.verification_error
+    document["verification_code"] = result.verification_code
     document["legacy_tls_accepted"] = result.legacy_tls_accepted if result.legacy_tls_checked else None
     document["legacy_tls_checked"] = result.legacy_tls_checked
     document["mechanism_checks"] = [

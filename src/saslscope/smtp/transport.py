@@ -185,7 +185,7 @@ class Transport:
         try:
             wrapped = context.wrap_socket(self._sock, server_hostname=server_name or None)
         except ssl.SSLCertVerificationError as exc:
-            raise CertificateRejected(exc.verify_message or _reason(exc)) from None
+            raise CertificateRejected(exc.verify_message or _reason(exc), exc.verify_code) from None
         except TimeoutError:
             raise TlsFailed(f"TLS handshake not finished within {self._timeout:g} s") from None
         except ssl.SSLError as exc:
@@ -219,9 +219,11 @@ class Transport:
 class CertificateRejected(TlsFailed):
     """The server's certificate did not verify (chain, host name, validity)."""
 
-    def __init__(self, verify_message: str) -> None:
+    def __init__(self, verify_message: str, verify_code: int | None = None) -> None:
         super().__init__(f"certificate verification failed: {verify_message}")
         self.verify_message = verify_message
+        #: OpenSSL's X509_V_ERR_* number (62 host name mismatch, 10 expired...)
+        self.verify_code = verify_code
 
 
 def _hostport(host: str, port: int) -> str:
