@@ -120,7 +120,7 @@ def analyze(paths: Iterable[str | os.PathLike[str]] = (), *, lines: Iterable[str
     unparsed: list[UnparsedLine] = []
     state = _Run(parser, correlator, counts, unparsed, unparsed_limit, since, until, bool(keep_ids))
 
-    prefilter = SummaryPrefilter() if fast and not keep_ids and since is None and until is None else None
+    prefilter = SummaryPrefilter(correlator.feed) if fast and not keep_ids and since is None and until is None else None
 
     if lines is not None:
         encoded = (ln.encode("utf-8", "surrogateescape") if isinstance(ln, str) else ln for ln in lines)
@@ -132,8 +132,9 @@ def analyze(paths: Iterable[str | os.PathLike[str]] = (), *, lines: Iterable[str
     for name in ordered:
         state.feed_lines(name if name != STDIN else "<stdin>", _numbered(name, warnings, progress, prefilter))
     if prefilter is not None:
-        counts.total += prefilter.skipped
-        counts.parsed += prefilter.skipped
+        recognised = prefilter.skipped + prefilter.fast_lane
+        counts.total += recognised
+        counts.parsed += recognised
     results = correlator.finish()
     return Analysis(counts, results, locality, unparsed, warnings.messages, ordered or ["<lines>"],
                     bool(keep_ids), prefilter is not None)

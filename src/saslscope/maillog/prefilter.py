@@ -10,16 +10,22 @@ always a line the parser would also have recognised; anything unusual reaches th
 tests/maillog/test_prefilter.py checks that summaries with and without it are identical.
 
 Not used with ``--since/--until`` (every line's time matters) or for ``trace``/``logins``.
-One known difference: when an smtpd process's ``disconnect`` line is missing (lost log
-lines, a crashed process), the full parser closes that session at the process's next
-``connect``; without connect lines the session runs on to the next ``disconnect``.
+Known differences, both about damaged logs: when an smtpd process's ``disconnect`` line is
+missing (lost log lines, a crashed process), the full parser closes that session at the
+process's next ``connect``; without connect lines the session runs on to the next
+``disconnect`` that counts an AUTH command. (A session that authenticated always has
+``auth=`` on its disconnect line since Postfix 3.0; older ones have no counters at all and
+their disconnect lines are always parsed.) ``qmgr`` lines are turned into events here
+without times: a summary does not use them. Lines longer than the parser's 16 KiB cut may
+be counted as parsed where the parser would have found them cut short.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
+from saslscope.maillog import events as ev
 from saslscope.maillog.parse import QUEUE_ID
 
 _TIME = rb"(?:[A-Z][a-z]{2} [ 0-3]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[^ \n]*)"
@@ -29,34 +35,53 @@ _NAMADDR = rb"[^ \[\]\n]*\[[^\]\n]*\](?::\d+)?"
 
 _SKIPPABLE = [
     # smtpd: connect, TLS, warnings other than SASL failures, aborts, rejects without sasl_*
-    _POSTFIX + rb"smtpd\[\d+\]: (?:"
+    rb"smtpd\[\d+\]: (?:"
     rb"connect from [^\n]*"
+    # a disconnect with command counters but no AUTH command: no session a summary follows
+    # (Postfix < 3.0 logs no counters at all; those lines are always parsed)
+    rb"|disconnect from " + _NAMADDR + rb"(?: (?!auth=)[a-z-]+=\d+(?:/\d+)?)+\r?"
     rb"|warning: (?![^\n]*authentication failed)[^\n]*"
     # the parser tries "QID: client=" on the first 60 bytes before the kinds below
     rb"|(?![^\n]{0,51}: client=)(?:"
     rb"\w+ TLS connection established from [^ \n]+?: \S+ with cipher \S+[^\n]*"
     rb"|(?:(?:NOQUEUE|" + QUEUE_ID + rb"): )?(?:lost connection|timeout|too many errors) after \S+"
     rb"(?: \(\d+ bytes\))? from " + _NAMADDR + rb"[^\n]*"
-    rb"|NOQUEUE: reject: (?![^\n]*sasl_)\S+ from " + _NAMADDR + rb": [^\n]*))",
+    rb"|NOQUEUE: reject: (?![^\n]*sasl_)\S+ from " + _NAMADDR + rb": [^\n]*"
+    # a message submitted without AUTH (sasl_sender alone proves nothing)
+    rb"|(?:NOQUEUE|" + QUEUE_ID + rb"): client=(?![^\n]*sasl_username=)[^\n]*))",
     # cleanup's message-id
-    _POSTFIX + rb"cleanup\[\d+\]: " + QUEUE_ID + rb": (?:resent-)?message-id=[^\n]*",
+    rb"cleanup\[\d+\]: " + QUEUE_ID + rb": (?:resent-)?message-id=[^\n]*",
     # every delivery agent's (and qmgr's) "QID: to=<...>, ..., status=..." line
-    _POSTFIX + rb"(?:smtp|lmtp|local|virtual|pipe|error|discard|retry|qmgr)\[\d+\]: " + QUEUE_ID
+    rb"(?:smtp|lmtp|local|virtual|pipe|error|discard|retry|qmgr)\[\d+\]: " + QUEUE_ID
     + rb": to=<[^\n]*?>, [^\n]*?status=\w+(?: \([^\n]*\))?\r?",
     # postscreen's per-connection chatter
-    _POSTFIX + rb"postscreen\[\d+\]: (?:CONNECT from |PASS NEW |PASS OLD |DNSBL rank |PREGREET |HANGUP |"
+    rb"postscreen\[\d+\]: (?:CONNECT from |PASS NEW |PASS OLD |DNSBL rank |PREGREET |HANGUP |"
     rb"DISCONNECT |COMMAND |BARE NEWLINE |NON-SMTP COMMAND |WHITELISTED |ALLOWLISTED |BLACKLISTED |"
     rb"DENYLISTED )[^\n]*",
 ]
-# lines are cut at 16 KiB by the parser; longer ones always go to it
-_WANTED_RE = re.compile(rb"\n(?!(?=[^\n]{0,16000}(?:\n|\Z))(?:" + rb"|".join(_SKIPPABLE) + rb")(?:\n|\Z))([^\n]*)")
+# qmgr's two lines per message, turned into events right here (they are a third of a
+# busy log and carry one queue id and one number): the same fields QMGR_FROM_RE reads
+_QMGR = rb"qmgr\[\d+\]: (?P<qid>" + QUEUE_ID + rb"): "
+# One match = a run of skippable lines (consumed inside the engine) + one line for Python.
+# At the very end of a block the engine may hand over a skippable line too: the parser then
+# parses it, which is never wrong, only slower.
+_WANTED_RE = re.compile(
+    rb"(?:\n" + _POSTFIX + rb"(?:" + rb"|".join(_SKIPPABLE) + rb")(?=\n|\Z))*"
+    rb"\n(?P<line>" + _POSTFIX + _QMGR + rb"(?:(?P<removed>removed)\r?(?=\n|\Z)|"
+    rb"from=<(?P<sender>[^\n]*?)>, size=(?P<size>\d+), nrcpt=(?P<nrcpt>\d+)[^\n]*)"
+    rb"|[^\n]*)")
 
 
 class SummaryPrefilter:
-    """Split blocks of whole lines into the lines a summary needs; count the rest."""
+    """Split blocks of whole lines into the lines a summary needs; count the rest.
 
-    def __init__(self) -> None:
-        self.skipped = 0
+    ``on_event`` receives the events of the qmgr fast lane, in log order with the lines.
+    """
+
+    def __init__(self, on_event: Callable[[ev.Event, int, bytes | None], object]) -> None:
+        self.on_event = on_event
+        self.skipped = 0        # lines recognised inside the engine, never seen by Python
+        self.fast_lane = 0      # qmgr lines turned into events here
 
     def lines(self, block: bytes, first_number: int) -> Iterator[tuple[int, bytes]]:
         """Yield ``(line_number, line)`` for the lines to parse; ``block`` ends with ``\\n``."""
@@ -66,10 +91,22 @@ class SummaryPrefilter:
         number = first_number - 1
         last = 0
         yielded = 0
+        on_event = self.on_event
         for m in _WANTED_RE.finditer(text):
-            start = m.start()
-            number += text.count(b"\n", last, start + 1)
-            last = start + 1
-            yielded += 1
-            yield number, m.group(1)
+            if m.group("qid") is None:
+                start = m.start("line") - 1
+                number += text.count(b"\n", last, start + 1)
+                last = start + 1
+                yielded += 1
+                yield number, m.group("line")
+            elif m.group("removed") is not None:
+                yielded += 1
+                self.fast_lane += 1
+                on_event(ev.Removed(None, "", "postfix/qmgr", 0, m.group("qid").decode()), 0, None)
+            else:
+                yielded += 1
+                self.fast_lane += 1
+                on_event(ev.QueueFrom(None, "", "postfix/qmgr", 0, m.group("qid").decode(),
+                                      m.group("sender").decode("utf-8", "replace"), int(m.group("size")),
+                                      int(m.group("nrcpt"))), 0, None)
         self.skipped += block.count(b"\n") - yielded
