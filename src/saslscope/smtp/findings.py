@@ -55,8 +55,12 @@ def findings(
     found += _cleartext_auth(result)
     found += _tls(result, now or datetime.now(timezone.utc), expiry_warning_days)
     found += _mechanisms(result)
+    # one finding per code: an expired certificate fails verification (code 10) and shows
+    # in its dates, but is one thing to fix
+    seen: set[str] = set()
+    unique = [f for f in found if not (f.code in seen or seen.add(f.code))]
     order = list(Severity)
-    return sorted(found, key=lambda f: order.index(f.severity))
+    return sorted(unique, key=lambda f: order.index(f.severity))
 
 
 def _cleartext_auth(result: SessionResult) -> list[Finding]:
