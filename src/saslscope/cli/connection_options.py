@@ -7,13 +7,16 @@ maps session outcomes to exit statuses. No protocol logic here.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from saslscope.cli.exitcodes import Exit
 from saslscope.smtp.errors import Outcome
 from saslscope.smtp.transport import TLS_VERSION_NAMES, TlsMode, TlsSettings
+
+if TYPE_CHECKING:
+    from saslscope.smtp.session import SessionResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -136,3 +139,27 @@ def fail_line(message: str) -> None:
 
 def finish(exit_status: int) -> None:
     click.get_current_context().exit(int(exit_status))
+
+
+def show_and_exit(
+    result: SessionResult,
+    *,
+    nagios: bool,
+    as_json: bool,
+    document: Callable[[], object],
+    text: Callable[[], str],
+) -> None:
+    """Print one session's result the way asked (Nagios line, JSON document or text, plus
+    the one-line error on standard error) and exit with the matching status."""
+    from saslscope.smtp.report import nagios_line, nagios_state
+
+    if nagios:
+        click.echo(nagios_line(result))
+        finish(nagios_state(result))
+    if as_json:
+        print_json(document())
+    else:
+        click.echo(text())
+    if not result.ok:
+        fail_line(f"{result.outcome.value}: {result.error}")
+    finish(OUTCOME_EXIT[result.outcome])

@@ -16,6 +16,7 @@ from saslscope.cli.connection_options import (
     output_options,
     print_json,
     session_fields,
+    show_and_exit,
 )
 from saslscope.cli.exitcodes import Exit
 from saslscope.cli.secrets import read_secret, secret_options
@@ -105,18 +106,15 @@ def login(
         _login_all(options, as_json, nagios)
         return
     result = run_login(options)
-    from saslscope.smtp.report import login_json, login_text, nagios_line, nagios_state
+    from saslscope.smtp.report import login_json, login_text
 
-    if nagios:
-        click.echo(nagios_line(result))
-        finish(nagios_state(result))
-    if as_json:
-        print_json(login_json(result, show_secrets=show_secrets, explain=explain))
-    else:
-        click.echo(login_text(result, show_secrets=show_secrets, explain=explain))
-    if not result.ok:
-        fail_line(f"{result.outcome.value}: {result.error}")
-    finish(OUTCOME_EXIT[result.outcome])
+    show_and_exit(
+        result,
+        nagios=nagios,
+        as_json=as_json,
+        document=lambda: login_json(result, show_secrets=show_secrets, explain=explain),
+        text=lambda: login_text(result, show_secrets=show_secrets, explain=explain),
+    )
 
 
 def _credentials(

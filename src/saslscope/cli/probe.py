@@ -6,14 +6,11 @@ import click
 
 from saslscope.cli.connection_options import (
     EXIT_HELP,
-    OUTCOME_EXIT,
     check_output_choice,
     connection_options,
-    fail_line,
-    finish,
     output_options,
-    print_json,
     session_fields,
+    show_and_exit,
 )
 
 
@@ -35,17 +32,14 @@ def probe(transcript: bool, no_auth_check: bool, no_legacy_tls_check: bool, as_j
     check_output_choice(as_json, nagios)
     from saslscope.smtp.probe import probe as run_probe
     from saslscope.smtp.session import SessionOptions
-    from saslscope.smtp.report import nagios_line, nagios_state, probe_json, probe_text
+    from saslscope.smtp.report import probe_json, probe_text
 
     options = SessionOptions(**session_fields(**connection))  # type: ignore[arg-type]
     result = run_probe(options, check_mechanisms=not no_auth_check, check_legacy_tls=not no_legacy_tls_check)
-    if nagios:
-        click.echo(nagios_line(result))
-        finish(nagios_state(result))
-    if as_json:
-        print_json(probe_json(result))
-    else:
-        click.echo(probe_text(result, transcript=transcript))
-    if not result.ok:
-        fail_line(f"{result.outcome.value}: {result.error}")
-    finish(OUTCOME_EXIT[result.outcome])
+    show_and_exit(
+        result,
+        nagios=nagios,
+        as_json=as_json,
+        document=lambda: probe_json(result),
+        text=lambda: probe_text(result, transcript=transcript),
+    )
