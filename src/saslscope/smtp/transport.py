@@ -121,10 +121,6 @@ class Transport:
     def tls_active(self) -> bool:
         return isinstance(self._sock, ssl.SSLSocket)
 
-    @property
-    def tls_socket(self) -> ssl.SSLSocket | None:
-        return self._sock if isinstance(self._sock, ssl.SSLSocket) else None
-
     def send(self, data: bytes) -> None:
         try:
             self._sock.sendall(data)
@@ -148,6 +144,7 @@ class Transport:
                     raise TimeoutError
                 self._sock.settimeout(remaining)
                 data = self._sock.recv(RECV_SIZE)
+                self._sock.settimeout(self._timeout)  # sends and handshakes get the full time
             except TimeoutError:
                 raise ConnectFailed(f"no reply from the server within {self._timeout:g} s") from None
             except ssl.SSLError as exc:
