@@ -16,6 +16,7 @@ not the size of the log, unless their raw lines are kept for ``trace``.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Callable, Container
 from dataclasses import dataclass, field
@@ -150,6 +151,7 @@ class Failure:
     username: str | None
 
 
+@functools.lru_cache(maxsize=65536)
 def is_loopback(ip: str) -> bool:
     try:
         addr = ipaddress.ip_address(ip.removeprefix("IPv6:"))
