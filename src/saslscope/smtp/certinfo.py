@@ -28,10 +28,6 @@ class CertificateInfo:
     public_key: str                   # "RSA 2048", "EC secp256r1", "Ed25519"
     signature_algorithm: str
 
-    @property
-    def self_signed(self) -> bool:
-        return self.subject == self.issuer
-
     def expired(self, now: datetime | None = None) -> bool:
         return (now or datetime.now(timezone.utc)) > self.not_after
 

@@ -64,15 +64,6 @@ class Reply:
         """2yz completion (RFC 5321 §4.2.1)."""
         return 200 <= self.code < 300
 
-    @property
-    def is_intermediate(self) -> bool:
-        """3yz: the server waits for more (354 for DATA, 334 for AUTH)."""
-        return 300 <= self.code < 400
-
-    @property
-    def is_transient(self) -> bool:
-        return 400 <= self.code < 500
-
     def summary(self) -> str:
         """The first line as the server wrote it: ``235 2.7.0 Authentication successful``."""
         return f"{self.code} {self.lines[0]}" if self.lines else str(self.code)

@@ -65,18 +65,16 @@ class TlsDetails:
             check = f"certificate verification FAILED: {self.verify_error}"
         return f"{self.protocol}, {self.cipher}{bits}, {check}"
 
-    def to_json(self, *, with_certificates: bool = True) -> dict[str, Any]:
-        document: dict[str, Any] = {
+    def to_json(self) -> dict[str, Any]:
+        return {
             "protocol": self.protocol,
             "cipher": self.cipher,
             "cipher_bits": self.cipher_bits,
             "server_name": self.server_name,
             "verified": self.verified,
             "verify_error": self.verify_error,
+            "certificates": [cert.to_json() for cert in self.certificates()],
         }
-        if with_certificates:
-            document["certificates"] = [cert.to_json() for cert in self.certificates()]
-        return document
 
 
 def capture(sock: ssl.SSLSocket, server_name: str, *, verified: bool | None) -> TlsDetails:
