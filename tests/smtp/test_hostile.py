@@ -156,18 +156,23 @@ def test_quit_after_tls_sends_no_auth(pki):
     assert not any(line.startswith(b"AUTH") for line in server.peers[0].received)
 
 
+def _has_ipv6_loopback() -> bool:
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _has_ipv6_loopback(), reason="this machine has no IPv6 loopback")
 def test_implicit_tls_over_ipv6(pki):
     context = server_context(str(pki.chain_path), str(pki.key_path))
     behaviour = Behaviour(ehlo_before_tls=("AUTH PLAIN CRAM-MD5",))
-    try:
-        server_cm = serving(honest_script(behaviour), host="::1", implicit_tls=context)
-        server = server_cm.__enter__()
-    except OSError:
-        pytest.skip("no IPv6 loopback on this machine")
-    try:
+    with serving(honest_script(behaviour), host="::1", implicit_tls=context) as server:
         result = login(_options(server, pki, host="::1", tls_mode=TlsMode.IMPLICIT))
-    finally:
-        server_cm.__exit__(None, None, None)
     assert result.ok, result.error
     assert result.peer is not None and result.peer[0] == "::1"
     assert all(e.tls for e in result.events if e.direction is not Direction.NOTE)
