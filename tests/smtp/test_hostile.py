@@ -170,8 +170,7 @@ def _has_ipv6_loopback() -> bool:
 @pytest.mark.skipif(not _has_ipv6_loopback(), reason="this machine has no IPv6 loopback")
 def test_implicit_tls_over_ipv6(pki):
     context = server_context(str(pki.chain_path), str(pki.key_path))
-    behaviour = Behaviour(ehlo_before_tls=("AUTH PLAIN CRAM-MD5",))
-    with serving(honest_script(behaviour), host="::1", implicit_tls=context) as server:
+    with serving(honest_script(Behaviour()), host="::1", implicit_tls=context) as server:
         result = login(_options(server, pki, host="::1", tls_mode=TlsMode.IMPLICIT))
     assert result.ok, result.error
     assert result.peer is not None and result.peer[0] == "::1"
