@@ -248,7 +248,7 @@ def trace(ctx: click.Context, wanted: str, files: tuple[str, ...], as_json: bool
                           f"{who}, client {m['client_name']}[{m['client_ip']}] ({place})")
             for r in m["recipients"]:
                 console.print(f"  to <{r['to']}> {r['status']} dsn={r['dsn']} relay={r['relay']}")
-            for line in m["lines"]:
-                console.print(line, markup=False, highlight=False)
+            for line in m["lines"]:       # raw lines stay whole: no wrapping inserted
+                console.print(line, markup=False, highlight=False, soft_wrap=True)
 
     _emit(data, data["recipients"], as_json, as_csv, render)

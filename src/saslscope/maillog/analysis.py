@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any
 from saslscope.maillog import report
 from saslscope.maillog.correlate import Correlator, LocalityJudge, Message, Results
 from saslscope.maillog.parse import LineParser, Unparsed
+from saslscope.maillog.narrow import narrow
 from saslscope.maillog.prefilter import SummaryPrefilter
 from saslscope.maillog.sources import STDIN, Warnings, check_readable, expand, iter_blocks
 
@@ -59,17 +61,24 @@ class Analysis:
     warnings: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     kept_lines: bool = False
-    fast: bool = False          # made with the summary prefilter: no logins()/trace() details
+    # "all" lines parsed; "summary": the summary prefilter skipped lines (no logins details);
+    # "trace": only the kept messages' lines were read (trace only)
+    scope: str = "all"
+
+    def _require(self, what: str, *scopes: str) -> None:
+        if self.scope not in scopes:
+            raise ValueError(f"{what} needs an analysis of every line; this one read scope={self.scope!r}")
 
     def summary(self) -> dict[str, Any]:
+        self._require("summary()", "all", "summary")
         return report.summary(self)
 
     def logins(self, user: str | None = None, ip: str | None = None) -> list[dict[str, Any]]:
-        if self.fast:
-            raise ValueError("logins() needs analyze(..., fast=False): the prefilter skipped TLS and message-id lines")
+        self._require("logins()", "all")
         return report.logins(self, user=user, ip=ip)
 
     def failures(self) -> dict[str, Any]:
+        self._require("failures()", "all", "summary")
         return report.failures(self)
 
     def trace(self, queue_id_or_message_id: str) -> list[dict[str, Any]]:
@@ -129,15 +138,25 @@ def analyze(paths: Iterable[str | os.PathLike[str]] = (), *, lines: Iterable[str
             state.feed_lines("<lines>", (pair for block in encoded for pair in prefilter.lines(block, 1)))
         else:
             state.feed_lines("<lines>", enumerate(encoded, start=1))
-    for name in ordered:
+    narrowing = (isinstance(keep_ids, set) and lines is None and since is None and until is None
+                 and STDIN not in ordered)
+    if narrowing:
+        for name, group in itertools.groupby(narrow(ordered, keep_ids, warnings, year, syslog_name),
+                                             key=lambda item: item[0]):
+            state.feed_lines(name, ((number, line) for _, number, line in group))
+        ordered_to_read: list[str] = []
+    else:
+        ordered_to_read = ordered
+    for name in ordered_to_read:
         state.feed_lines(name if name != STDIN else "<stdin>", _numbered(name, warnings, progress, prefilter))
     if prefilter is not None:
         recognised = prefilter.skipped + prefilter.fast_lane
         counts.total += recognised
         counts.parsed += recognised
     results = correlator.finish()
+    scope = "trace" if narrowing else "summary" if prefilter is not None else "all"
     return Analysis(counts, results, locality, unparsed, warnings.messages, ordered or ["<lines>"],
-                    bool(keep_ids), prefilter is not None)
+                    bool(keep_ids), scope)
 
 
 def _numbered(name: str, warnings: Warnings, progress: ProgressCallback | None,
