@@ -66,3 +66,20 @@ def test_client_designation_split_agrees_with_the_regex(text):
     m = NAMADDR_RE.match(raw)
     expected = (raw.decode(), "") if m is None else (m.group(1).decode(), m.group(2).decode("ascii", "replace"))
     assert split_namaddr(raw) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.ip_addresses().map(str), st.text(alphabet="0123456789.:abcdefIPv", max_size=20)))
+def test_loopback_check_agrees_with_ipaddress(text):
+    import ipaddress
+
+    from saslscope.maillog.correlate import is_loopback
+
+    try:
+        addr = ipaddress.ip_address(text)
+    except ValueError:
+        expected = False
+    else:
+        mapped = getattr(addr, "ipv4_mapped", None)
+        expected = addr.is_loopback or (mapped is not None and mapped.is_loopback)
+    assert is_loopback(text) == expected

@@ -151,15 +151,23 @@ class Failure:
     username: str | None
 
 
-@functools.lru_cache(maxsize=65536)
 def is_loopback(ip: str) -> bool:
+    """127.0.0.0/8, ::1 and IPv4-mapped loopback (``ip`` as Postfix logs it, maybe ``IPv6:``-prefixed)."""
+    ip = ip.removeprefix("IPv6:")
+    if ":" not in ip:                       # IPv4: the common case, without ipaddress' cost
+        parts = ip.split(".")
+        return (len(parts) == 4 and parts[0] == "127"
+                and all(p.isascii() and p.isdigit() and len(p) <= 3 and int(p) < 256 and (p == "0" or p[0] != "0") for p in parts))
+    return _ipv6_loopback(ip)
+
+
+@functools.lru_cache(maxsize=4096)
+def _ipv6_loopback(ip: str) -> bool:
     try:
-        addr = ipaddress.ip_address(ip.removeprefix("IPv6:"))
+        addr = ipaddress.IPv6Address(ip)
     except ValueError:
         return False
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        addr = addr.ipv4_mapped
-    return addr.is_loopback
+    return addr.is_loopback or (addr.ipv4_mapped is not None and addr.ipv4_mapped.is_loopback)
 
 
 class LocalityJudge:

@@ -260,7 +260,7 @@ class LineParser:
         daemon = info.daemon
         prog = info.name
         if daemon in SMTPD_LIKE:
-            return _smtpd(time, host, prog, pid, msg)
+            return smtpd_event(time, host, prog, pid, msg)
         m = QID_PREFIX_RE.match(msg)
         if m is not None:
             qid = m.group(1).decode()
@@ -306,7 +306,8 @@ class LineParser:
 
 
 # ---------------------------------------------------------------------- smtpd
-def _smtpd(time: datetime | None, host: str, prog: str, pid: int, msg: bytes) -> ev.Event | Unparsed:
+def smtpd_event(time: datetime | None, host: str, prog: str, pid: int, msg: bytes) -> ev.Event | Unparsed:
+    """The event of one smtpd message (the text after ``smtpd[pid]: ``)."""
     if msg.startswith(b"connect from "):
         name, addr = split_namaddr(msg[13:])
         return ev.Connect(time, host, prog, pid, name, addr)

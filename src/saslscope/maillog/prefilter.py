@@ -26,12 +26,12 @@ import re
 from collections.abc import Callable, Iterator
 
 from saslscope.maillog import events as ev
-from saslscope.maillog.parse import QUEUE_ID
+from saslscope.maillog.parse import MAX_LINE, QUEUE_ID, LineParser, Unparsed, smtpd_event
 
 _TIME = rb"(?:[A-Z][a-z]{2} [ 0-3]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[^ \n]*)"
 # a Postfix program: postfix..., then optional service parts, then the daemon
 _POSTFIX = _TIME + rb" [^ :\[\]\n]+ postfix[^ \[\]:\n/]*/(?:[^ \[\]:\n/]+/)*"
-_NAMADDR = rb"[^ \[\]\n]*\[[^\]\n]*\](?::\d+)?"
+_NAMADDR = rb"[^ \[\]\n]*\[[^\] \n]*\](?::\d+)?"
 
 _SKIPPABLE = [
     # smtpd: connect, TLS, warnings other than SASL failures, aborts, rejects without sasl_*
@@ -59,29 +59,35 @@ _SKIPPABLE = [
     rb"DISCONNECT |COMMAND |BARE NEWLINE |NON-SMTP COMMAND |WHITELISTED |ALLOWLISTED |BLACKLISTED |"
     rb"DENYLISTED )[^\n]*",
 ]
-# qmgr's two lines per message, turned into events right here (they are a third of a
-# busy log and carry one queue id and one number): the same fields QMGR_FROM_RE reads
-_QMGR = rb"qmgr\[\d+\]: (?P<qid>" + QUEUE_ID + rb"): "
+# Fast lanes: qmgr's two lines per message (a third of a busy log, one queue id and one
+# number each: the fields QMGR_FROM_RE reads) become events right here, and the smtpd lines
+# a summary needs go to the parser's smtpd rules without the generic header split and
+# program dispatch (the header fields are those FAST_HEADER_RE takes).
+_LANES = (rb"(?P<ts>" + _TIME + rb") (?P<host>[^ :\[\]\n]+) "
+          rb"(?P<prog>postfix[^ \[\]:\n/]*/(?:[^ \[\]:\n/]+/)*(?:qmgr|smtpd))\[(?P<pid>\d+)\]: "
+          rb"(?:(?P<qid>" + QUEUE_ID + rb"): (?:(?P<removed>removed)\r?(?=\n|\Z)|"
+          rb"from=<(?P<sender>[^\n]*?)>, size=(?P<size>\d+), nrcpt=(?P<nrcpt>\d+)[^\n]*)"
+          rb"|(?P<body>(?:disconnect from |warning: |" + QUEUE_ID + rb": client=)[^\n]*))")
 # One match = a run of skippable lines (consumed inside the engine) + one line for Python.
 # At the very end of a block the engine may hand over a skippable line too: the parser then
 # parses it, which is never wrong, only slower.
 _WANTED_RE = re.compile(
     rb"(?:\n" + _POSTFIX + rb"(?:" + rb"|".join(_SKIPPABLE) + rb")(?=\n|\Z))*"
-    rb"\n(?P<line>" + _POSTFIX + _QMGR + rb"(?:(?P<removed>removed)\r?(?=\n|\Z)|"
-    rb"from=<(?P<sender>[^\n]*?)>, size=(?P<size>\d+), nrcpt=(?P<nrcpt>\d+)[^\n]*)"
-    rb"|[^\n]*)")
+    rb"\n(?P<line>" + _LANES + rb"|[^\n]*)")
 
 
 class SummaryPrefilter:
     """Split blocks of whole lines into the lines a summary needs; count the rest.
 
-    ``on_event`` receives the events of the qmgr fast lane, in log order with the lines.
+    Events of the fast lanes go to ``on_event`` in log order, interleaved with the lines
+    yielded for the full parser; ``parser`` supplies the timestamps (and their year state).
     """
 
-    def __init__(self, on_event: Callable[[ev.Event, int, bytes | None], object]) -> None:
+    def __init__(self, parser: LineParser, on_event: Callable[[ev.Event, int, bytes | None], object]) -> None:
+        self.parser = parser
         self.on_event = on_event
         self.skipped = 0        # lines recognised inside the engine, never seen by Python
-        self.fast_lane = 0      # qmgr lines turned into events here
+        self.fast_lane = 0      # lines turned into events here
 
     def lines(self, block: bytes, first_number: int) -> Iterator[tuple[int, bytes]]:
         """Yield ``(line_number, line)`` for the lines to parse; ``block`` ends with ``\\n``."""
@@ -90,23 +96,34 @@ class SummaryPrefilter:
         text = b"\n" + block[:-1]
         number = first_number - 1
         last = 0
-        yielded = 0
+        handled = 0
         on_event = self.on_event
+        times = self.parser.times
         for m in _WANTED_RE.finditer(text):
-            if m.group("qid") is None:
-                start = m.start("line") - 1
-                number += text.count(b"\n", last, start + 1)
-                last = start + 1
-                yielded += 1
-                yield number, m.group("line")
-            elif m.group("removed") is not None:
-                yielded += 1
+            handled += 1
+            prog = m.group("prog")
+            if prog is None:
+                pass
+            elif m.group("qid") is not None and prog.endswith(b"/qmgr"):
                 self.fast_lane += 1
-                on_event(ev.Removed(None, "", "postfix/qmgr", 0, m.group("qid").decode()), 0, None)
-            else:
-                yielded += 1
-                self.fast_lane += 1
-                on_event(ev.QueueFrom(None, "", "postfix/qmgr", 0, m.group("qid").decode(),
-                                      m.group("sender").decode("utf-8", "replace"), int(m.group("size")),
-                                      int(m.group("nrcpt"))), 0, None)
-        self.skipped += block.count(b"\n") - yielded
+                if m.group("removed") is not None:
+                    on_event(ev.Removed(None, "", "postfix/qmgr", 0, m.group("qid").decode()), 0, None)
+                else:
+                    on_event(ev.QueueFrom(None, "", "postfix/qmgr", 0, m.group("qid").decode(),
+                                          m.group("sender").decode("utf-8", "replace"), int(m.group("size")),
+                                          int(m.group("nrcpt"))), 0, None)
+                continue
+            elif m.group("body") is not None and prog.endswith(b"/smtpd"):
+                ts, host, pid, body = m.group("ts", "host", "pid", "body")
+                event = smtpd_event(times.bsd(ts) if ts[:1].isalpha() else times.rfc3339(ts),
+                                    host.decode("utf-8", "replace"), prog.decode("utf-8", "replace"),
+                                    int(pid), (body[:-1] if body.endswith(b"\r") else body)[:MAX_LINE])
+                if type(event) is not Unparsed:       # unparsed lines go the full way, to be listed
+                    self.fast_lane += 1
+                    on_event(event, 0, None)
+                    continue
+            start = m.start("line") - 1
+            number += text.count(b"\n", last, start + 1)
+            last = start + 1
+            yield number, m.group("line")
+        self.skipped += block.count(b"\n") - handled
