@@ -153,12 +153,16 @@ class Failure:
 
 def is_loopback(ip: str) -> bool:
     """127.0.0.0/8, ::1 and IPv4-mapped loopback (``ip`` as Postfix logs it, maybe ``IPv6:``-prefixed)."""
-    ip = ip.removeprefix("IPv6:")
-    if ":" not in ip:                       # IPv4: the common case, without ipaddress' cost
+    if ip.startswith("127."):               # IPv4, without ipaddress' cost
         parts = ip.split(".")
-        return (len(parts) == 4 and parts[0] == "127"
-                and all(p.isascii() and p.isdigit() and len(p) <= 3 and int(p) < 256 and (p == "0" or p[0] != "0") for p in parts))
-    return _ipv6_loopback(ip)
+        return len(parts) == 4 and all(_octet(p) for p in parts)
+    return ":" in ip and _ipv6_loopback(ip.removeprefix("IPv6:"))
+
+
+def _octet(text: str) -> bool:
+    """A decimal IPv4 octet as ipaddress accepts it (ASCII, no leading zero, < 256)."""
+    return text.isascii() and text.isdigit() and len(text) <= 3 and int(text) < 256 and (
+        text == "0" or text[0] != "0")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -190,7 +194,8 @@ class LocalityJudge:
     def is_local(self, host: str, client_name: str, client_ip: str) -> bool:
         if client_ip in self.own_ips or is_loopback(client_ip):
             return True
-        return bool(host and client_name) and client_name.split(".", 1)[0].lower() == host.split(".", 1)[0].lower()
+        return bool(host and client_name) and (
+            client_name.partition(".")[0].lower() == host.partition(".")[0].lower())
 
 
 @dataclass

@@ -44,13 +44,13 @@ def summary(analysis: Analysis) -> dict[str, Any]:
         u = users.get(login.username)
         if u is None:
             u = users[login.username] = {"username": login.username, "messages": 0, "recipients": 0,
-                                         "methods": Counter(), "client_ips": Counter(), "services": Counter(),
+                                         "methods": set(), "client_ips": set(), "services": set(),
                                          "local_messages": 0, "remote_messages": 0, "first": None, "last": None}
         u["messages"] += 1
         u["recipients"] += login.recipients
-        u["methods"][login.method] += 1
-        u["client_ips"][login.client_ip] += 1
-        u["services"][login.service] += 1
+        u["methods"].add(login.method)
+        u["client_ips"].add(login.client_ip)
+        u["services"].add(login.service)
         if judge.is_local(login.host, login.client_name, login.client_ip):
             u["local_messages"] += 1
         else:
@@ -93,31 +93,41 @@ def _reject(r: Any) -> dict[str, Any]:
             "sasl_method": r.fields.get("sasl_method"), "from": r.fields.get("from"), "to": r.fields.get("to")}
 
 
+def _sorted(values: set[str]) -> list[str]:
+    return sorted(values) if len(values) > 1 else list(values)
+
+
 def _failures_by(analysis: Analysis, attribute: str) -> list[dict[str, Any]]:
-    rows: dict[str, dict[str, Any]] = {}
+    """Failures grouped by client address or by user name tried (big logs have ~10^5 groups)."""
+    rows: dict[str, list[Any]] = {}     # key -> [count, others, methods, first, last, client_name, host]
     other = "username" if attribute == "client_ip" else "client_ip"
     for f in analysis.results.failures:
         key = getattr(f, attribute) or ""
         row = rows.get(key)
+        time = f.time
         if row is None:
-            row = rows[key] = {"count": 0, "others": Counter(), "methods": Counter(), "first": None,
-                               "last": None, "client_name": f.client_name, "host": f.host}
-        row["count"] += 1
+            row = rows[key] = [0, set(), set(), time, time, f.client_name, f.host]
+        row[0] += 1
         value = getattr(f, other)
         if value:
-            row["others"][value] += 1
-        row["methods"][f.method] += 1
-        row["first"] = _min(row["first"], f.time)
-        row["last"] = _max(row["last"], f.time)
+            row[1].add(value)
+        row[2].add(f.method)
+        if time is not None:
+            if row[3] is None or time < row[3]:
+                row[3] = time
+            if row[4] is None or time > row[4]:
+                row[4] = time
     out = []
     name = "ip" if attribute == "client_ip" else "username"
     plural = "usernames" if attribute == "client_ip" else "client_ips"
-    for key, row in sorted(rows.items(), key=lambda kv: (-kv[1]["count"], kv[0])):
-        item = {name: key or None, "count": row["count"], plural: sorted(row["others"]),
-                "methods": sorted(row["methods"]), "first_seen": iso(row["first"]), "last_seen": iso(row["last"])}
+    is_local = analysis.locality.is_local
+    for key, (count, others, methods, first, last, client_name, host) in sorted(
+            rows.items(), key=lambda kv: (-kv[1][0], kv[0])):
+        item = {name: key or None, "count": count, plural: _sorted(others), "methods": _sorted(methods),
+                "first_seen": iso(first), "last_seen": iso(last)}
         if attribute == "client_ip":
-            item["client_name"] = row["client_name"]
-            item["local"] = analysis.locality.is_local(row["host"], row["client_name"], key)
+            item["client_name"] = client_name
+            item["local"] = is_local(host, client_name, key)
         out.append(item)
     return out
 
