@@ -123,7 +123,10 @@ def _emit(data: Any, rows: list[dict[str, Any]], as_json: bool, as_csv: bool,
     if as_json and as_csv:
         raise click.UsageError("--json and --csv are exclusive")
     if as_json:
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        # streamed in pieces: a big report is never one string in memory
+        for chunk in json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(data):
+            sys.stdout.write(chunk)
+        sys.stdout.write("\n")
     elif as_csv:
         from saslscope.maillog.report import to_csv
 

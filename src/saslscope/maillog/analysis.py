@@ -129,7 +129,8 @@ def analyze(paths: Iterable[str | os.PathLike[str]] = (), *, lines: Iterable[str
     unparsed: list[UnparsedLine] = []
     state = _Run(parser, correlator, counts, unparsed, unparsed_limit, since, until, bool(keep_ids))
 
-    prefilter = SummaryPrefilter(parser, correlator.feed) if fast and not keep_ids and since is None and until is None else None
+    use_prefilter = fast and not keep_ids and since is None and until is None
+    prefilter = SummaryPrefilter(parser, correlator.feed) if use_prefilter else None
 
     if lines is not None:
         encoded = (ln.encode("utf-8", "surrogateescape") if isinstance(ln, str) else ln for ln in lines)

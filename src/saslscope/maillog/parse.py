@@ -45,7 +45,8 @@ FAST_HEADER_RE = re.compile(rb"([A-Z][a-z]{2} [ 0-3]\d \d\d:\d\d:\d\d) ([^ :\[\]
 
 # notes §2: short ids are upper-case hex (5 chars of microseconds + inode), long ids use a
 # 52-letter alphabet without vowels and contain a 'z' separator.
-QUEUE_ID = rb"(?:[0-9A-F]{6,}|[0-9BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz]{10,}z[0-9BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxy]+)"
+QUEUE_ID = (rb"(?:[0-9A-F]{6,}"
+            rb"|[0-9BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz]{10,}z[0-9BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxy]+)")
 QUEUE_ID_RE = re.compile(QUEUE_ID)
 QID_PREFIX_RE = re.compile(rb"(" + QUEUE_ID + rb"): ")
 EMBEDDED_QID_RE = re.compile(rb"\b(" + QUEUE_ID + rb")\b")

@@ -101,10 +101,8 @@ class SummaryPrefilter:
         times = self.parser.times
         for m in _WANTED_RE.finditer(text):
             handled += 1
-            prog = m.group("prog")
-            if prog is None:
-                pass
-            elif m.group("qid") is not None and prog.endswith(b"/qmgr"):
+            prog = m.group("prog") or b""
+            if m.group("qid") is not None and prog.endswith(b"/qmgr"):
                 self.fast_lane += 1
                 if m.group("removed") is not None:
                     on_event(ev.Removed(None, "", "postfix/qmgr", 0, m.group("qid").decode()), 0, None)
