@@ -19,7 +19,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from lab import LabUser, PostfixLab
+from tests.interop.lab import LabUser, PostfixLab
 
 #: the installed console script of the venv running the tests (``.venv/bin/saslscope``)
 SASLSCOPE = str(Path(sys.executable).with_name("saslscope"))

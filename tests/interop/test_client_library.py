@@ -11,7 +11,7 @@ import dataclasses
 
 import pytest
 from interop_tools import find_message, saslscope_json, saslscope_login
-from lab import ALICE, CENTOS7, CYRUS_MECHANISMS, DOVECOT_MECHANISMS, SINK_ADDRESS, PostfixLab
+from tests.interop.lab import ALICE, CENTOS7, CYRUS_MECHANISMS, DOVECOT_MECHANISMS, SINK_ADDRESS, PostfixLab
 
 from saslscope.cli.exitcodes import Exit
 from saslscope.sasl.base import ClientCredentials

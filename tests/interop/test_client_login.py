@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 from interop_tools import count_log, find_message, saslscope_json, saslscope_login, swaks, wait_for_count
-from lab import ALICE, CENTOS7, CYRUS_MECHANISMS, DOVECOT_MECHANISMS, PostfixLab
+from tests.interop.lab import ALICE, CENTOS7, CYRUS_MECHANISMS, DOVECOT_MECHANISMS, PostfixLab
 
 from saslscope.cli.exitcodes import Exit
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from interop_tools import swaks
-from lab import ALICE, LabError, LabPorts, PostfixLab, lab_unavailable_reason, process_alive
+from tests.interop.lab import ALICE, LabError, LabPorts, PostfixLab, lab_unavailable_reason, process_alive
 
 pytestmark = pytest.mark.interop
 

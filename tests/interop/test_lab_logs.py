@@ -13,7 +13,7 @@ import re
 
 import pytest
 from interop_tools import saslscope, swaks
-from lab import ALICE, CENTOS7, PostfixLab
+from tests.interop.lab import ALICE, CENTOS7, PostfixLab
 
 from saslscope.maillog import analyze
 

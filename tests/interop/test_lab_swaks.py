@@ -12,7 +12,7 @@ import email.policy
 
 import pytest
 from interop_tools import swaks
-from lab import ALICE, CENTOS7, CYRUS_MECHANISMS, DOVECOT_MECHANISMS, SINK_ADDRESS, PostfixLab
+from tests.interop.lab import ALICE, CENTOS7, CYRUS_MECHANISMS, DOVECOT_MECHANISMS, SINK_ADDRESS, PostfixLab
 
 pytestmark = pytest.mark.interop
 

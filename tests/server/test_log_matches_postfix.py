@@ -4,7 +4,7 @@ the smtpd log lines must have the same shape and the `disconnect from` counters 
 This is the independent check of the log writer: the expected lines are whatever Postfix
 itself logs for the identical byte stream, not strings written by hand. Needs root and the
 lab's Debian packages, like tests/interop; without them the test is skipped with the reason,
-and SASLSCOPE_REQUIRE_LAB=1 makes that a failure (CI).
+and CI=true or SASLSCOPE_REQUIRE_LAB=1 makes that a failure (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import re
 import socket
 import ssl
@@ -27,7 +26,7 @@ import scramp
 from saslscope.sasl.credentials import MemoryStore, StoredCredential
 from saslscope.smtp.server import FailurePenalty, MaildirStore, PostfixLog, ServerConfig, run_in_thread
 from saslscope.smtp.server import server_tls_context
-from tests.interop.lab import CENTOS7, PostfixLab, lab_unavailable_reason
+from tests.interop.lab import CENTOS7
 from tests.server.support import SharedLog
 
 GOOD_PLAIN = base64.b64encode(f"\0{CENTOS7.address}\0{CENTOS7.password}".encode()).decode()
@@ -167,21 +166,10 @@ def wait_for_disconnect(target: Target, before: int, implicit: bool) -> list[str
 
 
 @pytest.fixture(scope="module")
-def lab() -> Iterator[PostfixLab]:
-    reason = lab_unavailable_reason()
-    if reason:
-        if os.environ.get("SASLSCOPE_REQUIRE_LAB") == "1":
-            pytest.fail(f"SASLSCOPE_REQUIRE_LAB=1 but {reason}", pytrace=False)
-        pytest.skip(reason)
-    with PostfixLab() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def ours(tmp_path_factory, lab) -> Iterator[Target]:
+def ours(tmp_path_factory, postfix_lab) -> Iterator[Target]:
     # the same CA and certificate files as the lab, so both sides present the same chain
     directory = tmp_path_factory.mktemp("twin")
-    context, der = server_tls_context(lab.tls_dir / "server-chain.pem", lab.tls_dir / "server.key")
+    context, der = server_tls_context(postfix_lab.tls_dir / "server-chain.pem", postfix_lab.tls_dir / "server.key")
     store = MemoryStore()
     store.add(StoredCredential(CENTOS7.address, password=CENTOS7.password))
     log = SharedLog()
@@ -189,7 +177,7 @@ def ours(tmp_path_factory, lab) -> Iterator[Target]:
                           hostname="mail.test", tls_context=context, certificate_der=der,
                           penalty=FailurePenalty(base=0))
     with run_in_thread(config, implicit_tls=[("127.0.0.1", 0)]) as running:
-        yield Target(running.port, running.tls_port, lab.ca_path, lambda: log.lines)
+        yield Target(running.port, running.tls_port, postfix_lab.ca_path, lambda: log.lines)
 
 
 #: conversations also run over implicit TLS (port 465 style: the lab's postfix/smtps service)
@@ -198,7 +186,8 @@ IMPLICIT = ["auth and send", "wrong password", "lost in auth", "junk commands", 
 
 @pytest.mark.parametrize("name, implicit", [*((name, False) for name in CONVERSATIONS),
                                              *((name, True) for name in IMPLICIT)])
-def test_smtpd_lines_have_postfix_shape(lab, ours, name, implicit):
+def test_smtpd_lines_have_postfix_shape(postfix_lab, ours, name, implicit):
+    lab = postfix_lab
     postfix = Target(lab.ports.submission, lab.ports.submissions, lab.ca_path,
                      lambda: lab.maillog_text().splitlines(), ("postfix/submission/smtpd", "postfix/smtps/smtpd"))
     seen = {}
