@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from saslscope.maillog import report
+from saslscope.maillog import parallel, report
 from saslscope.maillog.correlate import Correlator, LocalityJudge, Message, Results
 from saslscope.maillog.parse import LineParser, Unparsed
 from saslscope.maillog.narrow import narrow
@@ -107,14 +107,15 @@ def analyze(paths: Iterable[str | os.PathLike[str]] = (), *, lines: Iterable[str
             syslog_name: str | None = None, own_addresses: Iterable[str] = (),
             keep: bool | str | Container[str] | None = None, unparsed_limit: int = 1000,
             progress: ProgressCallback | None = None, now: datetime | None = None,
-            fast: bool = False) -> Analysis:
+            fast: bool = False, jobs: int = 1) -> Analysis:
     """Read logs (files, directories, ``-``; or ``lines``) and correlate them.
 
     ``keep``: ``True`` keeps every message's raw lines for :meth:`Analysis.trace`; a queue id,
     Message-ID or a collection of them keeps only those (cheap on big logs).
     ``fast``: only :meth:`Analysis.summary` and :meth:`Analysis.failures` will be asked for:
     lines they do not need are skipped in bulk (see :mod:`.prefilter`); ignored with
-    ``since``/``until``/``keep``, which need every line.
+    ``since``/``until``/``keep``, which need every line. With ``fast``, ``jobs`` > 1 cuts big
+    file inputs into chunks analysed in that many processes (see :mod:`.parallel`).
     Raises :class:`saslscope.maillog.sources.LogInputError` for an unreadable input.
     """
     names = [os.fspath(p) for p in paths]
@@ -131,6 +132,11 @@ def analyze(paths: Iterable[str | os.PathLike[str]] = (), *, lines: Iterable[str
 
     use_prefilter = fast and not keep_ids and since is None and until is None
     prefilter = SummaryPrefilter(parser, correlator.feed) if use_prefilter else None
+    if use_prefilter and lines is None and STDIN not in ordered:
+        chunks = parallel.plan(ordered, jobs)
+        if chunks:
+            return analyze_chunks(chunks, jobs, ordered, year, now, syslog_name, locality, unparsed_limit,
+                                   progress)
 
     if lines is not None:
         encoded = (ln.encode("utf-8", "surrogateescape") if isinstance(ln, str) else ln for ln in lines)
@@ -158,6 +164,30 @@ def analyze(paths: Iterable[str | os.PathLike[str]] = (), *, lines: Iterable[str
     scope = "trace" if narrowing else "summary" if prefilter is not None else "all"
     return Analysis(counts, results, locality, unparsed, warnings.messages, ordered or ["<lines>"],
                     bool(keep_ids), scope)
+
+
+def analyze_chunks(chunks: list[parallel.Chunk], jobs: int, ordered: list[str], year: int | None,
+                    now: datetime | None, syslog_name: str | None, locality: LocalityJudge,
+                    unparsed_limit: int, progress: ProgressCallback | None) -> Analysis:
+    outcomes = parallel.run(chunks, jobs, year, now, syslog_name, set(locality.own_ips), unparsed_limit)
+    results = parallel.merge(outcomes, locality)
+    counts = LineCounts()
+    unparsed: list[UnparsedLine] = []
+    warnings: list[str] = []
+    offset, previous_path = 0, None
+    for chunk, outcome in zip(chunks, outcomes):
+        if chunk.path != previous_path:
+            offset, previous_path = 0, chunk.path
+        counts.total += outcome.lines
+        counts.parsed += outcome.counts["parsed"]
+        counts.ignored += outcome.counts["ignored"]
+        counts.unparsed += outcome.counts["unparsed"]
+        unparsed.extend(UnparsedLine(chunk.path, offset + n, text, reason) for n, text, reason in outcome.unparsed)
+        warnings.extend(outcome.warnings)
+        offset += outcome.lines
+        if progress is not None:
+            progress(outcome.size)
+    return Analysis(counts, results, locality, unparsed[:unparsed_limit], warnings, ordered, False, "summary")
 
 
 def _numbered(name: str, warnings: Warnings, progress: ProgressCallback | None,

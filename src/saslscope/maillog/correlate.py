@@ -47,6 +47,7 @@ class Session:
     sasl_username: str | None = None
     messages: list[Message] = field(default_factory=list)
     lines: list[RawLine] | None = None
+    continued: bool = False       # may have begun before this chunk of a log cut in pieces
 
     @property
     def auth_ok(self) -> int:
@@ -97,6 +98,7 @@ class Message:
     removed: bool = False
     expired: bool = False
     lines: list[RawLine] | None = None
+    continued: bool = False       # first seen without its client= line in a later chunk
 
     @property
     def authenticated(self) -> bool:
@@ -212,6 +214,50 @@ class Results:
     sasl_messages: int = 0
 
 
+@dataclass(slots=True)
+class SessionStart:
+    """How a session that may have begun in the previous chunk went on in this one."""
+
+    had_messages: bool
+    ended: bool
+    auth: tuple[int, int] | None
+    end: datetime | None
+    client_name: str
+    client_ip: str
+    host: str
+    service: str
+
+
+@dataclass
+class Boundary:
+    """What one chunk of a log cut in pieces leaves for the merge (see :mod:`.parallel`)."""
+
+    session_starts: dict[tuple[str, str, int], SessionStart] = field(default_factory=dict)
+    # queue id -> what a chunk saw of a message before any client= line (None: it began anew)
+    message_starts: dict[str, Message | None] = field(default_factory=dict)
+    open_sessions: dict[tuple[str, str, int], tuple[bool, bool]] = field(default_factory=dict)
+    open_messages: list[Message] = field(default_factory=list)
+
+
+def login_of(message: Message) -> Login | None:
+    """The login record of a closed message, if AUTH proved who sent it."""
+    if not message.authenticated:
+        return None
+    session = message.session
+    return Login(message.received or message.first, message.sasl_username or "", message.sasl_method or "",
+                 message.client_name, message.client_ip, message.host, message.program, message.queue_id,
+                 message.message_id, message.sender, message.nrcpt or len(message.recipients),
+                 session.tls if session else None)
+
+
+def auth_only_of(session: Session) -> AuthOnlySession | None:
+    auth = session.commands.get("auth")
+    if session.messages or auth is None or auth[0] == 0:
+        return None
+    return AuthOnlySession(session.start, session.end, session.client_name, session.client_ip, session.host,
+                           session.program, auth, session.tls)
+
+
 class Correlator:
     """Feed events in log order; read :attr:`results` after :meth:`finish`.
 
@@ -219,8 +265,15 @@ class Correlator:
     ``True`` keeps all, a container of queue ids / Message-IDs keeps those, ``None`` none.
     """
 
-    def __init__(self, locality: LocalityJudge, keep: bool | Container[str] | None = None) -> None:
+    def __init__(self, locality: LocalityJudge, keep: bool | Container[str] | None = None,
+                 continues: bool = False) -> None:
+        """``continues``: this is a later chunk of a log cut in pieces; what may have begun
+        before it is not concluded here but left in :attr:`boundary` for the merge."""
         self.locality = locality
+        self.continues = continues
+        self.boundary = Boundary()
+        self.seen_sessions: set[tuple[str, str, int]] = set()
+        self.seen_messages: set[str] = set()
         self.keep = keep
         self.collect = bool(keep)
         self.sessions: dict[tuple[str, str, int], Session] = {}
@@ -240,41 +293,54 @@ class Correlator:
         if session is None:
             session = self.sessions[key] = Session(e.host, e.program, e.pid, start=e.time,
                                                    lines=[] if self.collect else None)
+            if self.continues and key not in self.seen_sessions:
+                session.continued = True
+                self.seen_sessions.add(key)
         return session
 
-    def _close_session(self, session: Session) -> None:
-        del self.sessions[(session.host, session.program, session.pid)]
-        auth = session.commands.get("auth")
-        if not session.messages and auth is not None and auth[0] > 0:
-            self.results.auth_only.append(AuthOnlySession(
-                session.start, session.end, session.client_name, session.client_ip, session.host,
-                session.program, auth, session.tls))
+    def _close_session(self, session: Session, ended: bool = True) -> None:
+        key = (session.host, session.program, session.pid)
+        del self.sessions[key]
+        if session.continued:
+            self.boundary.session_starts[key] = SessionStart(
+                bool(session.messages), ended, session.commands.get("auth"), session.end, session.client_name,
+                session.client_ip, session.host, session.program)
+            return
+        record = auth_only_of(session)
+        if record is not None:
+            self.results.auth_only.append(record)
 
     # ------------------------------------------------------------------ messages
     def _message(self, qid: str, e: ev.Event) -> Message:
         message = self.messages.get(qid)
         if message is None:
             message = self.messages[qid] = Message(qid, e.time, lines=[] if self.collect else None)
+            if self.continues and qid not in self.seen_messages:
+                self.seen_messages.add(qid)
+                if type(e) is ev.ClientLine:
+                    self.boundary.message_starts[qid] = None      # a new message: the old one ended
+                else:
+                    message.continued = True
         message.last = e.time
         return message
 
     def _close_message(self, message: Message) -> None:
         if self.messages.get(message.queue_id) is message:
             del self.messages[message.queue_id]
-        if message.authenticated:
-            session = message.session
-            self.results.logins.append(Login(
-                message.received or message.first, message.sasl_username or "", message.sasl_method or "",
-                message.client_name, message.client_ip, message.host, message.program, message.queue_id,
-                message.message_id, message.sender, message.nrcpt or len(message.recipients),
-                session.tls if session else None))
+        if message.continued and not message.has_client_line:
+            self.boundary.message_starts[message.queue_id] = message
+            return
+        login = login_of(message)
+        if login is not None:
+            self.results.logins.append(login)
         keep = self.keep
         if keep is True or (keep and (message.queue_id in keep or (message.message_id or "") in keep)):
             self.results.traced.append(message)
 
     # ------------------------------------------------------------------ feeding
     def feed(self, e: ev.Event, seq: int, raw: bytes | None) -> bool:
-        """Apply one event. Returns False when the event turned out to be unrelated (ignored)."""
+        """Apply one event; True when its line counts as parsed (every event today: whether a
+        line is evidence is decided by its form, in :mod:`.parse`, not by what came before)."""
         handler = self._handlers.get(type(e))
         if handler is None:
             return self._queue_event(e, seq, raw)
@@ -386,7 +452,7 @@ class Correlator:
                 message = self.milter_sessions.get(milter_session)
             if message is None:
                 if not e.program.startswith("postfix") and "/" not in e.program:
-                    return False      # a milter line about nothing we follow: unrelated
+                    return True       # a milter line about a message not followed (yet): nothing to keep
                 message = self._message(qid, e)
             elif milter_session is not None:
                 self.milter_sessions[milter_session] = message
@@ -426,5 +492,17 @@ class Correlator:
         for message in list(self.messages.values()):
             self._close_message(message)
         for session in list(self.sessions.values()):
-            self._close_session(session)
+            self._close_session(session, ended=False)
         return self.results
+
+    def cut(self) -> tuple[Results, Boundary]:
+        """End a chunk that is not the log's last: leave what is open to the merge."""
+        boundary = self.boundary
+        for message in self.messages.values():
+            if message.continued and not message.has_client_line:
+                boundary.message_starts[message.queue_id] = message
+            elif message.authenticated:
+                boundary.open_messages.append(message)
+        for key, session in self.sessions.items():
+            boundary.open_sessions[key] = (bool(session.messages), session.continued)
+        return self.results, boundary

@@ -72,12 +72,16 @@ def summary(analysis: Analysis) -> dict[str, Any]:
         "auth_failures": len(res.failures),
         "users": user_rows,
         "failures_by_ip": _failures_by(analysis, "client_ip"),
-        "auth_only_sessions": [_auth_only(analysis, s) for s in res.auth_only],
+        "auth_only_sessions": [_auth_only(analysis, s) for s in sorted(res.auth_only, key=_auth_only_order)],
         "rejects_with_sasl": [_reject(r) for r in res.rejects_with_sasl],
         "dovecot": _dovecot(analysis),
         "warnings": analysis.warnings,
         "notes": NOTES,
     }
+
+
+def _auth_only_order(s: Any) -> tuple[str, str, str, str, tuple[int, int]]:
+    return (iso(s.end) or "", s.client_ip, s.client_name, s.service, s.auth)
 
 
 def _auth_only(analysis: Analysis, s: Any) -> dict[str, Any]:

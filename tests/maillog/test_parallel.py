@@ -1,0 +1,73 @@
+"""The fast summary over several processes equals the one-process summary, wherever the
+log is cut (sessions and messages crossing the cut are joined by the merge)."""
+
+from __future__ import annotations
+
+import io
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+from saslscope.maillog import analyze, parallel
+from saslscope.maillog.analysis import analyze_chunks
+from saslscope.maillog.correlate import LocalityJudge
+
+from maillog_data import DATA
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import genlog  # noqa: E402
+
+
+def cut_summary(path: Path, cuts: list[int]) -> dict:
+    size = path.stat().st_size
+    bounds = [0, *cuts, size]
+    chunks = [parallel.Chunk(str(path), a, b) for a, b in zip(bounds, bounds[1:])]
+    analysis = analyze_chunks(chunks, 2, [str(path)], None, None, None, LocalityJudge(), 1000, None)
+    return analysis.summary() | {"unparsed_lines": [(u.line_number, u.text) for u in analysis.unparsed]}
+
+
+def one_process(path: Path) -> dict:
+    analysis = analyze([path], fast=True)
+    return analysis.summary() | {"unparsed_lines": [(u.line_number, u.text) for u in analysis.unparsed]}
+
+
+def line_ends(path: Path) -> list[int]:
+    data = path.read_bytes()
+    return [i + 1 for i, byte in enumerate(data[:-1]) if byte == 0x0A]
+
+
+@pytest.mark.parametrize("name", ["seed-writeup.log", "lab-postfix-3.7.log"])
+def test_every_cut_of_the_real_lines(name):
+    path = DATA / name
+    expected = one_process(path)
+    for cut in line_ends(path):
+        assert cut_summary(path, [cut]) == expected, cut
+
+
+def test_generated_log_cut_in_many_places(tmp_path):
+    out = io.StringIO()
+    genlog.generate(3000, seed=5, out=out)
+    path = tmp_path / "maillog"
+    path.write_text(out.getvalue() + "Sep  3 10:00:00 mail postfix/smtpd[1]: an unknown line\n")
+    expected = one_process(path)
+    assert expected["unparsed_lines"] == [(3001, "Sep  3 10:00:00 mail postfix/smtpd[1]: an unknown line")]
+    ends = line_ends(path)
+    rng = random.Random(3)
+    for _ in range(6):
+        cuts = sorted(rng.sample(ends, rng.randint(1, 4)))
+        assert cut_summary(path, cuts) == expected, cuts
+
+
+def test_plan_cuts_big_files_at_line_ends(tmp_path, monkeypatch):
+    monkeypatch.setattr(parallel, "MIN_CHUNK", 0)
+    path = tmp_path / "maillog"
+    path.write_bytes((DATA / "seed-writeup.log").read_bytes() * 3)
+    chunks = parallel.plan([str(path)], 3)
+    assert len(chunks) == 3 and chunks[0].start == 0 and chunks[-1].end == path.stat().st_size
+    data = path.read_bytes()
+    assert all(data[c.start - 1:c.start] == b"\n" for c in chunks[1:])
+    # and analyze() uses them, with the same answer as one process
+    assert analyze([path], fast=True, jobs=3).summary() == analyze([path], fast=True).summary()
+    assert parallel.plan([str(path)], 1) == []
