@@ -128,7 +128,7 @@ def analyze(paths: Iterable[str | os.PathLike[str]] = (), *, lines: Iterable[str
     correlator = Correlator(locality, keep_ids)
     parser = LineParser(year=year, syslog_name=syslog_name, now=now, detail=bool(keep_ids))
     unparsed: list[UnparsedLine] = []
-    state = _Run(parser, correlator, counts, unparsed, unparsed_limit, since, until, bool(keep_ids))
+    state = LineFeeder(parser, correlator, counts, unparsed, unparsed_limit, since, until, bool(keep_ids))
 
     use_prefilter = fast and not keep_ids and since is None and until is None
     prefilter = SummaryPrefilter(parser, correlator.feed) if use_prefilter else None
@@ -155,7 +155,7 @@ def analyze(paths: Iterable[str | os.PathLike[str]] = (), *, lines: Iterable[str
     else:
         ordered_to_read = ordered
     for name in ordered_to_read:
-        state.feed_lines(name if name != STDIN else "<stdin>", _numbered(name, warnings, progress, prefilter))
+        state.feed_lines(name if name != STDIN else "<stdin>", numbered(iter_blocks(name, warnings), progress, prefilter))
     if prefilter is not None:
         recognised = prefilter.skipped + prefilter.fast_lane
         counts.total += recognised
@@ -178,23 +178,21 @@ def analyze_chunks(chunks: list[parallel.Chunk], jobs: int, ordered: list[str], 
     for chunk, outcome in zip(chunks, outcomes):
         if chunk.path != previous_path:
             offset, previous_path = 0, chunk.path
-        counts.total += outcome.lines
-        counts.parsed += outcome.counts["parsed"]
-        counts.ignored += outcome.counts["ignored"]
-        counts.unparsed += outcome.counts["unparsed"]
-        unparsed.extend(UnparsedLine(chunk.path, offset + n, text, reason) for n, text, reason in outcome.unparsed)
+        for name in ("total", "parsed", "ignored", "unparsed"):
+            setattr(counts, name, getattr(counts, name) + getattr(outcome.counts, name))
+        unparsed.extend(UnparsedLine(u.source, offset + u.line_number, u.text, u.reason) for u in outcome.unparsed)
         warnings.extend(outcome.warnings)
-        offset += outcome.lines
+        offset += outcome.counts.total
         if progress is not None:
             progress(outcome.size)
     return Analysis(counts, results, locality, unparsed[:unparsed_limit], warnings, ordered, False, "summary")
 
 
-def _numbered(name: str, warnings: Warnings, progress: ProgressCallback | None,
-              prefilter: SummaryPrefilter | None) -> Iterator[tuple[int, bytes]]:
-    """``(line_number, line)`` of one input, all lines or only those the prefilter lets through."""
+def numbered(blocks: Iterable[bytes], progress: ProgressCallback | None,
+             prefilter: SummaryPrefilter | None) -> Iterator[tuple[int, bytes]]:
+    """``(line_number, line)`` of one input's blocks, all lines or those the prefilter lets through."""
     number = 1
-    for block in iter_blocks(name, warnings):
+    for block in blocks:
         if progress is not None:
             progress(len(block))
         if prefilter is not None:
@@ -206,7 +204,7 @@ def _numbered(name: str, warnings: Warnings, progress: ProgressCallback | None,
                 number += 1
 
 
-class _Run:
+class LineFeeder:
     """The per-line loop, kept in one place for files, stdin and in-memory lines."""
 
     def __init__(self, parser: LineParser, correlator: Correlator, counts: LineCounts,

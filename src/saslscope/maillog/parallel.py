@@ -18,11 +18,17 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from saslscope.maillog.correlate import Boundary, Correlator, LocalityJudge, Results, auth_only_of, login_of
+from typing import TYPE_CHECKING
+
+from saslscope.maillog.correlate import (AuthOnlySession, Boundary, Correlator, LocalityJudge, Results,
+                                         SessionStart, login_of)
 from saslscope.maillog.parse import LineParser
 from saslscope.maillog.prefilter import SummaryPrefilter
 from saslscope.maillog.sources import BLOCK_SIZE, Warnings, iter_blocks, open_log
 from saslscope.maillog.timestamps import BSD_RE, MONTHS, YearTracker, parse_rfc3339
+
+if TYPE_CHECKING:  # pragma: no cover
+    from saslscope.maillog.analysis import LineCounts, UnparsedLine
 
 MIN_CHUNK = 16 << 20          # smaller inputs are not worth a process
 
@@ -39,10 +45,9 @@ class ChunkResult:
     results: Results
     boundary: Boundary | None
     own_ips: set[str]
-    counts: dict[str, int]
-    unparsed: list[tuple[int, str, str]]       # (line number in the chunk, text, reason)
+    counts: LineCounts
+    unparsed: list[UnparsedLine]               # line numbers counted from the chunk's start
     warnings: list[str]
-    lines: int
     size: int
 
 
@@ -116,43 +121,34 @@ def first_stamp(chunk: Chunk) -> tuple[int, int] | None:
 
 
 def run_chunk(job: ChunkJob) -> ChunkResult:
-    """Analyse one chunk (runs in a worker process)."""
+    """Analyse one chunk (runs in a worker process) with the same line loop as one process."""
+    from saslscope.maillog.analysis import LineCounts, LineFeeder, numbered   # analysis imports this module
+
     warnings = Warnings()
     locality = LocalityJudge(job.own_addresses)
     correlator = Correlator(locality, None, continues=not job.first)
     parser = LineParser(year=job.year, syslog_name=job.syslog_name)
     parser.times.years.last_month = job.last_month
     prefilter = SummaryPrefilter(parser, correlator.feed)
-    counts = {"parsed": 0, "ignored": 0, "unparsed": 0}
-    unparsed: list[tuple[int, str, str]] = []
-    number = 1
+    counts = LineCounts()
+    unparsed: list = []
     size = 0
-    parse, feed = parser.parse, correlator.feed
-    from saslscope.maillog.parse import Unparsed
 
-    for block in _range_blocks(job.chunk, warnings):
-        size += len(block)
-        for line_number, line in prefilter.lines(block, number):
-            if line[-1:] == b"\r":
-                line = line[:-1]
-            event = parse(line)
-            if event is None:
-                counts["ignored"] += 1
-            elif type(event) is Unparsed:
-                counts["unparsed"] += 1
-                if len(unparsed) < job.unparsed_limit:
-                    unparsed.append((line_number, line.decode("utf-8", "replace"), event.reason))
-            elif feed(event, 0, None):
-                counts["parsed"] += 1
-            else:
-                counts["ignored"] += 1
-        number += block.count(b"\n")
-    counts["parsed"] += prefilter.skipped + prefilter.fast_lane
+    def blocks():
+        nonlocal size
+        for block in _range_blocks(job.chunk, warnings):
+            size += len(block)
+            yield block
+
+    LineFeeder(parser, correlator, counts, unparsed, job.unparsed_limit, None, None, False).feed_lines(
+        job.chunk.path, numbered(blocks(), None, prefilter))
+    counts.parsed += prefilter.skipped + prefilter.fast_lane
+    counts.total += prefilter.skipped + prefilter.fast_lane
     if job.last:
         results, boundary = correlator.finish(), correlator.boundary
     else:
         results, boundary = correlator.cut()
-    return ChunkResult(results, boundary, locality.own_ips, counts, unparsed, warnings.messages, number - 1, size)
+    return ChunkResult(results, boundary, locality.own_ips, counts, unparsed, warnings.messages, size)
 
 
 def merge(outcomes: list[ChunkResult], locality: LocalityJudge) -> Results:
@@ -192,9 +188,7 @@ def merge(outcomes: list[ChunkResult], locality: LocalityJudge) -> Results:
     return merged
 
 
-def _auth_only_record(start):
-    from saslscope.maillog.correlate import AuthOnlySession
-
+def _auth_only_record(start: SessionStart) -> AuthOnlySession:
     return AuthOnlySession(None, start.end, start.client_name, start.client_ip, start.host, start.service,
                            start.auth, None)
 
