@@ -11,6 +11,7 @@ import importlib
 import click
 
 from saslscope import __version__
+from saslscope.cli.exitcodes import Exit
 
 # command name -> "module:attribute" (a click.Command)
 _COMMANDS: dict[str, tuple[str, str]] = {
@@ -51,9 +52,21 @@ def cli() -> None:
 
     Exit statuses (all commands): 0 success, 1 authentication rejected, 2 usage
     error, 3 connection failure, 4 TLS failure, 5 server refused MAIL/RCPT/DATA,
-    6 protocol error from the peer, 7 malformed input, 8 no password/token available.
+    6 protocol error from the peer, 7 malformed input, 8 no password/token available,
+    130 interrupted (Ctrl-C).
     """
 
 
 def main() -> None:
-    cli(prog_name="saslscope")
+    try:
+        # standalone_mode=False: click would map Ctrl-C to exit 1, the status of a
+        # rejected login; scripts must be able to tell the two apart.
+        status = cli.main(prog_name="saslscope", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        raise SystemExit(Exit.INTERRUPTED) from None
+    except click.ClickException as exc:
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
+    # commands return nothing; an int here is the status a command gave to ctx.exit()
+    raise SystemExit(status if isinstance(status, int) else Exit.OK)
