@@ -17,6 +17,7 @@ def test_lab_logins_failures_and_sessions():
     assert user["messages"] == 2
     assert user["client_ips"] == ["127.0.0.1"] and user["local"] is True
     assert user["services"] == ["postfix/smtps/smtpd", "postfix/submission/smtpd"]
+    assert user["auth_failures"] == 1 and user["hints"] == ["local-login", "failed-before"]
     [fail] = s["failures_by_ip"]
     assert fail["ip"] == "127.0.0.1" and fail["count"] == 1
     assert fail["usernames"] == ["centos7@phoenixknight.jp"]

@@ -51,6 +51,7 @@ def test_summary_names_the_user_method_and_marks_the_login_local():
     assert user["client_ips"] == ["153.126.190.153"]
     # the client name's first label is the syslog host field: the server itself
     assert user["local"] is True
+    assert user["hints"] == ["lowercase-method", "local-login"] and user["auth_failures"] == 0
 
 
 def test_same_client_seen_from_another_host_is_remote():

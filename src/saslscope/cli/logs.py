@@ -135,8 +135,19 @@ def _emit(data: Any, rows: list[dict[str, Any]], as_json: bool, as_csv: bool,
         render()
 
 
-def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+def _short(stamp: str | None) -> str:
+    """An ISO time as a table shows it: ``2026-09-17 12:49:26`` (JSON keeps the offset)."""
+    return stamp[:19].replace("T", " ") if stamp else ""
+
+
+def _console() -> Any:
+    """rich on stdout; piped output gets wide lines instead of tables squeezed into 80 columns."""
     from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=240)
+
+
+def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
@@ -145,7 +156,7 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     for row in rows:
         table.add_row(*("" if v is None else ", ".join(map(str, v)) if isinstance(v, list) else str(v)
                         for v in row))
-    Console().print(table)
+    _console().print(table)
 
 
 def jobs_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -165,26 +176,27 @@ def summary(ctx: click.Context, files: tuple[str, ...], as_json: bool, as_csv: b
     data = analysis.summary()
 
     def render() -> None:
-        from rich.console import Console
-
         lines = data["lines"]
-        Console().print(f"lines: {lines['total']} total, {lines['parsed']} parsed, {lines['ignored']} other "
+        _console().print(f"lines: {lines['total']} total, {lines['parsed']} parsed, {lines['ignored']} other "
                         f"programs, {lines['unparsed']} unparsed; {data['sasl_messages']} authenticated "
                         f"messages, {data['auth_failures']} AUTH failures")
         _table("Authenticated senders", ["user", "messages", "recipients", "methods", "client IPs", "local",
-                                         "first seen", "last seen"],
+                                         "AUTH failures", "first seen", "last seen", "hints"],
                [[u["username"], u["messages"], u["recipients"], u["methods"], u["client_ips"],
-                 "yes" if u["local"] else ("partly" if u["local_messages"] else "no"), u["first_seen"],
-                 u["last_seen"]] for u in data["users"]])
-        _table("AUTH failures by IP (top 20)", ["ip", "count", "usernames tried", "methods"],
-               [[f["ip"], f["count"], f["usernames"][:8], f["methods"]] for f in data["failures_by_ip"][:20]])
+                 "yes" if u["local"] else ("partly" if u["local_messages"] else "no"), u["auth_failures"],
+                 _short(u["first_seen"]), _short(u["last_seen"]), u["hints"]] for u in data["users"]])
+        if data["failures_by_ip"]:
+            _table("AUTH failures by IP (top 20)", ["ip", "count", "usernames tried", "methods"],
+                   [[f["ip"], f["count"], f["usernames"][:8], f["methods"]] for f in data["failures_by_ip"][:20]])
         if data["auth_only_sessions"]:
             _table("Successful AUTH, no message sent (Postfix logs no user name for these)",
                    ["end", "client", "service", "auth", "local"],
-                   [[s["end"], f"{s['client_name']}[{s['client_ip']}]", s["service"], s["auth"],
+                   [[_short(s["end"]), f"{s['client_name']}[{s['client_ip']}]", s["service"], s["auth"],
                      s["local"]] for s in data["auth_only_sessions"][:50]])
+        for code, text in data["hints"].items():
+            _console().print(f"[dim]hint {code}: {text}[/dim]", highlight=False)
         for note in data["notes"]:
-            Console().print(f"[dim]note: {note}[/dim]")
+            _console().print(f"[dim]note: {note}[/dim]", highlight=False)
 
     _emit(data, data["users"], as_json, as_csv, render)
 
@@ -202,7 +214,7 @@ def logins(ctx: click.Context, files: tuple[str, ...], as_json: bool, as_csv: bo
     _emit(rows, rows, as_json, as_csv, lambda: _table(
         "Authenticated submissions", ["time", "user", "method", "client", "local", "service", "queue id",
                                       "from", "rcpts"],
-        [[r["time"], r["username"], r["method"], f"{r['client_name']}[{r['client_ip']}]",
+        [[_short(r["time"]), r["username"], r["method"], f"{r['client_name']}[{r['client_ip']}]",
           "yes" if r["local"] else "no", r["service"], r["queue_id"], r["sender"], r["recipients"]]
          for r in rows]))
 
@@ -219,8 +231,8 @@ def failures(ctx: click.Context, files: tuple[str, ...], as_json: bool, as_csv: 
     def render() -> None:
         _table(f"AUTH failures by IP ({data['auth_failures']} in all)",
                ["ip", "client", "count", "usernames tried", "methods", "first", "last"],
-               [[f["ip"], f["client_name"], f["count"], f["usernames"][:8], f["methods"], f["first_seen"],
-                 f["last_seen"]] for f in data["by_ip"]])
+               [[f["ip"], f["client_name"], f["count"], f["usernames"][:8], f["methods"], _short(f["first_seen"]),
+                 _short(f["last_seen"])] for f in data["by_ip"]])
         _table("AUTH failures by user name", ["username", "count", "client IPs", "methods"],
                [[f["username"] or "(not logged)", f["count"], f["client_ips"][:8], f["methods"]]
                 for f in data["by_username"]])
@@ -249,9 +261,7 @@ def trace(ctx: click.Context, wanted: str, files: tuple[str, ...], as_json: bool
         data["other_matches"] = [{"queue_id": m["queue_id"], "received": m["received"]} for m in matches[1:]]
 
     def render() -> None:
-        from rich.console import Console
-
-        console = Console()
+        console = _console()
         for m in matches:
             who = (f"AUTH {m['sasl_method']} as {m['sasl_username']}" if m["sasl_username"]
                    else "no SMTP AUTH")

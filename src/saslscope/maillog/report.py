@@ -57,6 +57,7 @@ def summary(analysis: Analysis) -> dict[str, Any]:
             u["remote_messages"] += 1
         u["first"] = _min(u["first"], login.time)
         u["last"] = _max(u["last"], login.time)
+    failed = Counter(f.username.lower() for f in res.failures if f.username)
     user_rows = []
     for u in sorted(users.values(), key=lambda r: (-r["messages"], r["username"])):
         u["methods"] = sorted(u["methods"])
@@ -64,6 +65,8 @@ def summary(analysis: Analysis) -> dict[str, Any]:
         u["services"] = sorted(u["services"])
         u["local"] = u["remote_messages"] == 0
         u["first_seen"], u["last_seen"] = iso(u.pop("first")), iso(u.pop("last"))
+        u["auth_failures"] = failed.get(u["username"].lower(), 0)
+        u["hints"] = user_hints(u)
         user_rows.append(u)
     return {
         "lines": vars(analysis.lines).copy(),
@@ -77,7 +80,29 @@ def summary(analysis: Analysis) -> dict[str, Any]:
         "dovecot": _dovecot(analysis),
         "warnings": analysis.warnings,
         "notes": NOTES,
+        "hints": HINTS,
     }
+
+
+# hint code -> what it tells the admin (the facts of the write-up, issue 5)
+HINTS = {
+    "lowercase-method": "a method spelled in lower case (e.g. cram-md5): a script or hand-made client, "
+                        "not a desktop mail client",
+    "local-login": "logged in from the server itself: webmail, a PHP form, a cron job or local malware",
+    "failed-before": "AUTH failures named this user too (password guessing, or the owner mistyping)",
+}
+
+
+def user_hints(user: dict[str, Any]) -> list[str]:
+    """Hint codes (keys of :data:`HINTS`) for one row of ``users``."""
+    hints = []
+    if any(m != m.upper() for m in user["methods"]):
+        hints.append("lowercase-method")
+    if user["local_messages"]:
+        hints.append("local-login")
+    if user["auth_failures"]:
+        hints.append("failed-before")
+    return hints
 
 
 def _auth_only_order(s: Any) -> tuple[str, str, str, str, tuple[int, int]]:
