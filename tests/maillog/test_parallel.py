@@ -29,7 +29,7 @@ def cut_summary(path: Path, cuts: list[int]) -> dict:
 
 
 def one_process(path: Path) -> dict:
-    analysis = analyze([path], fast=True)
+    analysis = analyze([path], only="summary")
     return analysis.summary() | {"unparsed_lines": [(u.line_number, u.text) for u in analysis.unparsed]}
 
 
@@ -69,5 +69,5 @@ def test_plan_cuts_big_files_at_line_ends(tmp_path, monkeypatch):
     data = path.read_bytes()
     assert all(data[c.start - 1:c.start] == b"\n" for c in chunks[1:])
     # and analyze() uses them, with the same answer as one process
-    assert analyze([path], fast=True, jobs=3).summary() == analyze([path], fast=True).summary()
+    assert analyze([path], only="summary", jobs=3).summary() == analyze([path], only="summary").summary()
     assert parallel.plan([str(path)], 1) == []

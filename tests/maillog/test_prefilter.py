@@ -23,14 +23,15 @@ def without_times(data):
     """Year inference sees only the lines that are parsed; on logs out of time order (sample
     collections) the inferred years may differ, so those are compared without times."""
     if isinstance(data, dict):
-        return {k: without_times(v) for k, v in data.items() if not k.endswith(("_seen", "end"))}
+        return {k: without_times(v) for k, v in data.items() if not k.endswith(("_seen", "end", "time"))}
     if isinstance(data, list):
         return [without_times(v) for v in data]
     return data
 
 
 def same_summary(lines: list[str], in_time_order: bool = True) -> dict:
-    slow, fast = analyze(lines=lines), analyze(lines=lines, fast=True)
+    """The summary and failures with the prefilter equal those of a full parse."""
+    slow, fast = analyze(lines=lines), analyze(lines=lines, only="summary")
     assert fast.scope == "summary" and slow.scope == "all"
     strip = (lambda d: d) if in_time_order else without_times
     assert strip(fast.summary()) == strip(slow.summary())
@@ -54,13 +55,14 @@ def test_generated_busy_log_and_that_the_prefilter_really_skips():
     assert s["sasl_messages"] == sum("sasl_username=" in ln and "client=" in ln for ln in lines)
     # the files path (blocks) gives the same as in-memory lines
     path = DATA.parent / "data" / "seed-writeup.log"
-    assert analyze([path], fast=True).summary()["users"] == analyze([path]).summary()["users"]
+    assert analyze([path], only="summary").summary()["users"] == analyze([path]).summary()["users"]
 
 
 VARIANTS = [
     "Sep 17 12:49:26 mail postfix/smtpd[1]: connect from a[192.0.2.1]",
     "Sep 17 12:49:26 mail postfix/smtpd[1]: Anonymous TLS connection established from a[192.0.2.1]: TLSv1.3 with cipher X (256/256 bits)",
     "Sep 17 12:49:27 mail postfix/smtpd[1]: C3CD21F3E90: client=a[192.0.2.1], sasl_method=PLAIN, sasl_username=u",
+    "Sep 17 12:49:27 mail postfix/submission/smtpd[1]: Untrusted TLS connection established from a[192.0.2.1]: TLSv1.2 with cipher Y (128/128 bits)",
     "Sep 17 12:49:27 mail postfix/smtpd[1]: warning: a[192.0.2.1]: SASL LOGIN authentication failed: UGFzc3dvcmQ6",
     "Sep 17 12:49:27 mail postfix/smtpd[1]: warning: hostname a does not resolve to address 192.0.2.1",
     "Sep 17 12:49:27 mail postfix/smtpd[1]: NOQUEUE: reject: RCPT from a[192.0.2.1]: 554 5.7.1 <x@y>: Relay access denied; from=<a@b> to=<x@y> proto=ESMTP helo=<h>",
@@ -105,3 +107,11 @@ def test_any_mix_of_lines(cases):
             line = line[:len(line) - cut]
         lines.append(line[:at] + tail + line[at:] if at > 40 else line + tail)
     same_summary(lines)
+
+
+def test_unknown_purpose_and_reports_the_prefilter_cannot_give():
+    with pytest.raises(ValueError):
+        analyze(lines=[], only="everything")
+    fast = analyze(lines=log_lines("seed-writeup.log"), only="summary")
+    with pytest.raises(ValueError):
+        fast.logins()

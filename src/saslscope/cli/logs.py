@@ -60,7 +60,7 @@ def logs() -> None:
 
 def _run(ctx: click.Context, files: tuple[str, ...], since: datetime | None, until: datetime | None,
          year: int | None, syslog_name: str | None, own_addresses: tuple[str, ...], show_unparsed: bool,
-         keep: Any = None, fast: bool = False, jobs: int = 1) -> Any:
+         keep: Any = None, only: str | None = None, jobs: int = 1) -> Any:
     from saslscope.maillog import LogInputError, analyze
     from saslscope.maillog.sources import expand
 
@@ -75,7 +75,7 @@ def _run(ctx: click.Context, files: tuple[str, ...], since: datetime | None, unt
     try:
         with _progress(expand(paths)) as progress:
             analysis = analyze(paths, since=since, until=until, year=year, syslog_name=syslog_name,
-                               own_addresses=own_addresses, keep=keep, progress=progress, fast=fast, jobs=jobs)
+                               own_addresses=own_addresses, keep=keep, progress=progress, only=only, jobs=jobs)
     except LogInputError as exc:
         click.echo(f"saslscope logs: {exc}", err=True)
         ctx.exit(Exit.BAD_INPUT)
@@ -172,7 +172,7 @@ def jobs_option(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.pass_context
 def summary(ctx: click.Context, files: tuple[str, ...], as_json: bool, as_csv: bool, **opts: Any) -> None:
     """Per user: messages, recipients, methods, client IPs, local or remote; failures per IP."""
-    analysis = _run(ctx, files, fast=True, **opts)   # opts carries --jobs
+    analysis = _run(ctx, files, only="summary", **opts)   # opts carries --jobs
     data = analysis.summary()
 
     def render() -> None:
@@ -225,7 +225,7 @@ def logins(ctx: click.Context, files: tuple[str, ...], as_json: bool, as_csv: bo
 @click.pass_context
 def failures(ctx: click.Context, files: tuple[str, ...], as_json: bool, as_csv: bool, **opts: Any) -> None:
     """AUTH failures by client IP and by user name tried."""
-    analysis = _run(ctx, files, fast=True, **opts)
+    analysis = _run(ctx, files, only="summary", **opts)
     data = analysis.failures()
 
     def render() -> None:

@@ -21,7 +21,7 @@ from saslscope.maillog import parallel, report
 from saslscope.maillog.correlate import Correlator, LocalityJudge, Message, Results
 from saslscope.maillog.parse import LineParser, Unparsed
 from saslscope.maillog.narrow import narrow
-from saslscope.maillog.prefilter import SummaryPrefilter
+from saslscope.maillog.prefilter import PURPOSES, Prefilter
 from saslscope.maillog.sources import STDIN, Warnings, check_readable, expand, iter_blocks
 
 ProgressCallback = Callable[[int], None]   # called with the number of bytes just read
@@ -61,7 +61,7 @@ class Analysis:
     warnings: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     kept_lines: bool = False
-    # "all" lines parsed; "summary": the summary prefilter skipped lines (no logins details);
+    # "all" lines parsed; "summary": the prefilter skipped lines only logins()/trace() need;
     # "trace": only the kept messages' lines were read (trace only)
     scope: str = "all"
 
@@ -107,15 +107,15 @@ def analyze(paths: Iterable[str | os.PathLike[str]] = (), *, lines: Iterable[str
             syslog_name: str | None = None, own_addresses: Iterable[str] = (),
             keep: bool | str | Container[str] | None = None, unparsed_limit: int = 1000,
             progress: ProgressCallback | None = None, now: datetime | None = None,
-            fast: bool = False, jobs: int = 1) -> Analysis:
+            only: str | None = None, jobs: int = 1) -> Analysis:
     """Read logs (files, directories, ``-``; or ``lines``) and correlate them.
 
     ``keep``: ``True`` keeps every message's raw lines for :meth:`Analysis.trace`; a queue id,
     Message-ID or a collection of them keeps only those (cheap on big logs).
-    ``fast``: only :meth:`Analysis.summary` and :meth:`Analysis.failures` will be asked for:
-    lines they do not need are skipped in bulk (see :mod:`.prefilter`); ignored with
-    ``since``/``until``/``keep``, which need every line. With ``fast``, ``jobs`` > 1 cuts big
-    file inputs into chunks analysed in that many processes (see :mod:`.parallel`).
+    ``only="summary"``: only :meth:`Analysis.summary` and :meth:`Analysis.failures` will be
+    asked for: lines they do not need are skipped in bulk (see :mod:`.prefilter`); ignored with
+    ``since``/``until``/``keep``, which need every line. With ``only="summary"``, ``jobs`` > 1 cuts big file inputs into chunks analysed in that
+    many processes (see :mod:`.parallel`).
     Raises :class:`saslscope.maillog.sources.LogInputError` for an unreadable input.
     """
     names = [os.fspath(p) for p in paths]
@@ -130,9 +130,11 @@ def analyze(paths: Iterable[str | os.PathLike[str]] = (), *, lines: Iterable[str
     unparsed: list[UnparsedLine] = []
     state = LineFeeder(parser, correlator, counts, unparsed, unparsed_limit, since, until, bool(keep_ids))
 
-    use_prefilter = fast and not keep_ids and since is None and until is None
-    prefilter = SummaryPrefilter(parser, correlator.feed) if use_prefilter else None
-    if use_prefilter and lines is None and STDIN not in ordered:
+    if only is not None and only not in PURPOSES:
+        raise ValueError(f"only= must be one of {PURPOSES}, not {only!r}")
+    use_prefilter = only is not None and not keep_ids and since is None and until is None
+    prefilter = Prefilter(parser, correlator.feed, only) if use_prefilter and only else None
+    if use_prefilter and only == "summary" and lines is None and STDIN not in ordered:
         chunks = parallel.plan(ordered, jobs)
         if chunks:
             return analyze_chunks(chunks, jobs, ordered, year, now, syslog_name, locality, unparsed_limit,
@@ -161,7 +163,7 @@ def analyze(paths: Iterable[str | os.PathLike[str]] = (), *, lines: Iterable[str
         counts.total += recognised
         counts.parsed += recognised
     results = correlator.finish()
-    scope = "trace" if narrowing else "summary" if prefilter is not None else "all"
+    scope = "trace" if narrowing else only if prefilter is not None and only else "all"
     return Analysis(counts, results, locality, unparsed, warnings.messages, ordered or ["<lines>"],
                     bool(keep_ids), scope)
 
@@ -189,7 +191,7 @@ def analyze_chunks(chunks: list[parallel.Chunk], jobs: int, ordered: list[str], 
 
 
 def numbered(blocks: Iterable[bytes], progress: ProgressCallback | None,
-             prefilter: SummaryPrefilter | None) -> Iterator[tuple[int, bytes]]:
+             prefilter: Prefilter | None) -> Iterator[tuple[int, bytes]]:
     """``(line_number, line)`` of one input's blocks, all lines or those the prefilter lets through."""
     number = 1
     for block in blocks:

@@ -6,7 +6,7 @@ a rotated set. Every chunk after the first runs its correlator with ``continues=
 session or message that may have begun in the previous chunk is not concluded there but
 described in a :class:`~saslscope.maillog.correlate.Boundary`; the merge joins it with what
 the previous chunk left open, exactly as one process reading everything would have.
-Only for ``analyze(..., fast=True)`` (summary, failures): those need no raw lines and no
+Only for ``analyze(..., only="summary")`` (summary, failures): those need no raw lines and no
 line-by-line state beyond sessions and messages. tests/maillog/test_parallel.py cuts logs
 at every line and checks the result equals the one-process analysis.
 """
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from saslscope.maillog.correlate import (AuthOnlySession, Boundary, Correlator, LocalityJudge, Results,
                                          SessionStart, login_of)
 from saslscope.maillog.parse import LineParser
-from saslscope.maillog.prefilter import SummaryPrefilter
+from saslscope.maillog.prefilter import Prefilter
 from saslscope.maillog.sources import BLOCK_SIZE, Warnings, iter_blocks, open_log
 from saslscope.maillog.timestamps import BSD_RE, MONTHS, YearTracker, parse_rfc3339
 
@@ -129,7 +129,7 @@ def run_chunk(job: ChunkJob) -> ChunkResult:
     correlator = Correlator(locality, None, continues=not job.first)
     parser = LineParser(year=job.year, syslog_name=job.syslog_name)
     parser.times.years.last_month = job.last_month
-    prefilter = SummaryPrefilter(parser, correlator.feed)
+    prefilter = Prefilter(parser, correlator.feed, "summary")
     counts = LineCounts()
     unparsed: list = []
     size = 0
