@@ -105,7 +105,7 @@ KNOWN_MISC = re.compile(
     rb"connect to |lost connection with |conversation with |host .* said|SASL authentication failed|"
     rb"CONNECT from |DISCONNECT |PASS NEW |PASS OLD |DNSBL rank |PREGREET |HANGUP |COMMAND |BARE NEWLINE |"
     rb"NON-SMTP COMMAND |WHITELISTED |ALLOWLISTED |BLACKLISTED |DENYLISTED |WHITELIST VETO |ALLOWLIST VETO |"
-    rb"NOQUEUE: |cache |addr |dnsblog_query|enabling PIX|server features|looking up|.*: Host offered STARTTLS|"
+    rb"NOQUEUE: |cache |addr |dnsblog_query|enabling PIX|server features|looking up|Host offered STARTTLS|"
     rb"\S+: (?:enabling PIX|host \S+ said|lost connection|conversation|Cannot start TLS|sender non-delivery))")
 QID_MISC = re.compile(
     rb"(?:removed|canceled|requeued|placed on hold|released from hold|expired|skipped|"
