@@ -71,3 +71,20 @@ def test_plan_cuts_big_files_at_line_ends(tmp_path, monkeypatch):
     # and analyze() uses them, with the same answer as one process
     assert analyze([path], only="summary", jobs=3).summary() == analyze([path], only="summary").summary()
     assert parallel.plan([str(path)], 1) == []
+
+
+def test_rotated_set_one_file_per_process(tmp_path, monkeypatch):
+    import gzip
+
+    monkeypatch.setattr(parallel, "MIN_CHUNK", 0)
+    out = io.StringIO()
+    genlog.generate(2400, seed=9, out=out)
+    lines = out.getvalue().splitlines(keepends=True)
+    (tmp_path / "maillog.2.gz").write_bytes(gzip.compress("".join(lines[:800]).encode()))
+    (tmp_path / "maillog.1").write_text("".join(lines[800:1600]))
+    (tmp_path / "maillog").write_text("".join(lines[1600:]))
+    assert len(parallel.plan(sorted(str(p) for p in tmp_path.iterdir()), 2)) == 3
+    expected = analyze(lines=[ln.rstrip("\n") for ln in lines], only="summary").summary()
+    got = analyze([tmp_path], only="summary", jobs=2).summary()
+    expected["sources"] = got["sources"]
+    assert got == expected
