@@ -14,7 +14,7 @@ from saslscope.maillog import analyze, parallel
 from saslscope.maillog.analysis import analyze_chunks
 from saslscope.maillog.correlate import LocalityJudge
 
-from maillog_data import DATA
+from maillog_data import DATA, without_times
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import genlog  # noqa: E402
@@ -38,12 +38,15 @@ def line_ends(path: Path) -> list[int]:
     return [i + 1 for i, byte in enumerate(data[:-1]) if byte == 0x0A]
 
 
-@pytest.mark.parametrize("name", ["seed-writeup.log", "lab-postfix-3.7.log"])
+@pytest.mark.parametrize("name", ["seed-writeup.log", "lab-postfix-3.7.log", "real-world.log"])
 def test_every_cut_of_the_real_lines(name):
+    # real-world.log collects samples out of time order: the years a later chunk infers for
+    # its BSD timestamps differ from one pass's, so that file is compared without times
+    strip = without_times if name == "real-world.log" else (lambda d: d)
     path = DATA / name
-    expected = one_process(path)
+    expected = strip(one_process(path))
     for cut in line_ends(path):
-        assert cut_summary(path, [cut]) == expected, cut
+        assert strip(cut_summary(path, [cut])) == expected, cut
 
 
 def test_generated_log_cut_in_many_places(tmp_path):

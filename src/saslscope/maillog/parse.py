@@ -23,19 +23,25 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from saslscope.maillog import events as ev
-from saslscope.maillog.timestamps import TimestampParser, from_journal_usec
+from saslscope.maillog.timestamps import TimestampParser, from_journal_usec, from_tai64n
 
 MAX_LINE = 16384          # longer lines are parsed on their first 16 KiB (syslog caps at 8 KiB)
 
 # ---------------------------------------------------------------- the syslog header
-# <PRI>? then BSD "Mmm dd hh:mm:ss" (space- or zero-padded day) or RFC 3339, an optional
-# FreeBSD "<mail.info>", the host (absent in Dovecot's own log_path files), the program with
-# an optional [pid], then Solaris' optional "[ID 197553 mail.info]".
+# <PRI>? then BSD "Mmm dd hh:mm:ss" (space- or zero-padded day; unpadded "Sep 7" in logs
+# that went through space-squeezing tools) or RFC 3339 or a daemontools/multilog TAI64N label
+# ("@400000004c91b044077a9e94"), an optional FreeBSD "<mail.info>", the host (absent in
+# Dovecot's own log_path files and in multilog files), BusyBox syslogd's "mail.info" (Alpine's
+# default syslogd writes facility.level after the host), the program with an optional [pid],
+# then Solaris' optional "[ID 197553 mail.info]".
+SYSLOG_FACILITY = rb"(?:kern|user|mail|daemon|auth|authpriv|syslog|lpr|news|uucp|cron|ftp|local[0-7])"
 HEADER_RE = re.compile(
     rb"(?:<\d{1,3}>(?:1 )?)?"
-    rb"(?P<ts>[A-Z][a-z]{2} [ 0-3]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d[^ ]*) "
+    rb"(?:(?P<ts>[A-Z][a-z]{2} [ 0-3]?\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d[^ ]*)"
+    rb"|@(?P<tai>[0-9a-f]{24})) "
     rb"(?:<[\w.]+> )?"
     rb"(?:(?P<host>[^ :\[\]]+) )?"
+    rb"(?:" + SYSLOG_FACILITY + rb"\.(?:emerg|alert|crit|err|error|warn|warning|notice|info|debug) )?"
     rb"(?P<prog>[^ \[\]:]+)(?:\[(?P<pid>\d*)\])?: "
     rb"(?:\[ID \d+ [\w.]+\] )?")
 
@@ -217,7 +223,10 @@ class LineParser:
         if m is None:
             return None
         ts = m.group("ts")
-        time = self.times.bsd(ts) if ts[:1].isalpha() else self.times.rfc3339(ts)
+        if ts is None:
+            time = from_tai64n(m.group("tai"))
+        else:
+            time = self.times.bsd(ts) if ts[:1].isalpha() else self.times.rfc3339(ts)
         host = m.group("host")
         pid = m.group("pid")
         return time, _text(host) if host else "", m.group("prog"), int(pid) if pid else 0, line[m.end():]

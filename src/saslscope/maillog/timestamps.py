@@ -9,6 +9,8 @@ Formats (see docs/logs.md and notes/postfix-log-formats.md §1):
 * RFC 3339 as written by rsyslog's ``RSYSLOG_FileFormat`` and ``journalctl -o short-iso``:
   ``2026-11-28T12:00:00.123456+09:00``, ``...+0900`` (no colon) or ``...Z``; 0-9 fraction digits.
 * journald ``__REALTIME_TIMESTAMP`` (microseconds since the epoch), see :func:`from_journal_usec`.
+* daemontools/runit/s6 ``multilog``/``svlogd -tt`` TAI64N labels ``@400000004c91b044077a9e94``,
+  see :func:`from_tai64n`.
 
 All results are timezone-aware :class:`datetime` objects so that lines from different
 formats compare and sort together.
@@ -123,6 +125,21 @@ def from_journal_usec(usec: str | int) -> datetime | None:
     """journald's ``__REALTIME_TIMESTAMP``: microseconds since the epoch, as a decimal string."""
     try:
         return datetime.fromtimestamp(int(usec) / 1_000_000, tz=timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+# daemontools' tai64n writes 2**62 + 10 + the Unix time (libtai's TAI - UTC offset of 1970,
+# leap seconds ignored); tai64nlocal subtracts the same.
+TAI64_UNIX_OFFSET = 2**62 + 10
+
+
+def from_tai64n(label: bytes) -> datetime | None:
+    """A TAI64N label without its ``@`` (24 hex digits: 16 of seconds, 8 of nanoseconds)."""
+    try:
+        seconds = int(label[:16], 16) - TAI64_UNIX_OFFSET
+        nanos = int(label[16:24], 16)
+        return datetime.fromtimestamp(seconds, tz=timezone.utc) + timedelta(microseconds=nanos // 1000)
     except (ValueError, OverflowError, OSError):
         return None
 
