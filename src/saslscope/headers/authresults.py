@@ -87,6 +87,21 @@ def _method_result(group: list[Token]) -> tuple[MethodResult | None, list[str]]:
     return outcome, leftover
 
 
+def _stray_authserv_id(parsed: AuthResults, group: list[Token]) -> bool:
+    """Microsoft repeats the receiving domain between results: ``smtp.mailfrom=amd.com;
+    lists.freedesktop.org; dkim=none ... header.d=none;lists.freedesktop.org; dmarc=...``.
+
+    A lone domain name there is read as the authserv-id (the header's own is often missing);
+    True when the group was such a name and agrees with the authserv-id.
+    """
+    if len(group) != 1 or group[0].kind != "word" or "=" in group[0].text or "." not in group[0].text:
+        return False
+    name = group[0].text
+    if parsed.authserv_id is None:
+        parsed.authserv_id = name
+    return parsed.authserv_id.lower() == name.lower()
+
+
 def parse_authentication_results(value: str, arc: bool = False) -> AuthResults:
     """Parse an Authentication-Results (or, with ``arc=True``, ARC-Authentication-Results) value."""
     unfolded = " ".join(value.split())
@@ -110,6 +125,8 @@ def parse_authentication_results(value: str, arc: bool = False) -> AuthResults:
     for group in groups:
         if len(group) == 1 and group[0].kind == "word" and group[0].text.lower() == "none":
             continue                                        # RFC 8601 §2.2 no-result
+        if _stray_authserv_id(parsed, group):
+            continue
         outcome, leftover = _method_result(group)
         if outcome is not None:
             parsed.results.append(outcome)
