@@ -6,7 +6,8 @@ first; :class:`HeaderAnalysis` keeps them oldest first, the order the message tr
 The *submission* hop is the oldest hop whose server says the client authenticated (an
 RFC 3848 ``...A`` protocol such as ESMTPSA, ``Authenticated sender:``, Sendmail's
 ``(authenticated ...)``, ...): its ``from`` part is the address that used the account, the
-other end of the log trail.
+other end of the log trail. An LMTP hop that authenticated (Cyrus ``with LMTPA``) is not one: there
+the delivering MTA logged in to the mailbox server, not the sender to its provider.
 """
 
 from __future__ import annotations
@@ -65,11 +66,17 @@ def _set_delays(hops: list[Hop], tolerance: float) -> None:
             previous = hop
 
 
+def _is_submission(hop: Hop) -> bool:
+    """The client authenticated as a sender: not an MTA logging in to an LMTP mailbox server."""
+    kind = hop.transmission
+    return hop.authenticated and not (kind is not None and "LMTP" in kind.name)
+
+
 def analyze_block(block: HeaderBlock, skew_tolerance: float = DEFAULT_SKEW_TOLERANCE) -> HeaderAnalysis:
     """Analyse an already split header block."""
     hops = [parse_received(f.value) for f in reversed(block.get_all("Received"))]
     _set_delays(hops, skew_tolerance)
-    submission = next((i for i, hop in enumerate(hops) if hop.authenticated), None)
+    submission = next((i for i, hop in enumerate(hops) if _is_submission(hop)), None)
     summary = {name: decode_words(value) for name in SUMMARY_FIELDS if (value := block.first(name)) is not None}
     return HeaderAnalysis(
         hops=hops,

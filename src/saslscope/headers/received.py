@@ -69,6 +69,7 @@ class Hop:
     queue_id: str | None = None
     for_addr: str | None = None
     envelope_from: str | None = None
+    local_sender: str | None = None            # who injected it on the host itself ("uid 1000", "majordomo@...")
     tls: TlsInfo | None = None
     time: datetime | None = None               # timezone-aware; None if absent or unparsable
     time_raw: str | None = None
@@ -120,17 +121,42 @@ def _host_name(text: str | None) -> str | None:
     return None if name.lower() == "unknown" or not name else name
 
 
+# SendGrid's filter and recvd hops write Go's time.String(): "2019-03-07 00:55:18.071563221 +0000 UTC
+# m=+108444.082385342" (the m= part is a monotonic clock reading, not a date).
+_GO_TIME = re.compile(r"^(?P<date>\d{4}-\d\d-\d\d)\s+(?P<time>\d\d:\d\d:\d\d)(?P<fraction>\.\d+)?"
+                      r"\s+(?P<zone>[+-]\d{4})(?:\s+[A-Z]{1,5})?(?:\s+m=[+-][\d.]+)?$")
+# Fractional seconds in an otherwise RFC 5322 date: SendGrid "Thu, 07 Mar 2019 00:55:17.917 +0000"
+_FRACTIONAL_SECONDS = re.compile(r"(?<=\d\d:\d\d:\d\d)\.(?P<fraction>\d+)")
+# Where a date may start when a server left out the ";" before it (SendGrid, old Gmail "by 10.8.49.86")
+_DATE_START = re.compile(r"^(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),?|\d{1,2}|\d{4}-\d\d-\d\d)$", re.I)
+
+
+def _microseconds(fraction: str | None) -> int:
+    return int((fraction.lstrip(".") + "000000")[:6]) if fraction else 0
+
+
 def parse_date(text: str) -> datetime | None:
-    """An RFC 5322 date-time, or None. A missing or ``-0000`` zone is read as UTC (RFC 5322 §3.3)."""
-    if not text.strip():
+    """An RFC 5322 date-time, or None. A missing or ``-0000`` zone is read as UTC (RFC 5322 §3.3).
+
+    Also read: fractional seconds, and Go's ``2019-03-07 00:55:18.07 +0000 UTC`` (SendGrid).
+    """
+    text = text.strip()
+    if not text:
         return None
+    if go := _GO_TIME.match(text):
+        try:
+            parsed = datetime.strptime(f"{go['date']} {go['time']} {go['zone']}", "%Y-%m-%d %H:%M:%S %z")
+        except ValueError:
+            return None
+        return parsed.replace(microsecond=_microseconds(go["fraction"]))
+    fraction = _FRACTIONAL_SECONDS.search(text)
     try:
-        parsed = parsedate_to_datetime(text)
+        parsed = parsedate_to_datetime(_FRACTIONAL_SECONDS.sub("", text, count=1))
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed
+    return parsed.replace(microsecond=_microseconds(fraction["fraction"] if fraction else None))
 
 
 # --------------------------------------------------------------------------- comments
@@ -160,8 +186,26 @@ _ENVELOPE_FROM = re.compile(r"^envelope-from\s+<?(?P<addr>[^<>\s]*)>?$", re.I)
 _CLIENT_CERT = re.compile(
     r"^(?:No client certificate requested|Client did not present a certificate"
     r"|Client CN .*|Client certificate .*)$", re.I | re.S)
-_EXIM_VERSION = re.compile(r"^Exim\s+\S+$")
-_QMAIL_PROCESS = re.compile(r"^qmail\s+\d+\s+invoked\s+.+$", re.I)
+_EXIM_VERSION = re.compile(r"^Exim\s+\d\S*(?:\s+#\d+(?:\s+\(.*\))?)?$")   # "Exim 4.92 #3 (Red Hat Linux)"
+# qmail "(qmail 1234 invoked from network)", "(qmail 1 invoked by uid 89)", nullmailer "(nullmailer pid 7 invoked by uid 1000)"
+_LOCAL_PROCESS = re.compile(r"^(?:qmail|nullmailer)\s+(?:pid\s+)?\d+\s+invoked\s+(?:by\s+uid\s+(?P<uid>\d+)|.+)$",
+                            re.I)
+# Postfix pickup (sendmail(1) on the host): "by host (Postfix, from userid 1000)"
+_POSTFIX_USERID = re.compile(r"^(?P<software>Postfix),\s*from\s+userid\s+(?P<uid>\d+)$", re.I)
+# Sendmail at MIT and others: "(User authenticated as tytso@ATHENA.MIT.EDU)"
+_USER_AUTHENTICATED = re.compile(r"^User\s+authenticated\s+as\s+(?P<who>\S+)$", re.I)
+# qpsmtpd auth plugins: "(smtp-auth username relayok, mechanism cram-md5)"
+_QPSMTPD_AUTH = re.compile(r"^smtp-auth\s+username\s+(?P<who>[^,\s]+),\s*mechanism\s+(?P<mech>[\w-]+)$", re.I)
+# Exchange "with Microsoft SMTP Server (TLS) id ...": TLS was used, no details given
+_BARE_TLS = re.compile(r"^(?:TLS|SSL)$", re.I)
+# Cyrus LMTP over a local socket: "from host ([unix socket])"
+_UNIX_SOCKET = re.compile(r"^\[?unix socket\]?$", re.I)
+# fetchmail: "by host with IMAP (fetchmail-6.3.4) for <u> (single-drop)"
+_FETCHMAIL = re.compile(r"^fetchmail-\S+$", re.I)
+_IRONPORT_TLS = re.compile(r"^(?P<protocol>E?SMTP)/TLS/(?P<cipher>[^/\s]+)$", re.I)
+# A comment before any clause naming the local account that submitted: vger's "(majordomo@vger.kernel.org)"
+_LOCAL_SENDER = re.compile(r"^[^\s@()]+@[^\s@()]+$")
+_FETCHMAIL_MODE = re.compile(r"^(?:single|multi)-drop$", re.I)
 _ORCPT = re.compile(r"^ORCPT\s", re.I)
 
 
@@ -190,6 +234,10 @@ def _from_comment(hop: Hop, text: str) -> bool:
         bare_ip = as_ip(text)
         if bare_ip:                       # qmail / Exchange / Dovecot: "(192.0.2.1)"
             hop.from_ip = hop.from_ip or bare_ip
+            return True
+        if text.lower() == "unknown":     # SendGrid "from MTU1NzAzODg (unknown)": no rDNS, no address
+            return True
+        if _UNIX_SOCKET.match(text):      # Cyrus "([unix socket])": a local connection, no address
             return True
     helo = _HELO_EQUALS.search(rest) or _HELO_WORD.search(rest)
     if helo:
@@ -227,6 +275,13 @@ def _anywhere_comment(hop: Hop, text: str) -> bool:
     if match := _SENDMAIL_AUTH.match(text):                    # Sendmail "(authenticated bits=0)"
         _mark_authenticated(hop, f"comment '{text}'", match["who"])
         return True
+    if match := _USER_AUTHENTICATED.match(text):               # "(User authenticated as u@REALM)"
+        _mark_authenticated(hop, f"comment '{text}'", match["who"])
+        return True
+    if match := _QPSMTPD_AUTH.match(text):                     # qpsmtpd "(smtp-auth username u, mechanism m)"
+        _mark_authenticated(hop, f"comment 'smtp-auth username {match['who']}' (qpsmtpd, {match['mech']})",
+                            match["who"])
+        return True
     if match := _POSTFIX_TLS.search(text):                     # Postfix "(using TLSv1.2 with cipher ...)"
         tls = hop.tls_info()
         tls.version, tls.cipher, tls.bits = match["version"], match["cipher"], match["bits"]
@@ -242,6 +297,9 @@ def _anywhere_comment(hop: Hop, text: str) -> bool:
         return True
     if text.lower() == "google transport security":            # Gmail: TLS, no details given
         hop.tls_info().note = "Google Transport Security"
+        return True
+    if _BARE_TLS.match(text):                                  # Exchange "with Microsoft SMTP Server (TLS)"
+        hop.tls_info().note = hop.tls_info().note or f"({text}): encrypted, no version or cipher given"
         return True
     if match := _COLON_TLS.match(text):    # Exim "(TLS1.3)", "(TLS1.2:CIPHER:256)"; OpenSMTPD "(TLSv1.3:C:256:NO)"
         tls = hop.tls_info()
@@ -272,10 +330,18 @@ def _anywhere_comment(hop: Hop, text: str) -> bool:
     if _CLIENT_CERT.match(text):                               # Postfix client certificate status
         hop.tls_info().client_certificate = text
         return True
-    if _EXIM_VERSION.match(text):
+    if _EXIM_VERSION.match(text) or _FETCHMAIL.match(text):
         hop.by_software = hop.by_software or text
         return True
-    return bool(_QMAIL_PROCESS.match(text) or _ORCPT.match(text))
+    if match := _LOCAL_PROCESS.match(text):
+        if match["uid"]:
+            hop.local_sender = f"uid {match['uid']}"
+        return True
+    if match := _POSTFIX_USERID.match(text):
+        hop.by_software = hop.by_software or match["software"]
+        hop.local_sender = f"uid {match['uid']}"
+        return True
+    return bool(_ORCPT.match(text) or _FETCHMAIL_MODE.match(text))
 
 
 def _interpret_comment(hop: Hop, token: Token, where: str | None) -> None:
@@ -284,6 +350,9 @@ def _interpret_comment(hop: Hop, token: Token, where: str | None) -> None:
     understood = False
     if where == "from":
         understood = _from_comment(hop, text)
+    elif where is None and _LOCAL_SENDER.match(text):
+        hop.local_sender = text           # "(majordomo@vger.kernel.org) by vger.kernel.org ...": the local sender
+        understood = True
     if not understood:
         understood = _anywhere_comment(hop, text)
     if not understood and where == "by":
@@ -316,9 +385,15 @@ def _apply_clause(hop: Hop, name: str, words: list[Token]) -> None:
         hop.via, extra = " ".join(values), []
     elif name == "with":
         extra = []
+        ironport = _IRONPORT_TLS.match(first) if len(values) == 1 else None
         if len(values) >= 3 and values[-2].lower() == "encrypted":   # qmail TLS: "with CIPHER encrypted SMTP"
             hop.tls_info().cipher = values[0]
             hop.protocol = values[-1]
+        elif ironport:                                   # Cisco IronPort: "with ESMTP/TLS/AES256-SHA256"
+            hop.protocol = ironport["protocol"]
+            tls = hop.tls_info()
+            tls.cipher, tls.note = ironport["cipher"], f"with {first} (Cisco IronPort)"
+            tls.stated_by = "protocol"
         else:
             hop.protocol = " ".join(values)
     elif name == "id":
@@ -331,7 +406,9 @@ def _apply_clause(hop: Hop, name: str, words: list[Token]) -> None:
         if tls.stated_by == "comment" and tls.version is None:
             tls.stated_by = "tls clause"
     for token in extra:
-        if not _top_level_word(hop, token.text):
+        if name == "from" and token.text.startswith("[") and as_ip(token.text):
+            hop.from_ip = hop.from_ip or as_ip(token.text)    # fetchmail: "from host [192.0.2.1]"
+        elif not _top_level_word(hop, token.text):
             hop.unrecognised.append(token.source())
 
 
@@ -370,14 +447,40 @@ def _finish(hop: Hop) -> None:
             hop.tls = TlsInfo(stated_by="protocol", note=f"{hop.protocol}: {kind.meaning}")
 
 
+def _unseparated_date(tokens: list[Token]) -> int | None:
+    """Where the date starts in a header whose server left out the ``;`` before it, or None.
+
+    SendGrid writes ``... with HTTP id X Wed, 08 Oct 2025 06:36:22.864 +0000 (UTC)``; old Gmail
+    ``by 10.8.49.86 with SMTP id X Wed, 19 Jun 2013 ...``. The date must run to the end of the
+    header and may not take the value of the clause before it.
+    """
+    for index in range(2, len(tokens)):
+        token = tokens[index]
+        if token.kind != "word" or not _DATE_START.match(token.text):
+            continue
+        before = tokens[index - 1]
+        if before.kind == "word" and before.text.lower() in _CLAUSES:
+            continue
+        rest = [t for t in tokens[index:] if t.kind != "comment"]
+        if any(t.kind != "word" for t in rest):
+            continue
+        if parse_date(render(rest)) is not None:
+            return index
+    return None
+
+
 def parse_received(value: str) -> Hop:
     """Parse one Received header value (folded or not). Never raises."""
     unfolded = " ".join(value.split())
     hop = Hop(raw=unfolded)
     tokens = tokenize(unfolded)
     split = _last_semicolon(tokens)
-    clause_tokens = tokens if split is None else tokens[:split]
-    date_tokens = [] if split is None else tokens[split + 1:]
+    if split is None:
+        split = _unseparated_date(tokens)
+        clause_tokens = tokens if split is None else tokens[:split]
+        date_tokens = [] if split is None else tokens[split:]
+    else:
+        clause_tokens, date_tokens = tokens[:split], tokens[split + 1:]
 
     where: str | None = None
     words: list[Token] = []

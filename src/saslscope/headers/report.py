@@ -31,6 +31,7 @@ def hop_to_dict(hop: Hop, number: int) -> dict[str, Any]:
         "queue_id": hop.queue_id,
         "for": hop.for_addr,
         "envelope_from": hop.envelope_from,
+        "local_sender": hop.local_sender,
         "tls": hop.tls.to_dict() if hop.tls else None,
         "time": hop.time.isoformat() if hop.time else None,
         "time_raw": hop.time_raw,
