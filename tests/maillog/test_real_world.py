@@ -103,3 +103,13 @@ def test_local_pickup_message_with_two_bounced_recipients():
     assert {r["to"]: (r["status"], r["dsn"]) for r in message["recipients"]} == {
         "test@ubuntu.localdomain": ("bounced", "5.1.1"), "bjenks22446@gmail.com": ("bounced", "5.5.1")}
     assert message["notifications"] == ["EBF5C42C63"] and message["sasl_username"] is None
+
+
+def test_verbose_and_tls_diagnostics_are_recognised_not_evidence():
+    parser = LineParser(year=2015)
+    verbose = [ln for ln in LINES if "postfix/smtpd[13491]:" in ln]
+    assert len(verbose) == 7
+    assert {type(parser.parse(ln.encode())).__name__ for ln in verbose} == {"SessionNote"}
+    # a line of the same daemon in no known form is still reported
+    unknown = verbose[0].replace("smtp_stream_setup: maxtime=300", "Smtp stream setup maxtime 300")
+    assert type(parser.parse(unknown.encode())).__name__ == "Unparsed"

@@ -112,7 +112,20 @@ KNOWN_MISC = re.compile(
     rb"CONNECT from |DISCONNECT |PASS NEW |PASS OLD |DNSBL rank |PREGREET |HANGUP |COMMAND |BARE NEWLINE |"
     rb"NON-SMTP COMMAND |WHITELISTED |ALLOWLISTED |BLACKLISTED |DENYLISTED |WHITELIST VETO |ALLOWLIST VETO |"
     rb"NOQUEUE: |cache |addr |dnsblog_query|enabling PIX|server features|looking up|Host offered STARTTLS|"
-    rb"\S+: (?:enabling PIX|host \S+ said|lost connection|conversation|Cannot start TLS|sender non-delivery))")
+    rb"(?:client |server |peer )?certificate verification failed for |SSL_accept:|SSL_connect:|"
+    rb"\S+: (?:enabling PIX|host \S+ said|lost connection|conversation|Cannot start TLS|sender non-delivery|"
+    # smtp(d)_tls_loglevel >= 2: "name[addr]:port: Matched subjectAltName: ..." and friends
+    rb"Matched |subjectAltName: |CommonName |(?:client |server |peer )?certificate verification|"
+    rb"TLS cipher list|save session|reusing session|looking for session|new session|"
+    rb"Issuing session ticket|Decrypting session ticket|depth=|num=))")
+# Verbose logging (``-v`` in master.cf, debug_peer_list): Postfix's msg_info() lines prefixed
+# with the C function's name (``smtp_stream_setup: maxtime=300``, ``xsasl_dovecot_server_connect:
+# auth reply: ...``), the SMTP dialogue (smtpd_chat.c ``"%c %s: %s"``: ``< client[addr]: EHLO x``,
+# ``> client[addr]: 250-...``) and the attribute protocol (attr_print/attr_scan). Recognised
+# as diagnostics, never as evidence.
+VERBOSE_RE = re.compile(
+    rb"(?:[a-z][a-z0-9]*(?:_[a-z0-9]+)+: |[<>] [^ ]+: |send attr |input attribute (?:name|value): |"
+    rb"[\w./-]+(?: socket)?: wanted attribute: |connection established$)")
 QID_MISC = re.compile(
     rb"(?:removed|canceled|requeued|placed on hold|released from hold|expired|skipped|"
     rb"(?:milter-)?(?:reject|warning|hold|discard|info|filter|redirect|replace|prepend|bcc|header|body)"
@@ -309,7 +322,8 @@ class LineParser:
                 return ev.QueueNote(time, host, prog, pid, qid) if self.detail else RECOGNISED
             return Unparsed(f"{info.daemon.decode(errors='replace')}: unknown queue-file line")
         if msg.startswith(DIAGNOSTIC_PREFIXES) or KNOWN_MISC.match(msg) is not None or (
-                daemon in (b"postlog", b"postfix-script", b"postsuper", b"postmulti") and msg):
+                daemon in (b"postlog", b"postfix-script", b"postsuper", b"postmulti") and msg) or (
+                VERBOSE_RE.match(msg) is not None):
             # the last group: free text from administrators' commands
             return ev.SessionNote(time, host, prog, pid) if self.detail else RECOGNISED
         return Unparsed(f"{info.daemon.decode(errors='replace')}: unknown line")
@@ -367,6 +381,8 @@ def smtpd_event(time: datetime | None, host: str, prog: str, pid: int, msg: byte
     m = QID_PREFIX_RE.match(msg)
     if m is not None and QID_MISC.match(msg, m.end()) is not None:
         return ev.QueueNote(time, host, prog, pid, m.group(1).decode())
+    if VERBOSE_RE.match(msg) is not None:
+        return ev.SessionNote(time, host, prog, pid)
     return Unparsed("smtpd: unknown line")
 
 
