@@ -113,3 +113,27 @@ def test_verbose_and_tls_diagnostics_are_recognised_not_evidence():
     # a line of the same daemon in no known form is still reported
     unknown = verbose[0].replace("smtp_stream_setup: maxtime=300", "Smtp stream setup maxtime 300")
     assert type(parser.parse(unknown.encode())).__name__ == "Unparsed"
+
+
+def test_dovecot_2_4_auth_worker_prefix_failures_and_logged_in(summary):
+    failures = {(f["ip"], f["username"]): f["count"] for f in summary["dovecot"]["failures"]}
+    assert failures[("45.92.33.82", "all_in@zeroxzed.ru")] == 1          # sql: Password mismatch
+    assert failures[("178.16.52.107", "office@zeroxzed.ru")] == 1        # sql: unknown user
+    logins = {(d["username"], d["service"]): d for d in summary["dovecot"]["logins"]}
+    login = logins[("admin@zeroxzed.ru", "imap")]
+    assert (login["count"], login["methods"], login["client_ips"]) == (1, ["PLAIN"], ["185.21.46.169"])
+    # lda delivery lines are Dovecot lines (parsed), not other programs' (ignored)
+    assert LineParser().parse(line_with("saved mail to INBOX").encode()) is not None
+
+
+def test_rfc3339_submission_login_with_tls_1_3_key_exchange():
+    analysis = analyze(lines=LINES, keep=True)
+    [message] = analysis.trace("7B05841236")
+    assert (message["sasl_username"], message["sasl_method"], message["client_ip"]) == (
+        "admin@zeroxzed.ru", "PLAIN", "185.21.46.169")
+    assert message["service"] == "postfix/submission/smtpd"
+    assert message["session"]["tls"] == "TLSv1.3 TLS_AES_128_GCM_SHA256"
+    assert message["received"].startswith("2025-11-27T16:26:19.504798+03:00")
+    assert message["notifications"] == ["8A80341270"]
+    assert {r["to"]: r["status"] for r in message["recipients"]} == {
+        "all_out@zeroxzed.ru": "sent", "zeroxzed@gmail.com": "bounced"}

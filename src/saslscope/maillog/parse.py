@@ -86,7 +86,16 @@ DOVECOT_AUTH_RE = re.compile(
     rb"([\w-]+)\(([^,)]*),([^,)]*)(?:,[^)]*)?\)(?:<[^>]*>)?: (.*)")
 # Dovecot's own log_path files have no host and name the process: "auth: Info: ...",
 # "auth-worker(default): ...", "imap-login: ..."
-DOVECOT_PROGRAM_RE = re.compile(rb"(?:auth|auth-worker|[a-z0-9]+-login|lmtp|imap|pop3|submission)(?:\([^)]*\))?")
+# Dovecot 2.4 puts the user and address into the process prefix and the pid (and session)
+# after it: "auth-worker(u@example.org,192.0.2.1)<82365>: request [1]: Info: sql: Password mismatch"
+DOVECOT_AUTH_PREFIXED_RE = re.compile(
+    rb"auth(?:-worker)?\(([^,)]*),([^,)]*)(?:,[^)]*)?\)(?:<[^>]*>)*: (?:request \[\d+\]: )?"
+    rb"(?:Info: |Debug: |Error: )?([\w-]+): (.*)")
+# Dovecot's own log_path files have no host and name the process: "auth: Info: ...",
+# "auth-worker(default): ...", "imap-login: ...", 2.4's "lda(user)<pid><session>: ..."
+DOVECOT_PROGRAM_RE = re.compile(
+    rb"(?:auth|auth-worker|[a-z0-9]+-login|lmtp|lda|imap|pop3|submission|managesieve|doveadm|indexer-worker)"
+    rb"(?:\([^)]*\))?(?:<[^>]*>)*")
 AUTH_FAILED_WORDS = re.compile(rb"mismatch|unknown user|failed|not known")
 DOVECOT_FIELD_RE = re.compile(rb"(\w+)=<?([^,>]*)>?")
 
@@ -113,6 +122,7 @@ KNOWN_MISC = re.compile(
     rb"NON-SMTP COMMAND |WHITELISTED |ALLOWLISTED |BLACKLISTED |DENYLISTED |WHITELIST VETO |ALLOWLIST VETO |"
     rb"NOQUEUE: |cache |addr |dnsblog_query|enabling PIX|server features|looking up|Host offered STARTTLS|"
     rb"(?:client |server |peer )?certificate verification failed for |SSL_accept:|SSL_connect:|"
+    rb"discarding EHLO keywords: |"
     rb"\S+: (?:enabling PIX|host \S+ said|lost connection|conversation|Cannot start TLS|sender non-delivery|"
     # smtp(d)_tls_loglevel >= 2: "name[addr]:port: Matched subjectAltName: ..." and friends
     rb"Matched |subjectAltName: |CommonName |(?:client |server |peer )?certificate verification|"
@@ -450,10 +460,16 @@ def _dovecot(time: datetime | None, host: str, prog: str, pid: int, msg: bytes) 
         msg = prog.encode() + b": " + msg
     if msg.startswith(b"auth"):
         m = DOVECOT_AUTH_RE.match(msg)
-        if m is not None and AUTH_FAILED_WORDS.search(m.group(4)) is not None:
-            ip = m.group(3).strip()
-            return ev.DovecotAuthFailure(time, host, prog, pid, _text(m.group(1)), _text(m.group(2)),
-                                         _text(ip) if ip else None, _text(m.group(4)))
+        if m is not None:
+            mechanism, user, ip, reason = m.groups()
+        else:
+            m = DOVECOT_AUTH_PREFIXED_RE.match(msg)
+            if m is not None:
+                user, ip, mechanism, reason = m.groups()
+        if m is not None and AUTH_FAILED_WORDS.search(reason) is not None:
+            ip = ip.strip()
+            return ev.DovecotAuthFailure(time, host, prog, pid, _text(mechanism), _text(user),
+                                         _text(ip) if ip else None, _text(reason))
     return ev.SessionNote(time, host, prog, pid)   # every other Dovecot line: recognised, not evidence
 
 
