@@ -82,3 +82,23 @@ def test_any_input_gives_a_documented_status_and_no_traceback(text):
     result = CliRunner().invoke(cli, ["decode", "--", text] if text else ["decode"], input="")
     assert result.exit_code in (Exit.OK, Exit.BAD_INPUT), result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_whole_msmtp_debug_session_on_stdin():
+    # msmtp --debug against Gmail, quoted in a blog post (the login failed with 535)
+    session = (
+        "--> EHLO localhost\n"
+        "<-- 250-smtp.gmail.com at your service, [187.62.8.196]\n"
+        "<-- 250-AUTH LOGIN PLAIN XOAUTH2 PLAIN-CLIENTTOKEN OAUTHBEARER XOAUTH\n"
+        "<-- 250 SMTPUTF8\n"
+        "--> AUTH PLAIN AGphcGEyNjA0QGdtYWlsLmNvbQAyNjA0OTBBYiE=\n"
+        "<-- 535-5.7.8 Username and Password not accepted. For more information, go to\n"
+        "<-- 535 5.7.8  https://support.google.com/mail/?p=BadCredentials d2e1a72fcca58-72d40548a06sm7355966b3a.34 - gsmtp\n"
+        "msmtp: authentication failed (method PLAIN)\n"
+    )
+    result = run(["--json"], stdin=session)
+    assert result.exit_code == Exit.OK, result.output
+    (record,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert (record["line"], record["kind"], record["direction"]) == (5, "plain-message", "client")
+    fields = {f["name"]: f["value"] for f in record["fields"]}
+    assert fields["authcid"] == "japa2604@gmail.com" and fields["password"] == "********"

@@ -196,3 +196,104 @@ def test_login_answers_are_told_apart_by_the_prompt_they_answer():
     session = ["AUTH LOGIN", "334 VXNlcm5hbWU6", "Ym9i", "334 UGFzc3dvcmQ6", "aHVudGVyMg==", "235 2.7.0 ok"]
     kinds = [explain(b.data, b.mechanism, b.direction, answering=b.answering).kind for _, b in read_pasted_session(session)]
     assert kinds == ["login-prompt", "login-username", "login-prompt", "login-password"]
+
+
+# --- transcripts as tools print them (real ones; the base64 is checked with the base64 module) ---
+
+SWAKS = """\
+=== Trying mail.fiegp.com.ar:25...
+<-  220 fiegp.com.ar ESMTP Postfix (Ubuntu)
+ -> STARTTLS
+<-  220 2.0.0 Ready to start TLS
+=== TLS started w/ cipher DHE-RSA-AES256-SHA
+ ~> EHLO mercurio
+<~  250-AUTH PLAIN LOGIN
+<~  250 DSN
+ ~> AUTH LOGIN
+<~  334 VXNlcm5hbWU6
+ ~> cG9sbHV4
+<~  334 UGFzc3dvcmQ6
+ ~> cGFzc3dkMg==
+<~  235 2.7.0 Authentication successful
+ ~> MAIL FROM:<pollux@fiegp.com.ar>
+<~  250 2.1.0 Ok
+ ~> DATA
+<~  354 End data with <CR><LF>.<CR><LF>
+ ~> Subject: test Wed, 16 May 2012 23:25:08 -0300
+ ~> X-Mailer: swaks v20061116.0 jetmore.org/john/code/#swaks
+ ~> This is a test mailing
+ ~> .
+<~  250 2.0.0 Ok: queued as 48DE86C0411
+=== Connection closed with remote host.
+"""  # a swaks run posted to a forum (fiegp.com.ar, 16 May 2012), body lines shortened
+
+
+def _session(text):
+    return [(number, blob) for number, blob in read_pasted_session(text.splitlines())]
+
+
+def test_a_swaks_transcript_yields_only_the_auth_exchange():
+    results = _session(SWAKS)
+    assert [number for number, _ in results] == [10, 11, 12, 13]
+    assert all(not isinstance(blob, MalformedMessage) for _, blob in results)
+    assert [(b.direction, b.mechanism) for _, b in results] == [("server", "LOGIN"), ("client", "LOGIN")] * 2
+    assert results[1][1].data == base64.b64decode("cG9sbHV4") == b"pollux"
+    kinds = [explain(b.data, b.mechanism, b.direction, answering=b.answering).kind for _, b in results]
+    assert kinds == ["login-prompt", "login-username", "login-prompt", "login-password"]
+
+
+@pytest.mark.parametrize(
+    "line, direction, data",
+    [
+        ("<~  334 VXNlcm5hbWU6", "server", b"Username:"),                        # swaks after STARTTLS
+        (" ~> cGFzc3dkMg==", "client", b"passwd2"),
+        ("--> AUTH PLAIN AGphcGEyNjA0QGdtYWlsLmNvbQAyNjA0OTBBYiE=", "client",   # msmtp --debug
+         base64.b64decode("AGphcGEyNjA0QGdtYWlsLmNvbQAyNjA0OTBBYiE=")),
+        ("2016/11/11 12:35:48 [MailBot/7918] DEBUG --> AUTH PLAIN AHlvdXJfaWQAeW91cl9wYXNzd29yZA==", "client",
+         b"\0your_id\0your_password"),                                          # a logger with msmtp-style arrows
+        ("send: 'AUTH PLAIN AHVzZXJhQHRlc3QuZXhhbXBsZQBwYXNzd29yZEE=\\r\\n'", "client",   # smtplib debuglevel 1
+         b"\0usera@test.example\0passwordA"),
+        ("reply: b'334 VXNlcm5hbWU6\\r\\n'", "server", b"Username:"),
+        ("Oct  4 00:52:48 mydomain postfix/smtpd[4942]: > localhost.localdomain[127.0.0.1]: 334 VXNlcm5hbWU6",
+         "server", b"Username:"),                                               # Postfix debug_peer_list
+        ("Apr 01 11:51:43 auth: Debug: client in: AUTH\t1\tPLAIN\tservice=imap\tsecured=tls\tlip=172.17.0.2\t"
+         "rip=172.17.0.1\tresp=AGpvaG4AcGFzcw== (previous base64 data may contain sensitive data)", "client",
+         b"\0john\0pass"),                                                      # Dovecot auth_debug_passwords
+    ],
+)
+def test_one_transcript_line(line, direction, data):
+    pasted = decode_pasted(line)
+    assert (pasted.direction, pasted.data) == (direction, data)
+
+
+def test_a_postfix_verbose_log_skips_its_own_debug_lines():
+    # debug_peer_list output posted to a forum (Oct 4, "mydomain"); the poster replaced the user name.
+    log = """\
+Oct  4 00:52:44 mydomain postfix/smtpd[4942]: > localhost.localdomain[127.0.0.1]: 250 8BITMIME
+Oct  4 00:52:48 mydomain postfix/smtpd[4942]: < localhost.localdomain[127.0.0.1]: AUTH LOGIN
+Oct  4 00:52:48 mydomain postfix/smtpd[4942]: smtpd_sasl_authenticate: sasl_method LOGIN
+Oct  4 00:52:48 mydomain postfix/smtpd[4942]: smtpd_sasl_authenticate: uncoded challenge: Username:
+Oct  4 00:52:48 mydomain postfix/smtpd[4942]: > localhost.localdomain[127.0.0.1]: 334 VXNlcm5hbWU6
+Oct  4 00:52:58 mydomain postfix/smtpd[4942]: < localhost.localdomain[127.0.0.1]: [BASE64_ENCODED_USERNAME]
+Oct  4 00:52:58 mydomain postfix/smtpd[4942]: smtpd_sasl_authenticate: decoded response: myusername@mydomain.com
+Oct  4 00:52:58 mydomain postfix/smtpd[4942]: > localhost.localdomain[127.0.0.1]: 334 UGFzc3dvcmQ6
+"""
+    results = _session(log)
+    assert [number for number, _ in results] == [5, 6, 8]
+    assert results[0][1].data == b"Username:" and results[2][1].data == b"Password:"
+    assert isinstance(results[1][1], MalformedMessage)         # the poster's placeholder is not base64
+
+
+def test_data_a_log_hides_is_reported_as_hidden():
+    # msmtp masks AUTH PLAIN in its debug output; Dovecot without auth_debug_passwords writes <hidden>.
+    with pytest.raises(MalformedMessage, match="hides"):
+        decode_pasted("--> AUTH PLAIN *******************************")
+    dovecot = ("dovecot: 2008-10-02 23:34:07 Info: auth(default): client in: AUTH\t1\tPLAIN\tservice=POP3\t"
+               "lip=192.168.100.33\trip=192.168.5.27\tresp=<hidden>")
+    with pytest.raises(MalformedMessage, match="hides"):
+        decode_pasted(dovecot)
+
+
+def test_bare_lines_are_still_strict_outside_a_transcript():
+    results = _session("AUTH LOGIN\n334 VXNlcm5hbWU6\nnot base64!\n")
+    assert isinstance(results[-1][1], MalformedMessage)

@@ -58,9 +58,93 @@ class PastedBlob:
     answering: bytes | None = None
 
 
+# --- transcripts as tools print them -----------------------------------------------------------
+# Each rule finds the SMTP line inside one tool's transcript line and who sent it.
+
+# swaks "<-  334 ..." / " -> AUTH LOGIN" (after STARTTLS "<~" / "~>"), msmtp --debug "<-- " / "--> ",
+# and loggers that print msmtp-style arrows after a time stamp ("12:35:48 [pid] DEBUG --> AUTH ...").
+_ARROW = re.compile(r"^(?:.*?\s)?(?P<arrow><--|-->|<~|~>|<-|->)(?:\s+(?P<payload>.*))?$")
+_ARROW_SIDE = {"<--": "server", "<~": "server", "<-": "server", "-->": "client", "~>": "client", "->": "client"}
+# swaks' own notes ("=== Connected to ...", "*** ..." errors): not protocol lines.
+_SWAKS_NOTE = re.compile(r"^\s*(?:===|\*\*\*|<\*\*|\*\*>)")
+# Postfix smtpd with debug_peer_list: "postfix/smtpd[9]: < host[192.0.2.1]: AUTH LOGIN" ("<" is
+# what the client sent) and "> host[192.0.2.1]: 334 VXNlcm5hbWU6" (the server's reply).
+_POSTFIX_VERBOSE = re.compile(r"(?:^|\s)(?P<arrow>[<>]) (?:[^\s\[\]]*\[[^\]\s]*\]): (?P<payload>.*)$")
+# Python smtplib with set_debuglevel(1): "send: 'AUTH PLAIN AGZv\\r\\n'", "reply: b'334 VXNl...\\r\\n'",
+# and its summaries "reply: retcode (235); Msg: b'...'".
+_SMTPLIB = re.compile(r"^\s*(?P<verb>send|reply): (?:b?(?P<quote>['\"])(?P<payload>.*?)(?:\\r\\n)?(?P=quote)|(?P<other>.*))$")
+# Dovecot auth debug log: "client in: AUTH<TAB>1<TAB>PLAIN<TAB>service=smtp<TAB>...<TAB>resp=AGZv",
+# "client out: CONT<TAB>1<TAB>VXNl...", "client in: CONT<TAB>1<TAB>dXNlcg==", "client [passdb ]out: OK<TAB>1".
+_DOVECOT = re.compile(r"\bclient (?:passdb |userdb )?(?P<io>in|out): (?P<command>AUTH|CONT|OK|FAIL)\s+\d+\s*(?P<rest>.*)$")
+# What a log shows instead of the data it hides: msmtp "AUTH PLAIN ****", Dovecot "resp=<hidden>".
+_HIDDEN = re.compile(r"^(?:\*+|<hidden>)$")
+
+
+@dataclass(frozen=True)
+class TranscriptLine:
+    """One line of a pasted transcript, with the tool's decoration taken off."""
+
+    #: the SMTP line (command, reply or base64); None for the tool's own notes
+    text: str | None
+    #: who sent it when the decoration says so ("server" or "client")
+    direction: str | None = None
+    #: True when the line carried a tool's decoration (so it belongs to a transcript)
+    marked: bool = False
+
+
+def _dovecot_line(match: re.Match[str]) -> TranscriptLine:
+    direction = "client" if match["io"] == "in" else "server"
+    command, words = match["command"], match["rest"].split()
+    if command == "AUTH":                                 # AUTH id MECH key=value ... resp=BASE64
+        mechanism = words[0] if words else "?"
+        response = next((w[5:] for w in words if w.startswith("resp=")), None)
+        return TranscriptLine(f"AUTH {mechanism}" + (f" {response}" if response is not None else ""), direction, True)
+    if command == "CONT":                                 # one step of the exchange, in base64
+        return TranscriptLine(words[0] if words else "=", direction, True)
+    return TranscriptLine("235 OK (Dovecot)" if command == "OK" else "535 FAIL (Dovecot)", "server", True)
+
+
+def transcript_line(line: str) -> TranscriptLine:
+    """Take off the decoration swaks, msmtp, Postfix's verbose smtpd, Python's smtplib or Dovecot's
+    auth debug log put around an SMTP line; a line without any is returned as it is."""
+    if _SWAKS_NOTE.match(line):
+        return TranscriptLine(None, marked=True)
+    if match := _DOVECOT.search(line):
+        return _dovecot_line(match)
+    if match := _SMTPLIB.match(line):
+        if match["payload"] is None:                      # "reply: retcode (334); Msg: ..."
+            return TranscriptLine(None, marked=True)
+        return TranscriptLine(match["payload"], "client" if match["verb"] == "send" else "server", True)
+    if match := _POSTFIX_VERBOSE.search(line):
+        return TranscriptLine(match["payload"], "client" if match["arrow"] == "<" else "server", True)
+    if match := _ARROW.match(line):
+        return TranscriptLine(match["payload"] or "", _ARROW_SIDE[match["arrow"]], True)
+    return TranscriptLine(line)
+
+
+def _hidden_by_the_log(data: str) -> MalformedMessage | None:
+    if _HIDDEN.match(data):
+        return MalformedMessage(f"the log hides this data ({data[:12]}): nothing to decode")
+    return None
+
+
 def parse_pasted(text: str) -> PastedBlob:
     """Accept bare base64, a whole ``334 <b64>`` reply, an IMAP ``+ <b64>`` continuation,
-    an ``AUTH MECH [<b64>]`` command, or RFC-listing style ``S: ...`` / ``C: ...`` lines."""
+    an ``AUTH MECH [<b64>]`` command, or RFC-listing style ``S: ...`` / ``C: ...`` lines,
+    also inside a line of a swaks, msmtp, Postfix, smtplib or Dovecot transcript."""
+    return _parse_decorated(transcript_line(text.strip()))
+
+
+def _parse_decorated(decorated: TranscriptLine) -> PastedBlob:
+    if decorated.text is None:
+        raise MalformedMessage("a note of the tool that wrote the transcript, not a protocol line")
+    pasted = _parse_line(decorated.text)
+    if decorated.direction and (pasted.direction is None or decorated.direction == "server"):
+        pasted = PastedBlob(pasted.data, decorated.direction, pasted.mechanism, pasted.answering)
+    return pasted
+
+
+def _parse_line(text: str) -> PastedBlob:
     line = text.strip()
     direction = None
     for prefix, side in (("S:", "server"), ("C:", "client")):
@@ -72,8 +156,12 @@ def parse_pasted(text: str) -> PastedBlob:
         return PastedBlob(decode_b64(line[1:]), "server")
     command = _AUTH_COMMAND.fullmatch(line)
     if command:
+        if command["data"] is not None and (hidden := _hidden_by_the_log(command["data"])):
+            raise hidden
         data = decode_b64(command["data"]) if command["data"] is not None else None
         return PastedBlob(data, "client", command["mechanism"].upper())
+    if hidden := _hidden_by_the_log(line):
+        raise hidden
     return PastedBlob(decode_b64(line), direction)
 
 
@@ -95,19 +183,34 @@ def read_pasted_session(lines: Iterable[str]) -> Iterator[tuple[int, PastedBlob 
     An ``AUTH MECH`` line sets the mechanism for the lines after it; a bare line after a
     ``334`` is the client's answer. Other SMTP replies (``235``, ``535``...) and commands
     (``EHLO``, ``MAIL``...) end the exchange and are skipped, blank lines too. A bad line yields its error and reading goes on.
+
+    Whole transcripts (swaks, msmtp, Postfix verbose smtpd, smtplib, Dovecot auth debug, see
+    :func:`transcript_line`) are read too: when the input has such lines, the lines without
+    that decoration (other log lines) and those outside an AUTH exchange (the tool's notes,
+    the message's DATA) are passed over silently.
     """
+    decorated_lines = [transcript_line(line.strip()) for line in lines]
+    transcript = any(decorated.marked for decorated in decorated_lines)
     mechanism: str | None = None
     last_direction: str | None = None
     last_challenge: bytes | None = None
-    for number, line in enumerate(lines, start=1):
-        stripped = line.strip()
+    in_exchange = False
+    for number, decorated in enumerate(decorated_lines, start=1):
+        if transcript and not decorated.marked:
+            continue
+        stripped = (decorated.text or "").strip()
         if not stripped:
             continue
         if (_OTHER_REPLY.match(stripped) and not stripped.startswith("334")) or _SMTP_COMMAND.match(stripped):
             mechanism = last_direction = last_challenge = None
+            in_exchange = False
             continue
+        starts = stripped.startswith("334") or _AUTH_COMMAND.match(stripped) is not None
+        if transcript and not in_exchange and not starts:
+            continue                              # DATA lines, notes: not part of any AUTH exchange
+        in_exchange = True
         try:
-            pasted = parse_pasted(stripped)
+            pasted = _parse_decorated(decorated)
         except MalformedMessage as exc:
             yield number, exc
             continue
