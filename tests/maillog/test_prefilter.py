@@ -55,6 +55,7 @@ VARIANTS = [
     "Sep 17 12:49:27 mail postfix/submission/smtpd[1]: Untrusted TLS connection established from a[192.0.2.1]: TLSv1.2 with cipher Y (128/128 bits)",
     "Sep 17 12:49:27 mail postfix/smtpd[1]: warning: a[192.0.2.1]: SASL LOGIN authentication failed: UGFzc3dvcmQ6",
     "Sep 17 12:49:27 mail postfix/smtpd[1]: warning: hostname a does not resolve to address 192.0.2.1",
+    "Sep 17 12:49:27 mail postfix/smtpd[1]: message repeated 2 times: [ warning: a[192.0.2.1]: SASL LOGIN authentication failed: UGFzc3dvcmQ6]",
     "Sep 17 12:49:27 mail postfix/smtpd[1]: NOQUEUE: reject: RCPT from a[192.0.2.1]: 554 5.7.1 <x@y>: Relay access denied; from=<a@b> to=<x@y> proto=ESMTP helo=<h>",
     "Sep 17 12:49:27 mail postfix/smtpd[1]: NOQUEUE: reject: RCPT from a[192.0.2.1]: 554 5.7.1 <x@y>: Relay access denied; from=<a@b> to=<x@y> proto=ESMTP helo=<h> sasl_method=PLAIN sasl_username=u",
     "Sep 17 12:49:27 mail postfix/smtpd[1]: lost connection after AUTH from a[192.0.2.1]",

@@ -137,3 +137,34 @@ def test_rfc3339_submission_login_with_tls_1_3_key_exchange():
     assert message["notifications"] == ["8A80341270"]
     assert {r["to"]: r["status"] for r in message["recipients"]} == {
         "all_out@zeroxzed.ru": "sent", "zeroxzed@gmail.com": "bounced"}
+
+
+def test_expired_and_force_expired_returns():
+    parser = LineParser(year=2020)
+    for qid in ("BACE842E72", "BACE842E73"):             # status=expired / status=force-expired
+        event = parser.parse(line_with(f"{qid}: from=<noreply@domain.com>, status=").encode())
+        assert (type(event).__name__, event.queue_id, event.sender) == ("Expired", qid, "noreply@domain.com")
+
+
+def test_cyrus_sasl_failures_count_only_the_lines_naming_a_client(summary):
+    by_ip = {f["ip"]: f for f in summary["failures_by_ip"]}
+    # "warning: SASL authentication failure: Password verification failed" names no client; the
+    # next line of the same process does
+    assert by_ip["69.6.152.7"]["count"] == 1 and by_ip["69.6.152.7"]["methods"] == ["PLAIN"]
+    assert by_ip["192.168.1.2"]["count"] == 1
+    # a client the poster masked down to its address is still a counted failure
+    assert by_ip["80.110.174.199"]["count"] == 1 and by_ip["80.110.174.199"]["methods"] == ["PLAIN"]
+
+
+def test_rsyslog_repeated_message_counts_every_repetition():
+    # rsyslog's reduction format, seen in the sources above for other programs ("sshd[11189]:
+    # message repeated 2 times: [ Failed password ...]"), applied to a line of this file
+    failure = line_with("[69.6.152.7]: SASL PLAIN authentication failed")
+    head, _, message = failure.partition("postfix/smtpd[3227]: ")
+    repeated = f"{head}postfix/smtpd[3227]: message repeated 2 times: [ {message}]"
+    for only in (None, "summary"):
+        s = analyze(lines=[failure, repeated], only=only).summary()
+        assert (s["auth_failures"], s["failures_by_ip"][0]["count"]) == (3, 3)
+        assert s["lines"]["parsed"] == 2 and s["lines"]["unparsed"] == 0
+    unknown = f"{head}postfix/smtpd[3227]: message repeated 2 times: [ no such smtpd line]"
+    assert analyze(lines=[unknown]).lines.unparsed == 1

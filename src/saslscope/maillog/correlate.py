@@ -284,7 +284,8 @@ class Correlator:
             ev.Connect: self._on_connect, ev.Disconnect: self._on_disconnect, ev.ClientLine: self._client_line,
             ev.AuthFailure: self._on_auth_failure, ev.TlsEstablished: self._on_tls, ev.Abort: self._on_abort,
             ev.Reject: self._on_reject, ev.SessionNote: self._on_session_note,
-            ev.DovecotLogin: self._on_dovecot_login, ev.DovecotAuthFailure: self._on_dovecot_failure}
+            ev.DovecotLogin: self._on_dovecot_login, ev.DovecotAuthFailure: self._on_dovecot_failure,
+            ev.Repeated: self._on_repeated}
 
     # ------------------------------------------------------------------ sessions
     def _session(self, e: ev.Event) -> Session:
@@ -406,6 +407,11 @@ class Correlator:
 
     def _on_dovecot_failure(self, e: ev.DovecotAuthFailure, seq: int, raw: bytes | None) -> bool:
         self.results.dovecot_failures.append(e)
+        return True
+
+    def _on_repeated(self, e: ev.Repeated, seq: int, raw: bytes | None) -> bool:
+        for i in range(e.times):      # the raw line once: it is one line of the log
+            self.feed(e.event, seq, raw if i == 0 else None)
         return True
 
     def _keep_session_line(self, session: Session, seq: int, raw: bytes | None) -> None:

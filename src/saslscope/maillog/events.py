@@ -185,3 +185,12 @@ class DovecotAuthFailure(Event):
     username: str
     client_ip: str | None
     reason: str
+
+
+@dataclass(slots=True)
+class Repeated(Event):
+    """rsyslog's ``message repeated N times: [ <message>]`` (``$RepeatedMsgReduction on``, the
+    Debian/Ubuntu default): the same message ``times`` more times after the one logged."""
+
+    event: Event
+    times: int

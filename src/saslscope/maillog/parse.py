@@ -59,8 +59,9 @@ EMBEDDED_QID_RE = re.compile(rb"\b(" + QUEUE_ID + rb")\b")
 
 NAMADDR_RE = re.compile(rb"([^\[\] ]*)\[([^\]]*)\](?::\d+)?")
 TLS_RE = re.compile(rb"(\w+) TLS connection established from ([^ ]+?): (\S+) with cipher (\S+)")
-AUTH_FAIL_RE = re.compile(rb"warning: ([^ ]+\[[^\]]*\](?::\d+)?): SASL (\S*) authentication failed: ?(.*?)"
-                          rb"(?:, sasl_username=(.*))?$")
+# the client is name[addr] (a bare address in logs whose owners masked the names)
+AUTH_FAIL_RE = re.compile(rb"warning: ([^ ]+\[[^\]]*\](?::\d+)?|[0-9A-Fa-f.:]+): SASL (\S*) authentication failed: ?"
+                          rb"(.*?)(?:, sasl_username=(.*))?$")
 ABORT_RE = re.compile(rb"(?:(?:NOQUEUE|" + QUEUE_ID + rb"): )?(lost connection|timeout|too many errors) "
                       rb"after (\S+)(?: \(\d+ bytes\))? from ([^ ]+)")
 REJECT_RE = re.compile(rb"(NOQUEUE|" + QUEUE_ID + rb"): (reject|reject_warning|warn|hold|discard|filter|"
@@ -70,7 +71,14 @@ REJECT_FIELD_RE = re.compile(rb"(from|to|proto|helo|sasl_method|sasl_username|sa
 COUNTER_RE = re.compile(rb"([a-z-]+)=(\d+)(?:/(\d+))?")
 SASL_KEYS = (b", sasl_method=", b", sasl_username=", b", sasl_sender=", b", orig_queue_id=", b", orig_client=")
 QMGR_FROM_RE = re.compile(rb"from=<(.*?)>, size=(\d+), nrcpt=(\d+)")
-EXPIRED_RE = re.compile(rb"from=<(.*?)>, status=expired")
+EXPIRED_RE = re.compile(rb"from=<(.*?)>, status=(?:force-)?expired")     # force-: postsuper -e (3.5+)
+# rsyslog's repeated-message reduction (on in Debian's and Ubuntu's rsyslog.conf):
+# "message repeated 2 times: [ warning: unknown[192.0.2.1]: SASL LOGIN authentication failed: ...]"
+REPEATED_RE = re.compile(rb"message repeated (\d+) times: \[ ?(.*)\]$")
+# sysklogd's and BusyBox's form names no message, only the host's previous line: recognised,
+# not replayed (the previous line of the host may be one a prefiltered summary never saw)
+LAST_REPEATED_RE = re.compile(rb"(?:<\d{1,3}>)?([A-Z][a-z]{2} [ 0-3]?\d \d\d:\d\d:\d\d) (\S+) "
+                              rb"(?:-- MARK --|last message repeated \d+ times?)$")
 DELIVERY_RE = re.compile(rb"to=<(.*?)>, (.*?)status=(\w+)(?: \((.*)\))?$")
 KV_RE = re.compile(rb"(\w+)=([^,]*)(?:, |$)")
 NOTIFY_RE = re.compile(rb"(sender|postmaster) (non-delivery|delivery status|delay|success) notification: (\S+)")
@@ -122,7 +130,10 @@ KNOWN_MISC = re.compile(
     rb"NON-SMTP COMMAND |WHITELISTED |ALLOWLISTED |BLACKLISTED |DENYLISTED |WHITELIST VETO |ALLOWLIST VETO |"
     rb"NOQUEUE: |cache |addr |dnsblog_query|enabling PIX|server features|looking up|Host offered STARTTLS|"
     rb"(?:client |server |peer )?certificate verification failed for |SSL_accept:|SSL_connect:|"
-    rb"discarding EHLO keywords: |"
+    rb"discarding EHLO keywords: |table \S+ has changed -- restarting|last message repeated \d+ times|"
+    # Cyrus SASL library messages logged under the calling daemon's name (smtpd)
+    rb"_sasl_plugin_load failed|auxpropfunc error|canonuserfunc error|sql_select option missing|"
+    rb"sql plugin |ldapdb_|OTP unavailable|unable to canonify user|"
     rb"\S+: (?:enabling PIX|host \S+ said|lost connection|conversation|Cannot start TLS|sender non-delivery|"
     # smtp(d)_tls_loglevel >= 2: "name[addr]:port: Matched subjectAltName: ..." and friends
     rb"Matched |subjectAltName: |CommonName |(?:client |server |peer )?certificate verification|"
@@ -227,6 +238,9 @@ class LineParser:
             return self._journal(line)
         header = self.split_header(line)
         if header is None:
+            m = LAST_REPEATED_RE.match(line)
+            if m is not None:
+                return ev.SessionNote(self.times.bsd(m.group(1)), _text(m.group(2)), "", 0)
             return NO_HEADER if line.strip() else IGNORED
         return self.message(*header)
 
@@ -279,6 +293,13 @@ class LineParser:
     def message(self, time: datetime | None, host: str, prog: bytes, pid: int,
                 msg: bytes) -> ev.Event | Unparsed | None:
         """Parse the text after ``program[pid]: `` for a given program."""
+        if msg[:17] == b"message repeated ":
+            m = REPEATED_RE.match(msg)
+            if m is not None:
+                event = self.message(time, host, prog, pid, m.group(2))
+                if event is None or type(event) is Unparsed:
+                    return event
+                return ev.Repeated(event.time, event.host, event.program, event.pid, event, int(m.group(1)))
         info = self.program(prog)
         kind = info.kind
         if kind == "postfix":
@@ -358,7 +379,8 @@ def smtpd_event(time: datetime | None, host: str, prog: str, pid: int, msg: byte
         if b"authentication failed" in msg:
             m = AUTH_FAIL_RE.match(msg)
             if m is not None:
-                name, addr = split_namaddr(m.group(1))
+                client = m.group(1)
+                name, addr = split_namaddr(client) if b"[" in client else ("", _text(client))
                 user = m.group(4)
                 username = None if user is None or user == b"(unavailable)" else _text(user)
                 return ev.AuthFailure(time, host, prog, pid, name, addr, _text(m.group(2)),
@@ -391,8 +413,8 @@ def smtpd_event(time: datetime | None, host: str, prog: str, pid: int, msg: byte
     m = QID_PREFIX_RE.match(msg)
     if m is not None and QID_MISC.match(msg, m.end()) is not None:
         return ev.QueueNote(time, host, prog, pid, m.group(1).decode())
-    if VERBOSE_RE.match(msg) is not None:
-        return ev.SessionNote(time, host, prog, pid)
+    if VERBOSE_RE.match(msg) is not None or msg.startswith(DIAGNOSTIC_PREFIXES):
+        return ev.SessionNote(time, host, prog, pid)       # fatal:/error:/panic: (warning: above)
     return Unparsed("smtpd: unknown line")
 
 
