@@ -189,8 +189,8 @@ class DovecotAuthFailure(Event):
 
 @dataclass(slots=True)
 class Repeated(Event):
-    """rsyslog's ``message repeated N times: [ <message>]`` (``$RepeatedMsgReduction on``, the
-    Debian/Ubuntu default): the same message ``times`` more times after the one logged."""
+    """rsyslog's ``message repeated N times: [ <message>]`` (``$RepeatedMsgReduction on``, as in
+    Ubuntu's rsyslog.conf): the same message ``times`` more times after the one logged."""
 
     event: Event
     times: int

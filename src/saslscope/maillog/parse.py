@@ -72,7 +72,7 @@ COUNTER_RE = re.compile(rb"([a-z-]+)=(\d+)(?:/(\d+))?")
 SASL_KEYS = (b", sasl_method=", b", sasl_username=", b", sasl_sender=", b", orig_queue_id=", b", orig_client=")
 QMGR_FROM_RE = re.compile(rb"from=<(.*?)>, size=(\d+), nrcpt=(\d+)")
 EXPIRED_RE = re.compile(rb"from=<(.*?)>, status=(?:force-)?expired")     # force-: postsuper -e (3.5+)
-# rsyslog's repeated-message reduction (on in Debian's and Ubuntu's rsyslog.conf):
+# rsyslog's repeated-message reduction ($RepeatedMsgReduction on, as in Ubuntu's rsyslog.conf):
 # "message repeated 2 times: [ warning: unknown[192.0.2.1]: SASL LOGIN authentication failed: ...]"
 REPEATED_RE = re.compile(rb"message repeated (\d+) times: \[ ?(.*)\]$")
 # sysklogd's and BusyBox's form names no message, only the host's previous line: recognised,
