@@ -109,7 +109,7 @@ def test_hints():
     with pytest.raises(MalformedMessage, match="not a PLAIN"):
         explain(b"no nuls here", "PLAIN")
     with pytest.raises(UnsupportedMechanism):
-        explain(b"x", "GSSAPI")
+        explain(b"x", "KERBEROS_V4")
     with pytest.raises(MalformedMessage):
         explain(b"x", None, "sideways")
 
@@ -297,3 +297,72 @@ def test_data_a_log_hides_is_reported_as_hidden():
 def test_bare_lines_are_still_strict_outside_a_transcript():
     results = _session("AUTH LOGIN\n334 VXNlcm5hbWU6\nnot base64!\n")
     assert isinstance(results[-1][1], MalformedMessage)
+
+
+# --- NTLM (Exchange's AUTH NTLM), GSSAPI framing, SCRAM mandatory extensions ------------------------------
+# Eric Glass, "The NTLM Authentication Protocol and Security Support Provider" (davenport), SMTP section:
+DAVENPORT_TYPE1 = "TlRMTVNTUAABAAAABzIAAAYABgArAAAACwALACAAAABXT1JLU1RBVElPTkRPTUFJTg=="
+DAVENPORT_TYPE2 = ("TlRMTVNTUAACAAAADAAMADAAAAABAoEAASNFZ4mrze8AAAAAAAAAAGIAYgA8AAAARABPAE0AQQBJAE4AAgAMAEQATwBNAEEASQBOAAEA"
+                   "DABTAEUAUgBWAEUAUgAEABQAZABvAG0AYQBpAG4ALgBjAG8AbQADACIAcwBlAHIAdgBlAHIALgBkAG8AbQBhAGkAbgAuAGMAbwBtAAAA"
+                   "AAA=")
+DAVENPORT_TYPE3 = ("TlRMTVNTUAADAAAAGAAYAGoAAAAYABgAggAAAAwADABAAAAACAAIAEwAAAAWABYAVAAAAAAAAACaAAAAAQIAAEQATwBNAEEASQBOAHUA"
+                   "cwBlAHIAVwBPAFIASwBTAFQAQQBUAEkATwBOAMM3zVy9RPyXgqZnr21CfG3mfCDC0+d8ViWpjBwx6BhHRmspst9GgPOZWPuMITqcxg==")
+# The NTLM information-disclosure probe quoted in pentest notes (HackTricks and others): an IIS SMTP reply
+IIS_TYPE2 = ("TlRMTVNTUAACAAAACgAKADgAAAAFgooCBqqVKFrKPCMAAAAAAAAAAEgASABCAAAABgOAJQAAAA9JAEkAUwAwADEAAgAKAEkASQBTADAAMQAB"
+             "AAoASQBJAFMAMAAxAAQACgBJAEkAUwAwADEAAwAKAEkASQBTADAAMQAHAAgAHwMI0VPy1QEAAAAA")
+
+
+def test_ntlm_messages_of_the_davenport_smtp_example():
+    negotiate = explain(base64.b64decode(DAVENPORT_TYPE1))
+    assert (negotiate.kind, negotiate.direction) == ("ntlm-negotiate", "client")
+    assert (negotiate.field("domain").value, negotiate.field("workstation").value) == ("DOMAIN", "WORKSTATION")
+    challenge = explain(base64.b64decode(DAVENPORT_TYPE2))
+    assert (challenge.kind, challenge.direction) == ("ntlm-challenge", "server")
+    assert challenge.field("server challenge").value == "0123456789abcdef"     # the document's 0x0123456789abcdef
+    assert (challenge.field("NetBIOS computer").value, challenge.field("DNS computer").value) == \
+        ("SERVER", "server.domain.com")
+    authenticate = explain(base64.b64decode(DAVENPORT_TYPE3))
+    assert [authenticate.field(name).value for name in ("domain", "user", "workstation")] == \
+        ["DOMAIN", "user", "WORKSTATION"]
+    assert authenticate.field("NT response").value == "NTLMv1, 24 octets"
+    assert any("NTLMv1" in warning for warning in authenticate.warnings)
+    assert not authenticate.has_secrets
+
+
+def test_ntlm_challenge_discloses_the_windows_build():
+    challenge = explain(base64.b64decode(IIS_TYPE2), "NTLM", "server")
+    assert challenge.field("target").value == "IIS01"
+    assert challenge.field("windows version").value == "6.3 build 9600"        # bytes 06 03 80 25
+    assert challenge.warnings
+
+
+def test_ntlm_in_a_pasted_session_and_wrong_direction():
+    session = ["AUTH NTLM TlRMTVNTUAABAAAAB4IIAAAAAAAAAAAAAAAAAAAAAAA=", "334 " + IIS_TYPE2,
+               DAVENPORT_TYPE3, "235 2.7.0 Authentication successful"]
+    kinds = [explain(b.data, b.mechanism, b.direction, answering=b.answering).kind for _, b in read_pasted_session(session)]
+    assert kinds == ["ntlm-negotiate", "ntlm-challenge", "ntlm-authenticate"]
+    with pytest.raises(MalformedMessage, match="sent by the client"):
+        explain(base64.b64decode(DAVENPORT_TYPE1), "NTLM", "server")
+    with pytest.raises(MalformedMessage, match="lacks its server challenge"):
+        explain(base64.b64decode("TlRMTVNTUAACAAAA"), "NTLM")
+
+
+def test_gssapi_token_framing():
+    # RFC 2743 §3.1 framing around a Kerberos AP-REQ (inner token id 01 00, RFC 4121 §4.1); contents made up
+    kerberos_oid = bytes.fromhex("06092a864886f712010202")
+    inner = kerberos_oid + b"\x01\x00" + b"\x6e" + bytes(40)
+    token = b"\x60" + bytes([len(inner)]) + inner
+    explanation = explain(token)
+    assert explanation.kind == "gssapi-token" and explanation.field("mechanism").value == \
+        "Kerberos V5 (1.2.840.113554.1.2.2)"
+    assert "AP-REQ" in explanation.field("token").value
+    # MailKit's test command "AUTH GSSAPI YIIkMgYGK..." starts with the SPNEGO OID
+    assert base64.b64decode("YIIkMgYGKwYBBQUC")[4:] == bytes.fromhex("06062b0601050502")
+    assert explain(b"\x05\x04\x01\xff", "GSSAPI").kind == "gssapi-wrapped"
+    assert explain(b"\x60\x05\x06\x03\x2b\x06\x01").kind == "unknown"        # OID 1.3.6.1: not a GSS mechanism
+
+
+def test_scram_client_first_with_a_mandatory_extension():
+    explanation = explain(b"n,,m=ext,n=user,r=fyko+d2lbbFgONRv9qkxdawL")
+    assert explanation.kind == "scram-client-first" and explanation.field("username").value == "user"
+    assert "m=ext" in explanation.warnings[0]
