@@ -102,3 +102,46 @@ def test_a_whole_msmtp_debug_session_on_stdin():
     assert (record["line"], record["kind"], record["direction"]) == (5, "plain-message", "client")
     fields = {f["name"]: f["value"] for f in record["fields"]}
     assert fields["authcid"] == "japa2604@gmail.com" and fields["password"] == "********"
+
+
+def test_the_writeups_openssl_session_pasted_whole():
+    # /work/shared/seed: the write-up's `openssl s_client -starttls smtp` session as shown there
+    # (its elided middle replaced by s_client's usual report and a -showcerts PEM block).
+    session = f"""\
+$ openssl s_client -starttls smtp -connect mail.phoenixknight.jp:587 -crlf
+CONNECTED(00000003)
+depth=2 O = Digital Signature Trust Co., CN = DST Root CA X3
+verify return:1
+---
+Certificate chain
+ 0 s:/CN=phoenixknight.jp
+   i:/C=US/O=Let's Encrypt/CN=Let's Encrypt Authority X3
+---
+Server certificate
+-----BEGIN CERTIFICATE-----
+MIIFVzCCBD+gAwIBAgISA2h3tn2pIiZuWiN8SmvV9xOiMA0GCSqGSIb3DQEBCwUA
+-----END CERTIFICATE-----
+subject=/CN=phoenixknight.jp
+---
+New, TLSv1.2, Cipher is ECDHE-RSA-AES256-GCM-SHA384
+SSL-Session:
+    Protocol  : TLSv1.2
+    0000 - 5b 1b 2f 3e 4d 5c 6b 7a-8f 9e ad bc cb da e9 f8   [./>M\\kz........
+    Start Time: 1537151340
+    Timeout   : 300 (sec)
+    Verify return code: 0 (ok)
+---
+250 8BITMIME
+ehlo localhost
+250-ik1-331-25649.vs.sakura.ne.jp
+250 8BITMIME
+auth cram-md5
+334 {CHALLENGE}
+{ECHO_ANSWER}
+250 8BITMIME
+"""
+    result = run(["--json"], stdin=session)
+    assert result.exit_code == Exit.OK, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["kind"] for r in records] == ["cram-md5-challenge", "cram-md5-response"]
+    assert records[0]["line"] == session.splitlines().index(f"334 {CHALLENGE}") + 1

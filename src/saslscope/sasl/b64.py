@@ -76,6 +76,20 @@ _SMTPLIB = re.compile(r"^\s*(?P<verb>send|reply): (?:b?(?P<quote>['\"])(?P<paylo
 # Dovecot auth debug log: "client in: AUTH<TAB>1<TAB>PLAIN<TAB>service=smtp<TAB>...<TAB>resp=AGZv",
 # "client out: CONT<TAB>1<TAB>VXNl...", "client in: CONT<TAB>1<TAB>dXNlcg==", "client [passdb ]out: OK<TAB>1".
 _DOVECOT = re.compile(r"\bclient (?:passdb |userdb )?(?P<io>in|out): (?P<command>AUTH|CONT|OK|FAIL)\s+\d+\s*(?P<rest>.*)$")
+# openssl s_client's own report around the session (what the write-up pasted), the shell prompt
+# and telnet's notes: not protocol lines.
+_OPENSSL_NOTE = re.compile(
+    r"^(?:CONNECTED\(|depth=\d|verify (?:return|error):|---$|Certificate chain$|Server certificate$|subject=|issuer=|"
+    r"No client certificate CA names sent|Client Certificate Types:|(?:Shared )?Requested Signature Algorithms:|"
+    r"Peer sign(?:ing digest|ature type):|Server Temp Key:|Negotiated TLS1\.3 group:|SSL handshake has read|"
+    r"Verification(?: error)?:|New, (?:TLS|SSL)|Server public key is|Secure Renegotiation|Compression:|Expansion:|"
+    r"No ALPN|ALPN protocol:|Early data|Verify return code:|SSL-Session:|Protocol\s*:|Cipher\s*:|Session-ID|"
+    r"Resumption PSK:|PSK identity|SRP username:|TLS session ticket|Start Time:|Timeout\s*:|"
+    r"Extended master secret:|Max Early Data:|read R BLOCK|Post-Handshake New Session Ticket arrived:|Master-Key:|"
+    r"\d{4} - [0-9a-f]{2}[ -]|\d+ s:|[iav]:(?:/|[A-Z]+ ?=|PKEY:|NotBefore:)|"
+    # the shell prompt the paste starts with, and telnet's own lines
+    r"[$#] |\S+@\S+:\S*[$#] |Trying \S+\.\.\.$|Connected to \S+\.$|Escape character is )")
+_PEM_BEGIN, _PEM_END = "-----BEGIN ", "-----END "
 # What a log shows instead of the data it hides: msmtp "AUTH PLAIN ****", Dovecot "resp=<hidden>".
 _HIDDEN = re.compile(r"^(?:\*+|<hidden>)$")
 
@@ -107,7 +121,7 @@ def _dovecot_line(match: re.Match[str]) -> TranscriptLine:
 def transcript_line(line: str) -> TranscriptLine:
     """Take off the decoration swaks, msmtp, Postfix's verbose smtpd, Python's smtplib or Dovecot's
     auth debug log put around an SMTP line; a line without any is returned as it is."""
-    if _SWAKS_NOTE.match(line):
+    if _SWAKS_NOTE.match(line) or _OPENSSL_NOTE.match(line.strip()):
         return TranscriptLine(None, marked=True)
     if match := _DOVECOT.search(line):
         return _dovecot_line(match)
@@ -190,15 +204,20 @@ def read_pasted_session(lines: Iterable[str]) -> Iterator[tuple[int, PastedBlob 
     the message's DATA) are passed over silently.
     """
     decorated_lines = [transcript_line(line.strip()) for line in lines]
-    transcript = any(decorated.marked for decorated in decorated_lines)
+    # Only decorated protocol lines make a transcript; openssl s_client's notes do not (its
+    # protocol lines are bare).
+    transcript = any(decorated.marked and decorated.text is not None for decorated in decorated_lines)
     mechanism: str | None = None
     last_direction: str | None = None
     last_challenge: bytes | None = None
-    in_exchange = False
+    in_exchange = in_pem = False
     for number, decorated in enumerate(decorated_lines, start=1):
         if transcript and not decorated.marked:
             continue
         stripped = (decorated.text or "").strip()
+        if stripped.startswith(_PEM_BEGIN) or in_pem:      # s_client -showcerts: certificates, not SASL
+            in_pem = not stripped.startswith(_PEM_END)
+            continue
         if not stripped:
             continue
         if (_OTHER_REPLY.match(stripped) and not stripped.startswith("334")) or _SMTP_COMMAND.match(stripped):
