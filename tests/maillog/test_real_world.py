@@ -168,3 +168,21 @@ def test_rsyslog_repeated_message_counts_every_repetition():
         assert s["lines"]["parsed"] == 2 and s["lines"]["unparsed"] == 0
     unknown = f"{head}postfix/smtpd[3227]: message repeated 2 times: [ no such smtpd line]"
     assert analyze(lines=[unknown]).lines.unparsed == 1
+
+
+def test_smtp_client_refused_to_talk_and_softbounce():
+    parser = LineParser(year=2010)
+    refused = parser.parse(line_with("4161A3CC22B: host hrndva-smtpin01").encode())
+    assert (type(refused).__name__, refused.queue_id) == ("QueueNote", "4161A3CC22B")
+    soft = parser.parse(line_with("status=SOFTBOUNCE").encode())
+    assert (soft.to, soft.status, soft.dsn) == ("ebettley@laso.com.ar", "SOFTBOUNCE", "4.1.1")
+
+
+def test_zimbra_reinjection_services_and_local_webmail_submission():
+    analysis = analyze(lines=LINES, keep=True, year=2020)
+    [reinjected] = analysis.trace("AF0C11035D3")
+    assert reinjected["service"] == "postfix/amavisd/smtpd" and reinjected["client_ip"] == "127.0.0.1"
+    assert reinjected["local"] is True
+    # the webmail host submits to its own smtpd: client name "mail.hvn.space" on syslog host "mail"
+    [webmail] = analysis.trace("8C0C11035C8")
+    assert webmail["client_name"] == "mail.hvn.space" and webmail["local"] is True

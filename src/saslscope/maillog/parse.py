@@ -149,8 +149,9 @@ VERBOSE_RE = re.compile(
     rb"[\w./-]+(?: socket)?: wanted attribute: |connection established$)")
 QID_MISC = re.compile(
     rb"(?:removed|canceled|requeued|placed on hold|released from hold|expired|skipped|"
-    rb"(?:milter-)?(?:reject|warning|hold|discard|info|filter|redirect|replace|prepend|bcc|header|body)"
-    rb"(?:-\w+)?: |resent-message-id=|orig_id=|uid=|host \S+ said|lost connection|conversation with|"
+    rb"(?:milter-)?(?:reject|warning|hold|discard|info|filter|redirect|replace|prepend|strip|bcc|header|body)"
+    rb"(?:-\w+)?: |resent-message-id=|orig_id=|uid=|host \S+ (?:said|refused to talk to me)|lost connection|"
+    rb"conversation with|"
     rb"enabling PIX|client=|message-id=|to=<|from=<|sender |postmaster |Cannot start TLS|"
     rb"TLS is required)")
 
