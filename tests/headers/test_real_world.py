@@ -6,7 +6,7 @@ Every expected value below was read off the raw header text by hand, not copied 
 
 from pathlib import Path
 
-from saslscope.headers import analyze_source, parse_received
+from saslscope.headers import analyze_source, analyze_text, parse_received
 from saslscope.headers.authresults import parse_authentication_results
 from saslscope.headers.report import to_dict
 
@@ -203,3 +203,38 @@ def test_ovh_authentication_results_x_tls_and_dmarc_policy_properties():
     assert (dmarc.result, dmarc.properties["policy.published-domain-policy"], dmarc.properties["header.from"]) == \
         ("pass", "quarantine", "aspeedtech.com")
     assert (tls.method, tls.properties["smtp.version"], tls.properties["smtp.bits"]) == ("x-tls", "TLSv1.2", "256")
+
+
+def test_authenticated_user_comment_mdaemon_and_others():
+    # linux-mips, <40079391.7080301@mistralsoftware.com> (MDaemon PRO 6.8.5)
+    mdaemon = parse_received(
+        "from mistralsoftware.com ([192.168.13.230])\n\t(authenticated user suresh@mistralsoftware.com)\n"
+        "\tby mistralsoftware.com (mistralsoftware.com [192.168.10.12])\n\t(MDaemon.PRO.v6.8.5.R)\n"
+        "\twith ESMTP id 40-md50000000011.tmp\n\tfor <linux-mips@linux-mips.org>; Fri, 16 Jan 2004 13:11:46 +0530")
+    assert (mdaemon.authenticated, mdaemon.authenticated_sender, mdaemon.protocol) == \
+        (True, "suresh@mistralsoftware.com", "ESMTP")
+    assert (mdaemon.from_ip, mdaemon.by_ip, mdaemon.by_software, mdaemon.queue_id, mdaemon.unrecognised) == \
+        ("192.168.13.230", "192.168.10.12", "MDaemon.PRO.v6.8.5.R", "40-md50000000011.tmp", [])
+    # netdev, Ivan Bornyakov (metrotek.ru), 12 Jun 2022: no queue ID, TLS after the with clause
+    other = parse_received(
+        "from localhost.localdomain ([178.70.36.174])\n        (authenticated user i.bornyakov@metrotek.ru)\n"
+        "        by mail.pr-group.ru with ESMTPSA\n        (using TLSv1.2 with cipher ECDHE-RSA-AES256-GCM-SHA384 "
+        "(256 bits));\n        Sun, 12 Jun 2022 21:42:27 +0300")
+    assert (other.authenticated_sender, other.from_ip, other.tls.cipher, other.tls.bits, other.unrecognised) == \
+        ("i.bornyakov@metrotek.ru", "178.70.36.174", "ECDHE-RSA-AES256-GCM-SHA384", "256", [])
+
+
+def test_haraka_submission_on_loopback():
+    # qemu-devel, Julian Ganz via uberspace.de, 4 Sep 2025 (Haraka writes "HELO unkown" as sent)
+    text = ("Received: (qmail 2401 invoked by uid 990); 4 Sep 2025 20:49:17 -0000\n"
+            "Authentication-Results: skiff.uberspace.de;\n\tauth=pass (plain)\n"
+            "Received: from unknown (HELO unkown) (::1)\n by skiff.uberspace.de (Haraka/3.0.1) with ESMTPSA;\n"
+            " Thu, 04 Sep 2025 22:49:17 +0200\n")
+
+    analysis = analyze_text(text)
+    submission = analysis.submission
+    assert (submission.from_ip, submission.helo, submission.reverse_name, submission.by_software) == \
+        ("::1", "unkown", None, "Haraka/3.0.1")
+    assert analysis.hops[1].local_sender == "uid 990"
+    (verdict,) = analysis.auth_results[0].results
+    assert (verdict.method, verdict.result, verdict.comment) == ("auth", "pass", "plain")

@@ -192,8 +192,9 @@ _LOCAL_PROCESS = re.compile(r"^(?:qmail|nullmailer)\s+(?:pid\s+)?\d+\s+invoked\s
                             re.I)
 # Postfix pickup (sendmail(1) on the host): "by host (Postfix, from userid 1000)"
 _POSTFIX_USERID = re.compile(r"^(?P<software>Postfix),\s*from\s+userid\s+(?P<uid>\d+)$", re.I)
-# Sendmail at MIT and others: "(User authenticated as tytso@ATHENA.MIT.EDU)"
-_USER_AUTHENTICATED = re.compile(r"^User\s+authenticated\s+as\s+(?P<who>\S+)$", re.I)
+# Sendmail at MIT "(User authenticated as tytso@ATHENA.MIT.EDU)"; MDaemon and others
+# "(authenticated user suresh@example.com)"
+_USER_AUTHENTICATED = re.compile(r"^(?:User\s+authenticated\s+as|authenticated\s+user)\s+(?P<who>\S+)$", re.I)
 # qpsmtpd auth plugins: "(smtp-auth username relayok, mechanism cram-md5)"
 _QPSMTPD_AUTH = re.compile(r"^smtp-auth\s+username\s+(?P<who>[^,\s]+),\s*mechanism\s+(?P<mech>[\w-]+)$", re.I)
 # Exchange "with Microsoft SMTP Server (TLS) id ...": TLS was used, no details given
@@ -275,7 +276,7 @@ def _anywhere_comment(hop: Hop, text: str) -> bool:
     if match := _SENDMAIL_AUTH.match(text):                    # Sendmail "(authenticated bits=0)"
         _mark_authenticated(hop, f"comment '{text}'", match["who"])
         return True
-    if match := _USER_AUTHENTICATED.match(text):               # "(User authenticated as u@REALM)"
+    if match := _USER_AUTHENTICATED.match(text):               # "(User authenticated as u)", "(authenticated user u)"
         _mark_authenticated(hop, f"comment '{text}'", match["who"])
         return True
     if match := _QPSMTPD_AUTH.match(text):                     # qpsmtpd "(smtp-auth username u, mechanism m)"
