@@ -230,7 +230,6 @@ def test_haraka_submission_on_loopback():
             "Authentication-Results: skiff.uberspace.de;\n\tauth=pass (plain)\n"
             "Received: from unknown (HELO unkown) (::1)\n by skiff.uberspace.de (Haraka/3.0.1) with ESMTPSA;\n"
             " Thu, 04 Sep 2025 22:49:17 +0200\n")
-
     analysis = analyze_text(text)
     submission = analysis.submission
     assert (submission.from_ip, submission.helo, submission.reverse_name, submission.by_software) == \
