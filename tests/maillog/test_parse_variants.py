@@ -28,6 +28,10 @@ def parse(line: str, **kw):
     ("2026-11-28T12:00:00+0900 mail", datetime(2026, 11, 28, 3, 0, 0, tzinfo=timezone.utc)),
     ("2026-11-28T03:00:00Z mail", datetime(2026, 11, 28, 3, 0, 0, tzinfo=timezone.utc)),
     ("2026-11-28T03:00:00.1Z mail", datetime(2026, 11, 28, 3, 0, 0, 100000, tzinfo=timezone.utc)),
+    ("Sep  7 12:49:26.123456 mail", datetime(2026, 9, 7, 12, 49, 26, 123456)),   # journalctl -o short-precise
+    ("Sep 7 12:49:26 mail", datetime(2026, 9, 7, 12, 49, 26)),                   # padding squeezed away
+    ("Sep  7 12:49:26 mail mail.info", datetime(2026, 9, 7, 12, 49, 26)),        # BusyBox syslogd
+    ("@400000006a28f0f80000000a", datetime(2026, 6, 10, 5, 6, 54, tzinfo=timezone.utc)),  # TAI64N: 2**62+10+unix
 ])
 def test_timestamp_forms(prefix, expected):
     e = parse(f"{prefix} postfix/smtpd[7771]: connect from unknown[192.0.2.1]")

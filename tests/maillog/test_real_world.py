@@ -33,8 +33,8 @@ def test_every_line_is_understood():
     analysis = analyze(lines=LINES)
     assert [u.text for u in analysis.unparsed] == []
     assert analysis.lines.total == len(LINES)
-    # plesk_saslauthd is the only line of a program that is not mail evidence
-    assert analysis.lines.ignored == sum(" plesk_saslauthd[" in ln for ln in LINES)
+    # plesk_saslauthd's line and the desktop's journal entry are not mail evidence
+    assert analysis.lines.ignored == sum(" plesk_saslauthd[" in ln or '"niri"' in ln for ln in LINES)
 
 
 def test_daemontools_tai64n_label_gives_the_time():
@@ -186,3 +186,11 @@ def test_zimbra_reinjection_services_and_local_webmail_submission():
     # the webmail host submits to its own smtpd: client name "mail.hvn.space" on syslog host "mail"
     [webmail] = analysis.trace("8C0C11035C8")
     assert webmail["client_name"] == "mail.hvn.space" and webmail["local"] is True
+
+
+def test_journal_json_entry():
+    event = LineParser().parse(line_with('"_HOSTNAME":"andres","_EXE":"/usr/lib/postfix/bin/smtpd"').encode())
+    assert (event.host, event.program, event.pid, event.client_ip, event.action) == (
+        "andres", "postfix/smtpd", 314894, "91.92.41.82", "reject")
+    assert event.time == datetime.fromtimestamp(1789228152650438 / 1_000_000, tz=timezone.utc)
+    assert event.fields["to"] == "verify@test.com"

@@ -30,14 +30,15 @@ MAX_LINE = 16384          # longer lines are parsed on their first 16 KiB (syslo
 # ---------------------------------------------------------------- the syslog header
 # <PRI>? then BSD "Mmm dd hh:mm:ss" (space- or zero-padded day; unpadded "Sep 7" in logs
 # that went through space-squeezing tools) or RFC 3339 or a daemontools/multilog TAI64N label
-# ("@400000004c91b044077a9e94"), an optional FreeBSD "<mail.info>", the host (absent in
+# ("@400000004c91b044077a9e94"); the BSD time may carry microseconds (journalctl -o
+# short-precise: "Feb 28 10:00:00.123456"); then an optional FreeBSD "<mail.info>", the host (absent in
 # Dovecot's own log_path files and in multilog files), BusyBox syslogd's "mail.info" (Alpine's
 # default syslogd writes facility.level after the host), the program with an optional [pid],
 # then Solaris' optional "[ID 197553 mail.info]".
 SYSLOG_FACILITY = rb"(?:kern|user|mail|daemon|auth|authpriv|syslog|lpr|news|uucp|cron|ftp|local[0-7])"
 HEADER_RE = re.compile(
     rb"(?:<\d{1,3}>(?:1 )?)?"
-    rb"(?:(?P<ts>[A-Z][a-z]{2} [ 0-3]?\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d[^ ]*)"
+    rb"(?:(?P<ts>[A-Z][a-z]{2} [ 0-3]?\d \d\d:\d\d:\d\d(?P<frac>\.\d{1,9})?|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d[^ ]*)"
     rb"|@(?P<tai>[0-9a-f]{24})) "
     rb"(?:<[\w.]+> )?"
     rb"(?:(?P<host>[^ :\[\]]+) )?"
@@ -263,8 +264,13 @@ class LineParser:
         ts = m.group("ts")
         if ts is None:
             time = from_tai64n(m.group("tai"))
+        elif ts[:1].isalpha():
+            time = self.times.bsd(ts)
+            frac = m.group("frac")
+            if frac is not None and time is not None:
+                time = time.replace(microsecond=int((frac[1:] + b"00000")[:6]))
         else:
-            time = self.times.bsd(ts) if ts[:1].isalpha() else self.times.rfc3339(ts)
+            time = self.times.rfc3339(ts)
         host = m.group("host")
         pid = m.group("pid")
         return time, _text(host) if host else "", m.group("prog"), int(pid) if pid else 0, line[m.end():]
