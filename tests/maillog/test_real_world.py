@@ -123,7 +123,7 @@ def test_dovecot_2_4_auth_worker_prefix_failures_and_logged_in(summary):
     login = logins[("admin@zeroxzed.ru", "imap")]
     assert (login["count"], login["methods"], login["client_ips"]) == (1, ["PLAIN"], ["185.21.46.169"])
     # lda delivery lines are Dovecot lines (parsed), not other programs' (ignored)
-    assert LineParser().parse(line_with("saved mail to INBOX").encode()) is not None
+    assert LineParser().parse(line_with("saved mail to INBOX (subject=Re: 123").encode()) is not None
 
 
 def test_rfc3339_submission_login_with_tls_1_3_key_exchange():
@@ -194,3 +194,16 @@ def test_journal_json_entry():
         "andres", "postfix/smtpd", 314894, "91.92.41.82", "reject")
     assert event.time == datetime.fromtimestamp(1789228152650438 / 1_000_000, tz=timezone.utc)
     assert event.fields["to"] == "verify@test.com"
+
+
+def test_webmail_on_the_same_host_is_a_local_login(summary):
+    [root] = [u for u in summary["users"] if u["username"] == "root@zeroxzed.ru"]
+    assert (root["methods"], root["client_ips"], root["messages"], root["recipients"]) == (
+        ["LOGIN"], ["127.0.0.1"], 1, 2)
+    assert root["local"] is True and root["local_messages"] == 1 and root["remote_messages"] == 0
+    # auth=1 on the disconnect line, but the session sent a message: not an AUTH-only session
+    assert all(s["client_ip"] != "127.0.0.1" for s in summary["auth_only_sessions"])
+    analysis = analyze(lines=LINES, keep="CDB9F43623")
+    [message] = analysis.trace("CDB9F43623")
+    assert any("opendkim[349940]: CDB9F43623: DKIM-Signature field added" in ln for ln in message["lines"])
+    assert message["message_id"] == "f511cb495bf36189fbc864539c45b864@zeroxzed.ru"
