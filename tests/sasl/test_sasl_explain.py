@@ -366,3 +366,30 @@ def test_scram_client_first_with_a_mandatory_extension():
     explanation = explain(b"n,,m=ext,n=user,r=fyko+d2lbbFgONRv9qkxdawL")
     assert explanation.kind == "scram-client-first" and explanation.field("username").value == "user"
     assert "m=ext" in explanation.warnings[0]
+
+
+@pytest.mark.parametrize(
+    "session, kinds, last",
+    [
+        # RFC 2195 §2, the IMAP example
+        (["C: A0001 AUTHENTICATE CRAM-MD5", "S: + PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+",
+          "C: dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw", "S: A0001 OK CRAM authentication successful"],
+         ["cram-md5-challenge", "cram-md5-response"], "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw"),
+        # RFC 4959 §3 (IMAP SASL-IR) and RFC 5034 §6 (POP3): "+" is an empty challenge
+        (["C: A01 AUTHENTICATE PLAIN dGVzdAB0ZXN0AHRlc3Q=", "S: A01 OK Success (tls protection)"],
+         ["plain-message"], "dGVzdAB0ZXN0AHRlc3Q="),
+        (["C: AUTH PLAIN", "S: +", "C: dGVzdAB0ZXN0AHRlc3Q=", "S: +OK Maildrop locked and ready"],
+         ["empty", "plain-message"], "dGVzdAB0ZXN0AHRlc3Q="),
+        # RFC 5804 §2.1 (ManageSieve): steps as quoted strings, no "+" prefix
+        (['C: Authenticate "DIGEST-MD5"',
+          'S: "cmVhbG09ImVsd29vZC5pbm5vc29mdC5jb20iLG5vbmNlPSJPQTZNRzl0RVFHbTJoaCIscW9wPSJhdXRoIixhbGdvcml0aG09bWQ1LXNlc3MsY2hhcnNldD11dGYtOA=="',
+          'S: OK'],
+         ["digest-md5-challenge"],
+         "cmVhbG09ImVsd29vZC5pbm5vc29mdC5jb20iLG5vbmNlPSJPQTZNRzl0RVFHbTJoaCIscW9wPSJhdXRoIixhbGdvcml0aG09bWQ1LXNlc3MsY2hhcnNldD11dGYtOA=="),
+    ],
+)
+def test_imap_pop3_and_managesieve_exchanges(session, kinds, last):
+    blobs = [blob for _, blob in read_pasted_session(session)]
+    assert all(not isinstance(blob, MalformedMessage) for blob in blobs)
+    assert [explain(b.data, b.mechanism, b.direction, answering=b.answering).kind for b in blobs] == kinds
+    assert blobs[-1].data == base64.b64decode(last)

@@ -15,7 +15,11 @@ from dataclasses import dataclass
 
 from saslscope.sasl.errors import MalformedMessage
 
-_AUTH_COMMAND = re.compile(r"AUTH\s+(?P<mechanism>[A-Za-z0-9_-]{1,20})(?:\s+(?P<data>\S+))?", re.IGNORECASE)
+# SMTP and POP3 "AUTH MECH [initial-response]" (RFC 4954, RFC 5034); IMAP "tag AUTHENTICATE MECH [ir]"
+# (RFC 3501 §6.2.2, RFC 4959) and ManageSieve 'AUTHENTICATE "MECH" "ir"' (RFC 5804 §2.1).
+_AUTH_COMMAND = re.compile(
+    r'(?:AUTH|(?:\S+\s+)?AUTHENTICATE)\s+"?(?P<mechanism>[A-Za-z0-9_-]{1,20})"?(?:\s+"?(?P<data>[^\s"]+)"?)?',
+    re.IGNORECASE)
 
 
 def decode_b64(text: str | bytes) -> bytes:
@@ -61,6 +65,8 @@ class PastedBlob:
 # --- transcripts as tools print them -----------------------------------------------------------
 # Each rule finds the SMTP line inside one tool's transcript line and who sent it.
 
+# RFC listings: "S: 334 ..." / "C: AUTH LOGIN"
+_RFC_LISTING = re.compile(r"^(?P<side>[SC]):\s?(?P<payload>.*)$")
 # swaks "<-  334 ..." / " -> AUTH LOGIN" (after STARTTLS "<~" / "~>"), msmtp --debug "<-- " / "--> ",
 # and loggers that print msmtp-style arrows after a time stamp ("12:35:48 [pid] DEBUG --> AUTH ...").
 _ARROW = re.compile(r"^(?:.*?\s)?(?P<arrow><--|-->|<~|~>|<-|->)(?:\s+(?P<payload>.*))?$")
@@ -119,10 +125,13 @@ def _dovecot_line(match: re.Match[str]) -> TranscriptLine:
 
 
 def transcript_line(line: str) -> TranscriptLine:
-    """Take off the decoration swaks, msmtp, Postfix's verbose smtpd, Python's smtplib or Dovecot's
-    auth debug log put around an SMTP line; a line without any is returned as it is."""
+    """Take off the decoration an RFC listing (``S:``/``C:``), swaks, msmtp, Postfix's verbose smtpd,
+    Python's smtplib or Dovecot's auth debug log put around a protocol line; a line without any
+    is returned as it is."""
     if _SWAKS_NOTE.match(line) or _OPENSSL_NOTE.match(line.strip()):
         return TranscriptLine(None, marked=True)
+    if match := _RFC_LISTING.match(line):
+        return TranscriptLine(match["payload"], "server" if match["side"] == "S" else "client", True)
     if match := _DOVECOT.search(line):
         return _dovecot_line(match)
     if match := _SMTPLIB.match(line):
@@ -164,6 +173,8 @@ def _parse_line(text: str) -> PastedBlob:
     for prefix, side in (("S:", "server"), ("C:", "client")):
         if line.startswith(prefix):
             line, direction = line[len(prefix) :].strip(), side
+    if len(line) >= 2 and line[0] == line[-1] == '"':     # ManageSieve sends the steps as quoted strings
+        line = line[1:-1]
     if line.startswith("334") and (len(line) == 3 or line[3] in " -"):
         return PastedBlob(decode_b64(line[4:]), "server")
     if line.startswith("+") and (len(line) == 1 or line[1] == " "):
@@ -188,6 +199,8 @@ def decode_pasted(text: str) -> PastedBlob:
 
 
 _OTHER_REPLY = re.compile(r"[2-5][0-9][0-9]([ -]|$)")
+# The end of an IMAP, POP3 or ManageSieve exchange: "a1 OK ...", "* BYE", "+OK", "-ERR", 'NO "..."'
+_OTHER_PROTOCOL_REPLY = re.compile(r"(?:\S+ (?:OK|NO|BAD)\b|\* |\+OK\b|-ERR\b|(?:OK|NO|BYE)(?: |$))")
 _SMTP_COMMAND = re.compile(r"(EHLO|HELO|MAIL|RCPT|DATA|QUIT|STARTTLS|RSET|NOOP)\b", re.IGNORECASE)
 
 
@@ -220,11 +233,13 @@ def read_pasted_session(lines: Iterable[str]) -> Iterator[tuple[int, PastedBlob 
             continue
         if not stripped:
             continue
-        if (_OTHER_REPLY.match(stripped) and not stripped.startswith("334")) or _SMTP_COMMAND.match(stripped):
+        challenge = stripped.startswith(("334", "+ "))
+        if not challenge and (_OTHER_REPLY.match(stripped) or _SMTP_COMMAND.match(stripped)
+                              or _OTHER_PROTOCOL_REPLY.match(stripped)):
             mechanism = last_direction = last_challenge = None
             in_exchange = False
             continue
-        starts = stripped.startswith("334") or _AUTH_COMMAND.match(stripped) is not None
+        starts = challenge or _AUTH_COMMAND.fullmatch(stripped) is not None
         if transcript and not in_exchange and not starts:
             continue                              # DATA lines, notes: not part of any AUTH exchange
         in_exchange = True
