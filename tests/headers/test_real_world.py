@@ -237,3 +237,35 @@ def test_haraka_submission_on_loopback():
     assert analysis.hops[1].local_sender == "uid 990"
     (verdict,) = analysis.auth_results[0].results
     assert (verdict.method, verdict.result, verdict.comment) == ("auth", "pass", "plain")
+
+
+def test_ovh_into_exchange_mailbox_transport():
+    # The header a recipient quoted in qemu-devel <c35953cd-93ae-4ded-a5f0-466b8873f6d6@kaod.org>
+    analysis = _sample("ovh_exchange_mailbox.eml")
+    hops = analysis.hops
+    assert len(hops) == 8 and analysis.submission is None
+    assert (hops[0].from_ip, hops[0].via, hops[0].tls) == ("192.168.10.10", "Frontend Transport", None)
+    relay = hops[2]                 # "from TWMBX01.aspeed.com (mail.aspeedtech.com [211.20.114.72]) by in79..."
+    assert (relay.helo, relay.reverse_name, relay.from_ip, relay.queue_id) == \
+        ("TWMBX01.aspeed.com", "mail.aspeedtech.com", "211.20.114.72", "4bbr4s4RcFz6dtBC")
+    assert (hops[7].via, hops[7].by_ip, hops[7].tls.version) == ("Mailbox Transport", "172.16.2.72", "TLS1_2")
+    exchange_spf, ovh_spf = analysis.received_spf
+    assert (exchange_spf.result, exchange_spf.pairs["client-ip"]) == ("fail", "164.132.34.47")
+    assert (ovh_spf.result, ovh_spf.pairs["envelope-from"]) == ("pass", "kane_chen@aspeedtech.com")
+    assert analysis.summary["Return-Path"] == "kane_chen@aspeedtech.com"
+
+
+def test_ozlabs_submission_and_old_exim_tls_comment():
+    # qemu-devel, <c35953cd-93ae-4ded-a5f0-466b8873f6d6@kaod.org>
+    analysis = _sample("ozlabs_exim_gnu.eml")
+    submission = analysis.submission
+    assert analysis.submission_index == 0
+    assert (submission.helo, submission.reverse_name, submission.from_ip, submission.queue_id) == \
+        ("authenticated.ozlabs.org", "localhost", "127.0.0.1", "4bmZgd2QMlz4wd0")
+    assert submission.tls.client_certificate == "Client did not present a certificate"
+    assert "key-exchange X25519" in submission.tls.note
+    exim = analysis.hops[2]         # "with esmtps (TLS1.2:ECDHE_RSA_AES_256_GCM_SHA384:256)"
+    assert (exim.tls.version, exim.tls.cipher, exim.tls.bits, exim.helo, exim.reverse_name) == \
+        ("TLS1.2", "ECDHE_RSA_AES_256_GCM_SHA384", "256", "mail.ozlabs.org", "gandalf.ozlabs.org")
+    (spf,) = analysis.received_spf   # "Received-SPF: pass client-ip=...; envelope-from=...; helo=..." (no comment)
+    assert (spf.result, spf.comment, spf.pairs["helo"]) == ("pass", None, "mail.ozlabs.org")
