@@ -217,3 +217,13 @@ def test_since_until_filter_lines_by_time():
     a = analyze(lines=lines, since=since, until=since + timedelta(minutes=2), now=NOW)
     assert [u["username"] for u in a.summary()["users"]] == ["u1", "u2"]
     assert a.lines.outside_range == 3
+
+
+def test_dovecot_failure_that_falls_through_to_the_next_passdb_is_not_a_failure():
+    # Dovecot's auth-request.c appends " - trying the next passdb" when another passdb follows;
+    # docker-mailserver's test/tests/serial/mail_with_oauth2.bats quotes such a line
+    line = ("Sep 17 12:49:26 mail dovecot: auth: passwd-file(user1@example.test,127.0.0.1): "
+            "Password mismatch (SHA1 of given password: d390c1)")
+    final = parse(line)
+    assert isinstance(final, ev.DovecotAuthFailure) and final.username == "user1@example.test"
+    assert isinstance(parse(line + " - trying the next passdb"), ev.SessionNote)

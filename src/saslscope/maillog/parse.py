@@ -495,7 +495,9 @@ def _dovecot(time: datetime | None, host: str, prog: str, pid: int, msg: bytes) 
             m = DOVECOT_AUTH_PREFIXED_RE.match(msg)
             if m is not None:
                 user, ip, mechanism, reason = m.groups()
-        if m is not None and AUTH_FAILED_WORDS.search(reason) is not None:
+        # "... - trying the next passdb" (auth-request.c, when passdb->next exists) is not the
+        # verdict: the next passdb may accept; a failure of the last one is logged without it
+        if m is not None and AUTH_FAILED_WORDS.search(reason) is not None and b" - trying the next " not in reason:
             ip = ip.strip()
             return ev.DovecotAuthFailure(time, host, prog, pid, _text(mechanism), _text(user),
                                          _text(ip) if ip else None, _text(reason))
