@@ -269,3 +269,12 @@ def test_ozlabs_submission_and_old_exim_tls_comment():
         ("TLS1.2", "ECDHE_RSA_AES_256_GCM_SHA384", "256", "mail.ozlabs.org", "gandalf.ozlabs.org")
     (spf,) = analysis.received_spf   # "Received-SPF: pass client-ip=...; envelope-from=...; helo=..." (no comment)
     assert (spf.result, spf.comment, spf.pairs["helo"]) == ("pass", None, "mail.ozlabs.org")
+
+
+def test_date_forms_beyond_rfc_5322():
+    # Format checks (no real header at hand for the ISO form): RFC 3339 stamps, with or without the ";"
+    assert parse_received("by api.example with HTTP id 1; 2024-03-01T12:00:00Z").time.isoformat() == \
+        "2024-03-01T12:00:00+00:00"
+    hop = parse_received("by api.example with HTTP id x1 2024-03-01T12:00:00.5+02:00")
+    assert (hop.queue_id, hop.time.isoformat(), hop.unrecognised) == ("x1", "2024-03-01T12:00:00.500000+02:00", [])
+    assert parse_received("by a with SMTP id 2024-13-01T12:00:00Z").time is None      # month 13: not a date

@@ -125,10 +125,11 @@ def _host_name(text: str | None) -> str | None:
 # m=+108444.082385342" (the m= part is a monotonic clock reading, not a date).
 _GO_TIME = re.compile(r"^(?P<date>\d{4}-\d\d-\d\d)\s+(?P<time>\d\d:\d\d:\d\d)(?P<fraction>\.\d+)?"
                       r"\s+(?P<zone>[+-]\d{4})(?:\s+[A-Z]{1,5})?(?:\s+m=[+-][\d.]+)?$")
+_ISO_8601 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?$")
 # Fractional seconds in an otherwise RFC 5322 date: SendGrid "Thu, 07 Mar 2019 00:55:17.917 +0000"
 _FRACTIONAL_SECONDS = re.compile(r"(?<=\d\d:\d\d:\d\d)\.(?P<fraction>\d+)")
 # Where a date may start when a server left out the ";" before it (SendGrid, old Gmail "by 10.8.49.86")
-_DATE_START = re.compile(r"^(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),?|\d{1,2}|\d{4}-\d\d-\d\d)$", re.I)
+_DATE_START = re.compile(r"^(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),?|\d{1,2}|\d{4}-\d\d-\d\d(?:T\S+)?)$", re.I)
 
 
 def _microseconds(fraction: str | None) -> int:
@@ -138,11 +139,17 @@ def _microseconds(fraction: str | None) -> int:
 def parse_date(text: str) -> datetime | None:
     """An RFC 5322 date-time, or None. A missing or ``-0000`` zone is read as UTC (RFC 5322 §3.3).
 
-    Also read: fractional seconds, and Go's ``2019-03-07 00:55:18.07 +0000 UTC`` (SendGrid).
+    Also read: fractional seconds, Go's ``2019-03-07 00:55:18.07 +0000 UTC`` (SendGrid) and ISO 8601.
     """
     text = text.strip()
     if not text:
         return None
+    if _ISO_8601.match(text):                     # some HTTP-API senders: "2024-03-01T12:00:00Z"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
     if go := _GO_TIME.match(text):
         try:
             parsed = datetime.strptime(f"{go['date']} {go['time']} {go['zone']}", "%Y-%m-%d %H:%M:%S %z")
