@@ -207,3 +207,22 @@ def test_webmail_on_the_same_host_is_a_local_login(summary):
     [message] = analysis.trace("CDB9F43623")
     assert any("opendkim[349940]: CDB9F43623: DKIM-Signature field added" in ln for ln in message["lines"])
     assert message["message_id"] == "f511cb495bf36189fbc864539c45b864@zeroxzed.ru"
+
+
+def test_milter_reject_of_an_authenticated_client_and_orig_to(summary):
+    [reject] = [r for r in summary["rejects_with_sasl"] if r["action"] == "milter-reject"]
+    assert (reject["sasl_username"], reject["client_ip"], reject["reply"], reject["to"]) == (
+        "spammer@nac.gr", "84.54.49.38", "4.7.1 Rate limit exceeded", "victim@example.com")
+    delivery = LineParser(year=2025).parse(line_with("orig_to=<nobody@nac.gr>").encode())
+    assert (delivery.to, delivery.fields["orig_to"], delivery.relay) == (
+        "test@nac.gr", "nobody@nac.gr", "ngm.myip.gr[private/dovecot-lmtp]")
+
+
+def test_docker_mailserver_submission_through_sender_cleanup_and_amavis():
+    analysis = analyze(lines=LINES, keep=True, year=2019)
+    [message] = analysis.trace("AE4A43A178F")
+    assert (message["sasl_username"], message["client_ip"], message["service"]) == (
+        "mk@jicu.vip", "172.18.0.1", "postfix/submission/smtpd")
+    assert message["message_id"] == "E9DFCDA2-CEE7-4D5A-83DB-6FD301308F22@jicu.vip"
+    # amavis names the original queue id in its text: the line joins the message's trace
+    assert any(" amavis[595]: " in ln for ln in message["lines"])
