@@ -75,6 +75,7 @@ class Hop:
     time_raw: str | None = None
     authenticated: bool = False
     authenticated_sender: str | None = None
+    from_verified: bool = False                # CommuniGate "([ip] verified)": the from name is the rDNS
     auth_evidence: list[str] = field(default_factory=list)
     comments: list[str] = field(default_factory=list)
     unrecognised: list[str] = field(default_factory=list)
@@ -111,6 +112,21 @@ def as_ip(text: str | None) -> str | None:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         return str(address.ipv4_mapped)       # Courier's "[::ffff:192.0.2.1]": the IPv4 client logs show
     return candidate
+
+
+_IPV4_WITH_PORT = re.compile(r"^(?P<ip>\d{1,3}(?:\.\d{1,3}){3})[.:](?P<port>\d{1,5})$")
+
+
+def ip_and_port(text: str | None) -> tuple[str | None, int | None]:
+    """An address as :func:`as_ip` reads it, or IPv4 with a port: ``192.0.2.1:25`` (XMail) or
+    ``192.0.2.1.25`` (old Exim, ``[10.0.8.6.13219]``)."""
+    address = as_ip(text)
+    if address or not text:
+        return address, None
+    match = _IPV4_WITH_PORT.match(text.strip().strip("[]"))
+    if match and as_ip(match["ip"]):
+        return as_ip(match["ip"]), int(match["port"])
+    return None, None
 
 
 def _host_name(text: str | None) -> str | None:
@@ -176,20 +192,20 @@ _HELO_WORD = re.compile(r'(?:^|[\s"])(?:HELO|EHLO|LHLO)\s+"?(?P<helo>[^\s"]+)', 
 _HELO_EQUALS = re.compile(r"(?:^|\s)helo=(?P<helo>\S+)", re.I)
 _QMAIL_AUTH = re.compile(r"^(?P<user>\S+)@(?P<ip>[0-9A-Fa-f.:]+)\s+with\s+(?P<mech>[\w-]+)$")
 _AUTH_SENDER = re.compile(r"^Authenticated sender:\s*(?P<who>.+)$", re.I | re.S)
-_SENDMAIL_AUTH = re.compile(r"^authenticated(?:\s+bits=\d+|\s+as\s+(?P<who>\S+))*$", re.I)
+_SENDMAIL_AUTH = re.compile(r"^authenticated(?:\s+bits=\d+|\s+\(\d+\s+bits\)|\s+as\s+(?P<who>\S+))*$", re.I)
 _POSTFIX_TLS = re.compile(
     r"using\s+(?P<version>\S+)\s+with\s+cipher\s+(?P<cipher>\S+)\s+"
     r"\((?P<bits>\d+(?:/\d+)?)\s+bits\)", re.I | re.S)
 _KV_TLS = re.compile(r"version=(?P<version>[^\s,)]+)[,\s]+cipher=(?P<cipher>[^\s,)]+)"
                      r"(?:[,\s]+bits=(?P<bits>[^\s,)]+))?(?:[,\s]+verify=(?P<verify>[^\s,)]+))?", re.I)
-_COLON_TLS = re.compile(r"^(?P<version>(?:TLS|SSL)v?\d(?:[._]\d)?)"
+_COLON_TLS = re.compile(r"^(?P<version>(?:TLS|SSL)[-v]?\d(?:[._]\d)?)"
                         r"(?::(?P<cipher>[^:\s]+)(?::(?P<bits>\d+)(?::(?P<verify>\w+))?)?)?$", re.I)
 _COURIER = re.compile(r"^(?:AUTH:\s*(?P<mech>[\w-]+)\s+(?P<user>[^,\s]+))?(?:,?\s*(?:TLS|SSL):\s*(?P<tls>\S+))?$", re.I)
 _POSTFIX_TLS_EXTRA = re.compile(r"(?P<what>key-exchange|server-signature|server-digest|client-signature"
                                 r"|client-digest)\s+(?P<value>[^\s()]+(?:\s+\(\d+ bits\))?)", re.I)
 _OPENSMTPD_WORD = re.compile(r"^(?P<key>auth|user)=(?P<value>\S+)$")
 _ENCRYPTED = re.compile(r"^(?P<cipher>\S+)\s+encrypted(?P<auth>,\s*authenticated)?$", re.I)
-_ENVELOPE_FROM = re.compile(r"^envelope-from\s+<?(?P<addr>[^<>\s]*)>?$", re.I)
+_ENVELOPE_FROM = re.compile(r"^envelope-(?:from|sender)\s+<?(?P<addr>[^<>\s]*)>?$", re.I)   # qmail-ldap: -sender
 _CLIENT_CERT = re.compile(
     r"^(?:No client certificate requested|Client did not present a certificate"
     r"|Client CN .*|Client certificate .*)$", re.I | re.S)
@@ -210,6 +226,17 @@ _BARE_TLS = re.compile(r"^(?:TLS|SSL)$", re.I)
 _UNIX_SOCKET = re.compile(r"^\[?unix socket\]?$", re.I)
 # fetchmail: "by host with IMAP (fetchmail-6.3.4) for <u> (single-drop)"
 _FETCHMAIL = re.compile(r"^fetchmail-\S+$", re.I)
+# qmail/tcpserver: "(ident@192.0.2.1)", the RFC 1413 ident (TCPREMOTEINFO) and the address; not a login
+_IDENT_AT_IP = re.compile(r"^(?P<ident>\S+)@(?P<ip>[0-9A-Fa-f.:]+)$")
+# Webmail: SquirrelMail / NaSMail "(SquirrelMail authenticated user admin)"
+_WEBMAIL_LOGIN = re.compile(r"^(?P<app>\S+)\s+authenticated\s+user\s+(?P<who>\S+)$", re.I)
+# CommuniGate Pro: "(account user@example.com HELO name)" for a logged-in client
+_COMMUNIGATE_ACCOUNT = re.compile(r"^account\s+(?P<who>\S+)(?:\s+HELO\s+(?P<helo>\S+))?$", re.I)
+# Symantec NAVGW puts the whole from clause in a comment: "(from KRYPTIK [70.20.57.51]) by host ..."
+_COMMENTED_FROM = re.compile(r"^from\s+(?P<host>\S+)\s+\[(?P<ip>[^\]]+)\]$", re.I)
+# A bare version after "with": Microsoft IIS "with Microsoft SMTPSVC(5.0.2195.6713)", "with esmtp (v3.35.1)"
+_VERSION = re.compile(r"^v?\d+(?:\.\d+)+$")
+_HELO_VERBS = ("HELO", "EHLO", "LHLO")
 _IRONPORT_TLS = re.compile(r"^(?P<protocol>E?SMTP)/TLS/(?P<cipher>[^/\s]+)$", re.I)
 # A comment before any clause naming the local account that submitted: vger's "(majordomo@vger.kernel.org)"
 _LOCAL_SENDER = re.compile(r"^[^\s@()]+@[^\s@()]+$")
@@ -229,23 +256,39 @@ def _from_comment(hop: Hop, text: str) -> bool:
     """TCP-info after ``from`` (RFC 5321 §4.4) and the HELO name, in every server's spelling."""
     recognised = False
     match = _TCP_INFO.match(text)
-    if match and as_ip(match["ip"]):
-        hop.from_ip = hop.from_ip or as_ip(match["ip"])
-        if match["port"]:
-            hop.from_port = int(match["port"])
+    address, port = ip_and_port(match["ip"]) if match else (None, None)
+    if match and address and (match["name"] or "").upper() not in _HELO_VERBS:
+        hop.from_ip = hop.from_ip or address
+        port = int(match["port"]) if match["port"] else port
+        if port is not None:
+            hop.from_port = port
         if match["name"] and not hop.reverse_name:
             hop.reverse_name = _host_name(match["name"])
         rest = match["rest"]
+        if rest.strip().lower() == "verified":        # CommuniGate checked the from name against the rDNS
+            hop.from_verified = True
         recognised = True
     else:
         rest = text
-        bare_ip = as_ip(text)
-        if bare_ip:                       # qmail / Exchange / Dovecot: "(192.0.2.1)"
+        bare_ip, bare_port = ip_and_port(text)
+        if bare_ip:                       # qmail / Exchange / Dovecot: "(192.0.2.1)"; XMail "(ip:port)"
             hop.from_ip = hop.from_ip or bare_ip
+            hop.from_port = hop.from_port or bare_port
             return True
         if text.lower() == "unknown":     # SendGrid "from MTU1NzAzODg (unknown)": no rDNS, no address
             return True
         if _UNIX_SOCKET.match(text):      # Cyrus "([unix socket])": a local connection, no address
+            return True
+        if text.upper() in _HELO_VERBS:   # qmail "(HELO )": the client sent an empty HELO
+            hop.helo = ""
+            return True
+        if (ident := _IDENT_AT_IP.match(text)) and as_ip(ident["ip"]):
+            hop.from_ip = hop.from_ip or as_ip(ident["ip"])         # qmail "(ident@ip)"
+            return True
+        if account := _COMMUNIGATE_ACCOUNT.match(text):
+            _mark_authenticated(hop, f"comment 'account {account['who']}' (CommuniGate)", account["who"])
+            if account["helo"]:
+                hop.helo = account["helo"]
             return True
     helo = _HELO_EQUALS.search(rest) or _HELO_WORD.search(rest)
     if helo:
@@ -285,6 +328,9 @@ def _anywhere_comment(hop: Hop, text: str) -> bool:
         return True
     if match := _USER_AUTHENTICATED.match(text):               # "(User authenticated as u)", "(authenticated user u)"
         _mark_authenticated(hop, f"comment '{text}'", match["who"])
+        return True
+    if match := _WEBMAIL_LOGIN.match(text):                    # "(SquirrelMail authenticated user admin)"
+        _mark_authenticated(hop, f"webmail login ({match['app']})", match["who"])
         return True
     if match := _QPSMTPD_AUTH.match(text):                     # qpsmtpd "(smtp-auth username u, mechanism m)"
         _mark_authenticated(hop, f"comment 'smtp-auth username {match['who']}' (qpsmtpd, {match['mech']})",
@@ -361,6 +407,12 @@ def _interpret_comment(hop: Hop, token: Token, where: str | None) -> None:
     elif where is None and _LOCAL_SENDER.match(text):
         hop.local_sender = text           # "(majordomo@vger.kernel.org) by vger.kernel.org ...": the local sender
         understood = True
+    elif where is None and (commented := _COMMENTED_FROM.match(text)) and as_ip(commented["ip"]):
+        hop.from_host, hop.from_ip = commented["host"], as_ip(commented["ip"])    # Symantec NAVGW
+        understood = True
+    elif where == "with" and _VERSION.match(text) and hop.by_software is None:
+        hop.by_software = text            # the receiving software's version; its name is in the with clause
+        understood = True
     if not understood:
         understood = _anywhere_comment(hop, text)
     if not understood and where == "by":
@@ -383,10 +435,13 @@ def _apply_clause(hop: Hop, name: str, words: list[Token]) -> None:
     if not values:
         hop.unrecognised.append(name)
         return
-    first = values[0]
+    first = values[0].rstrip(",")
     extra = words[1:]
     if name == "from":
         hop.from_host = first
+        extra = _claimed_helo(hop, extra)
+    elif name == "from-again":                       # XMail: "... for <rcpt> from <sender>; date"
+        hop.envelope_from, extra = first, []
     elif name == "by":
         hop.by_host = first
     elif name == "via":
@@ -414,10 +469,23 @@ def _apply_clause(hop: Hop, name: str, words: list[Token]) -> None:
         if tls.stated_by == "comment" and tls.version is None:
             tls.stated_by = "tls clause"
     for token in extra:
-        if name == "from" and token.text.startswith("[") and as_ip(token.text):
-            hop.from_ip = hop.from_ip or as_ip(token.text)    # fetchmail: "from host [192.0.2.1]"
+        address, port = ip_and_port(token.text) if name == "from" and token.text.startswith("[") else (None, None)
+        if address:                         # fetchmail "from host [192.0.2.1]", Exim 3 "[10.0.8.6.13219]"
+            hop.from_ip = hop.from_ip or address
+            hop.from_port = hop.from_port or port
         elif not _top_level_word(hop, token.text):
             hop.unrecognised.append(token.source())
+
+
+def _claimed_helo(hop: Hop, words: list[Token]) -> list[Token]:
+    """Obtuse smtpd: ``from rdns(ip), claiming to be "helo" via SMTP by host, id X``."""
+    texts = [w.text.lower() for w in words]
+    for start in range(len(words) - 3):
+        if texts[start:start + 3] == ["claiming", "to", "be"] and words[start + 3].kind == "quoted":
+            hop.helo = words[start + 3].text
+            del words[start:start + 4]
+            break
+    return [w for w in words if w.text != ","]
 
 
 def _top_level_word(hop: Hop, word: str) -> bool:
@@ -441,8 +509,12 @@ def _finish(hop: Hop) -> None:
             hop.helo = hop.from_host
         elif not hop.reverse_name and not literal_ip:
             hop.reverse_name = _host_name(hop.from_host)      # Exim, qmail, vger: "from rdns (... helo)"
+        if hop.from_verified and not hop.reverse_name:
+            hop.reverse_name = _host_name(hop.from_host)
         if literal_ip and not hop.from_ip:
             hop.from_ip = literal_ip
+        elif not hop.from_ip and as_ip(hop.from_host):         # Hotmail/webmail "from 24.8.231.233 by ..."
+            hop.from_ip = as_ip(hop.from_host)
     kind = hop.transmission
     if hop.protocol and hop.protocol.upper() in ("MICROSOFT SMTP SERVER", "MAPI") and hop.queue_id:
         # Exchange writes its build number as "id": it identifies software, not the message.
@@ -492,24 +564,28 @@ def parse_received(value: str) -> Hop:
 
     where: str | None = None
     words: list[Token] = []
+    commented = False                     # the current clause had a comment ("from ([ip] helo=x) by ...")
     seen: set[str] = set()
     for token in clause_tokens:
         keyword = token.text.lower() if token.kind == "word" else None
-        starts_clause = keyword in _CLAUSES and keyword not in seen and (where is None or words)
+        starts_clause = keyword in _CLAUSES and keyword not in seen and (where is None or words or commented)
+        if keyword == "from" and "from" in seen and where in ("for", "id", "with") and words:
+            keyword, starts_clause = "from-again", True       # XMail's envelope sender after "for"
         if starts_clause:
-            if where is not None:
+            if where is not None and (words or not commented):
                 _apply_clause(hop, where, words)
-            where, words = keyword, []
+            where, words, commented = keyword, [], False
             seen.add(keyword)
         elif token.kind == "comment":
             _interpret_comment(hop, token, where)
+            commented = True
         elif token.kind == "semicolon":
             hop.unrecognised.append(";")
         elif where is None:
             hop.unrecognised.append(token.source())
         else:
             words.append(token)
-    if where is not None:
+    if where is not None and (words or not commented):
         _apply_clause(hop, where, words)
 
     date_words = [t for t in date_tokens if t.kind != "comment"]
