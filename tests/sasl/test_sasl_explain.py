@@ -393,3 +393,10 @@ def test_imap_pop3_and_managesieve_exchanges(session, kinds, last):
     assert all(not isinstance(blob, MalformedMessage) for blob in blobs)
     assert [explain(b.data, b.mechanism, b.direction, answering=b.answering).kind for b in blobs] == kinds
     assert blobs[-1].data == base64.b64decode(last)
+
+
+def test_a_stray_arrow_in_a_note_does_not_turn_a_bare_paste_into_a_transcript():
+    results = _session("note: client -> server\nAUTH LOGIN\n334 VXNlcm5hbWU6\ndXNlcg==\n235 2.7.0 ok\n")
+    assert [(number, getattr(blob, "data", None)) for number, blob in results[1:]] == \
+        [(3, b"Username:"), (4, b"user")]
+    assert isinstance(results[0][1], MalformedMessage)        # the note itself is reported, as before

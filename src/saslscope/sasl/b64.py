@@ -199,6 +199,9 @@ def decode_pasted(text: str) -> PastedBlob:
 
 
 _OTHER_REPLY = re.compile(r"[2-5][0-9][0-9]([ -]|$)")
+# A line of the protocol itself (a reply, a greeting or AUTH command, a continuation)
+_PROTOCOL_LINE = re.compile(r"(?:[2-5][0-9][0-9](?:[ -]|$)|(?:\S+\s+)?AUTH|[EHL][HL]LO\b|\+(?: |$|OK)|-ERR)",
+                            re.IGNORECASE)
 # The end of an IMAP, POP3 or ManageSieve exchange: "a1 OK ...", "* BYE", "+OK", "-ERR", 'NO "..."'
 _OTHER_PROTOCOL_REPLY = re.compile(r"(?:\S+ (?:OK|NO|BAD)\b|\* |\+OK\b|-ERR\b|(?:OK|NO|BYE)(?: |$))")
 _SMTP_COMMAND = re.compile(r"(EHLO|HELO|MAIL|RCPT|DATA|QUIT|STARTTLS|RSET|NOOP)\b", re.IGNORECASE)
@@ -217,9 +220,10 @@ def read_pasted_session(lines: Iterable[str]) -> Iterator[tuple[int, PastedBlob 
     the message's DATA) are passed over silently.
     """
     decorated_lines = [transcript_line(line.strip()) for line in lines]
-    # Only decorated protocol lines make a transcript; openssl s_client's notes do not (its
-    # protocol lines are bare).
-    transcript = any(decorated.marked and decorated.text is not None for decorated in decorated_lines)
+    # Only decorated protocol lines make a transcript: not openssl s_client's notes (its protocol
+    # lines are bare), nor a stray "->" in a pasted note.
+    transcript = any(decorated.marked and decorated.text and _PROTOCOL_LINE.match(decorated.text.strip())
+                     for decorated in decorated_lines)
     mechanism: str | None = None
     last_direction: str | None = None
     last_challenge: bytes | None = None
