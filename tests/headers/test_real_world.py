@@ -278,3 +278,16 @@ def test_date_forms_beyond_rfc_5322():
     hop = parse_received("by api.example with HTTP id x1 2024-03-01T12:00:00.5+02:00")
     assert (hop.queue_id, hop.time.isoformat(), hop.unrecognised) == ("x1", "2024-03-01T12:00:00.500000+02:00", [])
     assert parse_received("by a with SMTP id 2024-13-01T12:00:00Z").time is None      # month 13: not a date
+
+
+def test_iis_smtpsvc_over_tls_and_ecartis():
+    # qemu-devel <9ccd5d3f-59ac-1df3-0020-f5a6bcaaa6d2@eldorado.org.br>, 2 Jun 2022
+    iis = parse_received("from p9ibm ([10.10.71.235]) by outlook.eldorado.org.br over TLS\n secured channel with "
+                         "Microsoft SMTPSVC(8.5.9600.16384); \n Thu, 2 Jun 2022 17:00:04 -0300")
+    assert (iis.by_host, iis.protocol, iis.by_software, iis.from_ip, iis.unrecognised) == \
+        ("outlook.eldorado.org.br", "Microsoft SMTPSVC", "Microsoft SMTPSVC 8.5.9600.16384", "10.10.71.235", [])
+    assert iis.tls.cipher is None and "over TLS secured channel" in iis.tls.note
+    # linux-mips <48616162.6080400@ru.mvista.com>: the list manager's own hop
+    ecartis = parse_received("with ECARTIS (v1.0.0; list linux-mips); Tue, 24 Jun 2008 22:04:45 +0100 (BST)")
+    assert (ecartis.protocol, ecartis.by_software, ecartis.unrecognised) == \
+        ("ECARTIS", "ECARTIS v1.0.0; list linux-mips", [])

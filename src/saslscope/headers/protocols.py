@@ -64,6 +64,7 @@ _UNREGISTERED = [
         ("MAPI", "Exchange mailbox submission by a logged-in client (Outlook/MAPI)", True, False,
          "Microsoft Exchange"),
         ("MICROSOFT SMTP SERVER", "SMTP between Microsoft Exchange servers", False, False, "Microsoft Exchange"),
+        ("MICROSOFT SMTPSVC", "SMTP received by the Windows IIS SMTP service", False, False, "Microsoft IIS"),
         ("HTTP", "submitted over HTTP (webmail or an HTTP API)", False, False, "unregistered"),
         ("HTTPS", "submitted over HTTPS (webmail or an HTTP API)", False, True, "unregistered"),
         ("NNFMP", "Yahoo internal transfer", False, False, "unregistered"),

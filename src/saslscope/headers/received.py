@@ -235,7 +235,8 @@ _COMMUNIGATE_ACCOUNT = re.compile(r"^account\s+(?P<who>\S+)(?:\s+HELO\s+(?P<helo
 # Symantec NAVGW puts the whole from clause in a comment: "(from KRYPTIK [70.20.57.51]) by host ..."
 _COMMENTED_FROM = re.compile(r"^from\s+(?P<host>\S+)\s+\[(?P<ip>[^\]]+)\]$", re.I)
 # A bare version after "with": Microsoft IIS "with Microsoft SMTPSVC(5.0.2195.6713)", "with esmtp (v3.35.1)"
-_VERSION = re.compile(r"^v?\d+(?:\.\d+)+$")
+# and the Ecartis list manager "with ECARTIS (v1.0.0; list linux-mips)"
+_VERSION = re.compile(r"^v?\d+(?:\.\d+)+(?:;\s*list\s+\S+)?$")
 _HELO_VERBS = ("HELO", "EHLO", "LHLO")
 _IRONPORT_TLS = re.compile(r"^(?P<protocol>E?SMTP)/TLS/(?P<cipher>[^/\s]+)$", re.I)
 # A comment before any clause naming the local account that submitted: vger's "(majordomo@vger.kernel.org)"
@@ -444,6 +445,10 @@ def _apply_clause(hop: Hop, name: str, words: list[Token]) -> None:
         hop.envelope_from, extra = first, []
     elif name == "by":
         hop.by_host = first
+        phrase = " ".join(values[1:]).lower()
+        if phrase == "over tls secured channel":             # Microsoft IIS SMTP service
+            hop.tls_info().note = "over TLS secured channel (Microsoft IIS SMTP)"
+            extra = []
     elif name == "via":
         hop.via, extra = " ".join(values), []
     elif name == "with":
@@ -516,6 +521,9 @@ def _finish(hop: Hop) -> None:
         elif not hop.from_ip and as_ip(hop.from_host):         # Hotmail/webmail "from 24.8.231.233 by ..."
             hop.from_ip = as_ip(hop.from_host)
     kind = hop.transmission
+    if hop.protocol and hop.by_software and _VERSION.match(hop.by_software) and not (kind and kind.registered):
+        # the with clause names the software: IIS "with Microsoft SMTPSVC(6.0.3790.0)", "with ECARTIS (v1.0.0; ...)"
+        hop.by_software = f"{hop.protocol} {hop.by_software}"
     if hop.protocol and hop.protocol.upper() in ("MICROSOFT SMTP SERVER", "MAPI") and hop.queue_id:
         # Exchange writes its build number as "id": it identifies software, not the message.
         hop.by_software = hop.by_software or f"Microsoft Exchange {hop.queue_id}"
@@ -571,6 +579,8 @@ def parse_received(value: str) -> Hop:
         starts_clause = keyword in _CLAUSES and keyword not in seen and (where is None or words or commented)
         if keyword == "from" and "from" in seen and where in ("for", "id", "with") and words:
             keyword, starts_clause = "from-again", True       # XMail's envelope sender after "for"
+        if keyword == "tls" and words and words[-1].text.lower() == "over":
+            starts_clause = False                               # IIS "by host over TLS secured channel"
         if starts_clause:
             if where is not None and (words or not commented):
                 _apply_clause(hop, where, words)
