@@ -400,3 +400,46 @@ def test_a_stray_arrow_in_a_note_does_not_turn_a_bare_paste_into_a_transcript():
     assert [(number, getattr(blob, "data", None)) for number, blob in results[1:]] == \
         [(3, b"Username:"), (4, b"user")]
     assert isinstance(results[0][1], MalformedMessage)        # the note itself is reported, as before
+
+
+def test_a_phpmailer_debug_transcript():
+    # PHPMailer SMTPDebug output against Gmail, posted to a forum (blank lines between, as pasted)
+    transcript = """\
+CLIENT -> SERVER: EHLO sunsagevnsconsulting.rf.gd
+
+SERVER -> CLIENT: 250-smtp.gmail.com at your service, [185.27.134.47]250-SIZE 35882577250-8BITMIME250-AUTH LOGIN PLAIN XOAUTH2
+
+CLIENT -> SERVER: AUTH LOGIN
+
+SERVER -> CLIENT: 334 VXNlcm5hbWU6
+
+CLIENT -> SERVER: dGlsdmF2YXN1MTExQGdtYWlsLmNvbQ==
+
+SERVER -> CLIENT: 334 UGFzc3dvcmQ6
+
+CLIENT -> SERVER: VmFzdTEyMzQ1Njc4OQ==
+
+SERVER -> CLIENT: 535-5.7.8 Username and Password not accepted. Learn more at535 5.7.8  https://support.google.com/mail/?p=BadCredentials h23sm20114034wmb.3 - gsmtp
+
+SMTP ERROR: Password command failed: 535-5.7.8 Username and Password not accepted.
+"""
+    results = _session(transcript)
+    assert [number for number, _ in results] == [7, 9, 11, 13]
+    user = results[1][1]
+    assert (user.direction, user.mechanism, user.data) == \
+        ("client", "LOGIN", base64.b64decode("dGlsdmF2YXN1MTExQGdtYWlsLmNvbQ=="))
+    kinds = [explain(b.data, b.mechanism, b.direction, answering=b.answering).kind for _, b in results]
+    assert kinds == ["login-prompt", "login-username", "login-prompt", "login-password"]
+
+
+def test_phpmailer_hidden_credentials_and_reply_continuations():
+    # newer PHPMailer: time stamps, "[credentials hidden]", "↪" continuation lines
+    transcript = ("2023-10-18 20:25:20 CLIENT -> SERVER: AUTH LOGIN\n"
+                  "2023-10-18 20:25:20 SERVER -> CLIENT: 334 VXNlcm5hbWU6\n"
+                  "2023-10-18 20:25:20 CLIENT -> SERVER: [credentials hidden]\n"
+                  "SERVER -> CLIENT: 250-smtp.ionos.es greets 79.145.185.221\n"
+                  "    \u21aa 250-ENHANCEDSTATUSCODES\n")
+    results = _session(transcript)
+    assert [number for number, _ in results] == [2, 3]
+    assert results[0][1].data == b"Username:"
+    assert isinstance(results[1][1], MalformedMessage) and "[credentials hidden]" in str(results[1][1])

@@ -67,6 +67,10 @@ class PastedBlob:
 
 # RFC listings: "S: 334 ..." / "C: AUTH LOGIN"
 _RFC_LISTING = re.compile(r"^(?P<side>[SC]):\s?(?P<payload>.*)$")
+# PHPMailer with SMTPDebug: "2023-10-18 20:25:19 CLIENT -> SERVER: AUTH LOGIN", "SERVER -> CLIENT: 334 ...",
+# the rest of a multi-line reply on lines starting with "↪"
+_PHPMAILER = re.compile(r"(?:^|\s)(?P<who>CLIENT|SERVER) -> (?:CLIENT|SERVER):\s?(?P<payload>.*)$")
+_PHPMAILER_MORE = re.compile(r"^\s*\u21aa")
 # swaks "<-  334 ..." / " -> AUTH LOGIN" (after STARTTLS "<~" / "~>"), msmtp --debug "<-- " / "--> ",
 # and loggers that print msmtp-style arrows after a time stamp ("12:35:48 [pid] DEBUG --> AUTH ...").
 _ARROW = re.compile(r"^(?:.*?\s)?(?P<arrow><--|-->|<~|~>|<-|->)(?:\s+(?P<payload>.*))?$")
@@ -97,7 +101,7 @@ _OPENSSL_NOTE = re.compile(
     r"[$#] |\S+@\S+:\S*[$#] |Trying \S+\.\.\.$|Connected to \S+\.$|Escape character is )")
 _PEM_BEGIN, _PEM_END = "-----BEGIN ", "-----END "
 # What a log shows instead of the data it hides: msmtp "AUTH PLAIN ****", Dovecot "resp=<hidden>".
-_HIDDEN = re.compile(r"^(?:\*+|<hidden>)$")
+_HIDDEN = re.compile(r"^(?:\*+|<hidden>|\[credentials hidden\])$")   # ... and PHPMailer's
 
 
 @dataclass(frozen=True)
@@ -125,15 +129,19 @@ def _dovecot_line(match: re.Match[str]) -> TranscriptLine:
 
 
 def transcript_line(line: str) -> TranscriptLine:
-    """Take off the decoration an RFC listing (``S:``/``C:``), swaks, msmtp, Postfix's verbose smtpd,
-    Python's smtplib or Dovecot's auth debug log put around a protocol line; a line without any
-    is returned as it is."""
+    """Take off the decoration an RFC listing (``S:``/``C:``), swaks, msmtp, PHPMailer, Postfix's
+    verbose smtpd, Python's smtplib or Dovecot's auth debug log put around a protocol line; a line
+    without any is returned as it is."""
     if _SWAKS_NOTE.match(line) or _OPENSSL_NOTE.match(line.strip()):
         return TranscriptLine(None, marked=True)
     if match := _RFC_LISTING.match(line):
         return TranscriptLine(match["payload"], "server" if match["side"] == "S" else "client", True)
     if match := _DOVECOT.search(line):
         return _dovecot_line(match)
+    if match := _PHPMAILER.search(line):
+        return TranscriptLine(match["payload"], "server" if match["who"] == "SERVER" else "client", True)
+    if _PHPMAILER_MORE.match(line):
+        return TranscriptLine(None, marked=True)
     if match := _SMTPLIB.match(line):
         if match["payload"] is None:                      # "reply: retcode (334); Msg: ..."
             return TranscriptLine(None, marked=True)
@@ -147,7 +155,7 @@ def transcript_line(line: str) -> TranscriptLine:
 
 def _hidden_by_the_log(data: str) -> MalformedMessage | None:
     if _HIDDEN.match(data):
-        return MalformedMessage(f"the log hides this data ({data[:12]}): nothing to decode")
+        return MalformedMessage(f"the log hides this data ({data[:24]}): nothing to decode")
     return None
 
 
