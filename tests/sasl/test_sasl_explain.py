@@ -443,3 +443,12 @@ def test_phpmailer_hidden_credentials_and_reply_continuations():
     assert [number for number, _ in results] == [2, 3]
     assert results[0][1].data == b"Username:"
     assert isinstance(results[1][1], MalformedMessage) and "[credentials hidden]" in str(results[1][1])
+
+
+def test_javamail_debug_notes_are_skipped():
+    # JavaMail session.setDebug(true): its notes are prefixed, the protocol lines are bare
+    transcript = ('DEBUG: JavaMail version 1.4.7\nDEBUG SMTP: trying to connect to host "smtp.gmail.com", port 465\n'
+                  "220 smtp.gmail.com ESMTP\nDEBUG SMTP: Attempt to authenticate using mechanisms: LOGIN PLAIN\n"
+                  "AUTH LOGIN\n334 VXNlcm5hbWU6\ndXNlcg==\n235 2.7.0 Accepted\n")
+    results = _session(transcript)
+    assert [(number, blob.data) for number, blob in results] == [(6, b"Username:"), (7, b"user")]

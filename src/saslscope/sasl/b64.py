@@ -97,8 +97,8 @@ _OPENSSL_NOTE = re.compile(
     r"Resumption PSK:|PSK identity|SRP username:|TLS session ticket|Start Time:|Timeout\s*:|"
     r"Extended master secret:|Max Early Data:|read R BLOCK|Post-Handshake New Session Ticket arrived:|Master-Key:|"
     r"\d{4} - [0-9a-f]{2}[ -]|\d+ s:|[iav]:(?:/|[A-Z]+ ?=|PKEY:|NotBefore:)|"
-    # the shell prompt the paste starts with, and telnet's own lines
-    r"[$#] |\S+@\S+:\S*[$#] |Trying \S+\.\.\.$|Connected to \S+\.$|Escape character is )")
+    # the shell prompt the paste starts with, telnet's own lines, JavaMail's "DEBUG SMTP: ..." notes
+    r"[$#] |\S+@\S+:\S*[$#] |Trying \S+\.\.\.$|Connected to \S+\.$|Escape character is |DEBUG(?: [A-Z0-9]+)?: )")
 _PEM_BEGIN, _PEM_END = "-----BEGIN ", "-----END "
 # What a log shows instead of the data it hides: msmtp "AUTH PLAIN ****", Dovecot "resp=<hidden>".
 _HIDDEN = re.compile(r"^(?:\*+|<hidden>|\[credentials hidden\])$")   # ... and PHPMailer's
