@@ -291,3 +291,19 @@ def test_iis_smtpsvc_over_tls_and_ecartis():
     ecartis = parse_received("with ECARTIS (v1.0.0; list linux-mips); Tue, 24 Jun 2008 22:04:45 +0100 (BST)")
     assert (ecartis.protocol, ecartis.by_software, ecartis.unrecognised) == \
         ("ECARTIS", "ECARTIS v1.0.0; list linux-mips", [])
+
+
+def test_mimecast_spelled_out_protocols():
+    # linux-kernel, David Laight (aculab.com) through Mimecast, 31 Aug 2024: an authenticated submission
+    submission = parse_received(
+        "from AcuMS.aculab.com (156.67.243.121 [156.67.243.121]) by\n relay.mimecast.com with ESMTP with both STARTTLS "
+        "and AUTH (version=TLSv1.2,\n cipher=TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384) id\n uk-mta-92-VIUI8HB7OHmUb0FuB2D6sQ-1; "
+        "Sat, 31 Aug 2024 13:40:12 +0100")
+    assert (submission.authenticated, submission.from_ip, submission.queue_id, submission.tls.cipher) == \
+        (True, "156.67.243.121", "uk-mta-92-VIUI8HB7OHmUb0FuB2D6sQ-1", "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384")
+    # qemu-devel via Red Hat's Mimecast, 6 Nov 2023: inbound, TLS but no login
+    inbound = parse_received(
+        "from mail-qk1-f200.google.com (mail-qk1-f200.google.com\n [209.85.222.200]) by relay.mimecast.com with ESMTP "
+        "with STARTTLS\n (version=TLSv1.3, cipher=TLS_AES_256_GCM_SHA384) id\n us-mta-422-ra1JI4BFMOG9dJhfi-aIsw-1; "
+        "Mon, 06 Nov 2023 11:37:31 -0500")
+    assert (inbound.authenticated, inbound.transmission.tls, inbound.tls.version) == (False, True, "TLSv1.3")

@@ -65,6 +65,10 @@ _UNREGISTERED = [
          "Microsoft Exchange"),
         ("MICROSOFT SMTP SERVER", "SMTP between Microsoft Exchange servers", False, False, "Microsoft Exchange"),
         ("MICROSOFT SMTPSVC", "SMTP received by the Windows IIS SMTP service", False, False, "Microsoft IIS"),
+        # Mimecast spells the RFC 3848 letters out: "by relay.mimecast.com with ESMTP with STARTTLS"
+        ("ESMTP WITH STARTTLS", "ESMTP with STARTTLS (Mimecast)", False, True, "Mimecast"),
+        ("ESMTP WITH AUTH", "ESMTP with SMTP AUTH (Mimecast)", True, False, "Mimecast"),
+        ("ESMTP WITH BOTH STARTTLS AND AUTH", "ESMTP with STARTTLS and SMTP AUTH (Mimecast)", True, True, "Mimecast"),
         ("HTTP", "submitted over HTTP (webmail or an HTTP API)", False, False, "unregistered"),
         ("HTTPS", "submitted over HTTPS (webmail or an HTTP API)", False, True, "unregistered"),
         ("NNFMP", "Yahoo internal transfer", False, False, "unregistered"),
