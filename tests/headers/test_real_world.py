@@ -307,3 +307,24 @@ def test_mimecast_spelled_out_protocols():
         "with STARTTLS\n (version=TLSv1.3, cipher=TLS_AES_256_GCM_SHA384) id\n us-mta-422-ra1JI4BFMOG9dJhfi-aIsw-1; "
         "Mon, 06 Nov 2023 11:37:31 -0500")
     assert (inbound.authenticated, inbound.transmission.tls, inbound.tls.version) == (False, True, "TLSv1.3")
+
+
+def test_exchange_says_who_authenticated_in_its_own_fields():
+    # ovh_exchange_mailbox.eml keeps Exchange's "X-MS-Exchange-Organization-AuthAs: Anonymous":
+    # the message came in from outside, no one logged in to Exchange to send it
+    summary = _sample("ovh_exchange_mailbox.eml").summary
+    assert summary["X-MS-Exchange-Organization-AuthAs"] == "Anonymous"
+    assert "X-Authenticated-Sender" not in summary
+
+
+def test_cpanel_and_mailchannels_name_the_login():
+    # git@vger.kernel.org via a cPanel host (www18.qth.com); linux-btrfs via MailChannels, 12 Dec 2023
+    analysis = analyze_text(
+        "X-Get-Message-Sender-Via: www18.qth.com: authenticated_id: dmail@justpickone.org\n"
+        "X-Authenticated-Sender: www18.qth.com: dmail@justpickone.org\n"
+        "X-Sender-Id: instrampxe0y3a|x-authuser|calestyo@scientia.org\n"
+        "Received: from relay.mailchannels.net (localhost [127.0.0.1])\n\tby relay.mailchannels.net (Postfix) with "
+        "ESMTP id E21A7140E6B;\n\tTue, 12 Dec 2023 03:40:11 +0000 (UTC)\n")
+    assert analysis.summary["X-Get-Message-Sender-Via"] == "www18.qth.com: authenticated_id: dmail@justpickone.org"
+    assert analysis.summary["X-Authenticated-Sender"] == "www18.qth.com: dmail@justpickone.org"
+    assert analysis.summary["X-Sender-Id"] == "instrampxe0y3a|x-authuser|calestyo@scientia.org"

@@ -31,8 +31,16 @@ DEFAULT_SKEW_TOLERANCE = 60.0
 
 # Header fields summarised at the top of a report (RFC 2047 words decoded).
 # X-Originating-IP: webmail and Exchange record the submitting client there (a MAPI hop has no
-# client address of its own).
-SUMMARY_FIELDS = ("Return-Path", "From", "To", "Subject", "Date", "Message-ID", "X-Originating-IP")
+# client address of its own). The others name the account that logged in, where the Received
+# header does not: X-Authenticated-Sender and X-Get-Message-Sender-Via (cPanel's Exim,
+# "host: authenticated_id: user"), X-AuthUser, X-Sender-Id
+# (MailChannels "relay|x-authuser|user"), and Exchange's own verdict on the submission
+# (X-MS-Exchange-Organization-AuthAs: Internal / Anonymous / Partner, -AuthMechanism, -AuthSource).
+SUMMARY_FIELDS = ("Return-Path", "From", "To", "Subject", "Date", "Message-ID", "X-Originating-IP",
+                  "X-Authenticated-Sender", "X-Get-Message-Sender-Via", "X-Authenticated-User", "X-AuthUser",
+                  "X-Sender-Id",
+                  "X-MS-Exchange-Organization-AuthAs", "X-MS-Exchange-Organization-AuthMechanism",
+                  "X-MS-Exchange-Organization-AuthSource")
 
 
 @dataclass
