@@ -452,3 +452,23 @@ def test_javamail_debug_notes_are_skipped():
                   "AUTH LOGIN\n334 VXNlcm5hbWU6\ndXNlcg==\n235 2.7.0 Accepted\n")
     results = _session(transcript)
     assert [(number, blob.data) for number, blob in results] == [(6, b"Username:"), (7, b"user")]
+
+
+def test_rfc_listings_with_steps_wrapped_over_indented_lines():
+    # RFC 7628 §4.3's SMTP example and RFC 5804 §2.1's ManageSieve example, wrapped the way RFCs print them
+    oauth = ["S: 250 SMTPUTF8",
+             "C: AUTH OAUTHBEARER bixhPXVzZXJAZXhhbXBsZS5jb20sAWhvc3Q9c2VydmVyLmV4YW1w",
+             "    bGUuY29tAXBvcnQ9NTg3AWF1dGg9QmVhcmVyIHZGOWRmdDRxbVRjMk52YjNSbGNr",
+             "    QmhkSFJoZG1semRHRXVZMjl0Q2c9PQEB",
+             "S: 235 Authentication successful."]
+    ((number, blob),) = _session("\n".join(oauth))
+    explanation = explain(blob.data, blob.mechanism, blob.direction)
+    assert (number, explanation.kind) == (2, "oauthbearer-message")
+    assert (explanation.field("authzid").value, explanation.field("port").value) == ("user@example.com", "587")
+    sieve = ['C: Authenticate "DIGEST-MD5"',
+             'S: "cmVhbG09ImVsd29vZC5pbm5vc29mdC5jb20iLG5vbmNlPSJPQTZNRzl0RVFH',
+             "   bTJoaCIscW9wPSJhdXRoIixhbGdvcml0aG09bWQ1LXNlc3MsY2hhcnNldD11dGYt",
+             '   OA=="',
+             "S: OK"]
+    ((_, challenge),) = _session("\n".join(sieve))
+    assert explain(challenge.data, challenge.mechanism, challenge.direction).field("nonce").value == "OA6MG9tEQGm2hh"

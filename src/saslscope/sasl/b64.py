@@ -215,6 +215,36 @@ _OTHER_PROTOCOL_REPLY = re.compile(r"(?:\S+ (?:OK|NO|BAD)\b|\* |\+OK\b|-ERR\b|(?
 _SMTP_COMMAND = re.compile(r"(EHLO|HELO|MAIL|RCPT|DATA|QUIT|STARTTLS|RSET|NOOP)\b", re.IGNORECASE)
 
 
+_BASE64_TEXT = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+
+
+def _join_wrapped_base64(lines: list[TranscriptLine]) -> None:
+    """RFC listings wrap long steps onto indented lines without the ``S:``/``C:``
+    (RFC 2831, RFC 5804, RFC 7628 examples): a bare base64 line right after a decorated line
+    that ends in unpadded base64 continues it. The joined text goes to the first line; the
+    others become notes."""
+    open_at: int | None = None                  # the decorated line that may continue
+    for index, line in enumerate(lines):
+        text = (line.text or "").strip()
+        if line.marked or not text:
+            open_at = index if line.marked and _continues(text) else None
+            continue
+        if open_at is not None and _BASE64_TEXT.fullmatch(text.strip('"')):
+            first = lines[open_at]
+            lines[open_at] = TranscriptLine((first.text or "").rstrip() + text, first.direction, True)
+            lines[index] = TranscriptLine(None, marked=True)
+            open_at = open_at if _continues(text) else None
+        else:
+            open_at = None
+
+
+def _continues(text: str) -> bool:
+    """Ends in base64 without padding: a wrapped step may go on on the next line."""
+    words = text.split()
+    last = words[-1].strip('"') if words else ""
+    return bool(_BASE64_TEXT.fullmatch(last)) and not last.endswith("=") and len(last) >= 16
+
+
 def read_pasted_session(lines: Iterable[str]) -> Iterator[tuple[int, PastedBlob | MalformedMessage]]:
     """Decode a pasted AUTH exchange line by line: ``(line number, blob or error)``.
 
@@ -232,6 +262,8 @@ def read_pasted_session(lines: Iterable[str]) -> Iterator[tuple[int, PastedBlob 
     # lines are bare), nor a stray "->" in a pasted note.
     transcript = any(decorated.marked and decorated.text and _PROTOCOL_LINE.match(decorated.text.strip())
                      for decorated in decorated_lines)
+    if transcript:
+        _join_wrapped_base64(decorated_lines)
     mechanism: str | None = None
     last_direction: str | None = None
     last_challenge: bytes | None = None
