@@ -328,3 +328,16 @@ def test_cpanel_and_mailchannels_name_the_login():
     assert analysis.summary["X-Get-Message-Sender-Via"] == "www18.qth.com: authenticated_id: dmail@justpickone.org"
     assert analysis.summary["X-Authenticated-Sender"] == "www18.qth.com: dmail@justpickone.org"
     assert analysis.summary["X-Sender-Id"] == "instrampxe0y3a|x-authuser|calestyo@scientia.org"
+
+
+def test_amazon_ses_smtp_interface():
+    # SES bounce/complaint notifications quote the Received header SES added (AWS SES developer guide,
+    # "notification examples"; one from a public project's test data, 18 Feb 2020)
+    hop = parse_received(
+        "from Maxs-MacBook-Pro.local (CPE704ca52f06e7-CMf81d0fa26620.cpe.net.cable.rogers.com []) by "
+        "email-smtp.amazonaws.com with SMTP (SimpleEmailService-d-P4XJ6SAG2) id Ayj6eL5Zy9bZQqaeWP88 for "
+        "complaint@simulator.amazonses.com; Tue, 18 Feb 2020 14:34:52 +0000 (UTC)")
+    assert (hop.helo, hop.reverse_name, hop.from_ip) == \
+        ("Maxs-MacBook-Pro.local", "CPE704ca52f06e7-CMf81d0fa26620.cpe.net.cable.rogers.com", None)
+    assert (hop.by_software, hop.queue_id, hop.authenticated, hop.unrecognised) == \
+        ("Amazon SES (SimpleEmailService-d-P4XJ6SAG2)", "Ayj6eL5Zy9bZQqaeWP88", True, [])

@@ -238,6 +238,8 @@ _COMMENTED_FROM = re.compile(r"^from\s+(?P<host>\S+)\s+\[(?P<ip>[^\]]+)\]$", re.
 # and the Ecartis list manager "with ECARTIS (v1.0.0; list linux-mips)"
 _VERSION = re.compile(r"^v?\d+(?:\.\d+)+(?:;\s*list\s+\S+)?$")
 _HELO_VERBS = ("HELO", "EHLO", "LHLO")
+# Amazon SES: "by email-smtp.amazonaws.com with SMTP (SimpleEmailService-d-XEF4O0FFF) id ..."
+_SES_ENDPOINT = re.compile(r"^SimpleEmailService-[\w-]+$")
 _IRONPORT_TLS = re.compile(r"^(?P<protocol>E?SMTP)/TLS/(?P<cipher>[^/\s]+)$", re.I)
 # A comment before any clause naming the local account that submitted: vger's "(majordomo@vger.kernel.org)"
 _LOCAL_SENDER = re.compile(r"^[^\s@()]+@[^\s@()]+$")
@@ -269,6 +271,9 @@ def _from_comment(hop: Hop, text: str) -> bool:
         if rest.strip().lower() == "verified":        # CommuniGate checked the from name against the rDNS
             hop.from_verified = True
         recognised = True
+    elif match and not match["ip"].strip() and match["name"] and not match["rest"].strip():
+        hop.reverse_name = hop.reverse_name or _host_name(match["name"])   # Amazon SES "(rdns [])": no address
+        return True
     else:
         rest = text
         bare_ip, bare_port = ip_and_port(text)
@@ -410,6 +415,12 @@ def _interpret_comment(hop: Hop, token: Token, where: str | None) -> None:
         understood = True
     elif where is None and (commented := _COMMENTED_FROM.match(text)) and as_ip(commented["ip"]):
         hop.from_host, hop.from_ip = commented["host"], as_ip(commented["ip"])    # Symantec NAVGW
+        understood = True
+    elif where == "with" and _SES_ENDPOINT.match(text):
+        # Amazon SES's SMTP interface takes mail only from clients that log in with SMTP credentials
+        hop.by_software = f"Amazon SES ({text})"
+        if (hop.by_host or "").lower().startswith("email-smtp."):
+            _mark_authenticated(hop, "Amazon SES SMTP interface (it accepts only SMTP-credential logins)")
         understood = True
     elif where == "with" and _VERSION.match(text) and hop.by_software is None:
         hop.by_software = text            # the receiving software's version; its name is in the with clause
