@@ -193,3 +193,10 @@ def test_qmail_process_lines_are_understood(value):
     assert hop.unrecognised == []
     assert hop.from_host is None and hop.by_host is None and not hop.authenticated
     assert hop.time is not None and hop.time.utcoffset().total_seconds() == 0
+
+
+def test_receiver_address_literal_and_several_recipients():
+    # RFC 5321 §4.4 allows an address literal after "by" and several "for" paths are common
+    hop = parse_received("from x ([192.0.2.1]) by [IPv6:2001:db8::1] with ESMTP id A for <a@example.org>, "
+                         "<b@example.net>; Mon, 1 Jan 2024 00:00:00 +0000")
+    assert (hop.by_ip, hop.for_addr, hop.unrecognised) == ("2001:db8::1", "a@example.org, b@example.net", [])

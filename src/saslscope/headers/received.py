@@ -478,7 +478,7 @@ def _apply_clause(hop: Hop, name: str, words: list[Token]) -> None:
     elif name == "id":
         hop.queue_id = first
     elif name == "for":
-        hop.for_addr, extra = ", ".join(v.strip(",") for v in values), []
+        hop.for_addr, extra = ", ".join(v for v in (v.strip(",") for v in values) if v), []   # "<a>, <b>"
     elif name == "tls":                                              # RFC 8314 §4.3
         tls = hop.tls_info()
         tls.cipher = first
@@ -531,6 +531,8 @@ def _finish(hop: Hop) -> None:
             hop.from_ip = literal_ip
         elif not hop.from_ip and as_ip(hop.from_host):         # Hotmail/webmail "from 24.8.231.233 by ..."
             hop.from_ip = as_ip(hop.from_host)
+    if hop.by_host and hop.by_host.startswith("[") and not hop.by_ip:
+        hop.by_ip = as_ip(hop.by_host)                         # "by [IPv6:2001:db8::1]"
     kind = hop.transmission
     if hop.protocol and hop.by_software and _VERSION.match(hop.by_software) and not (kind and kind.registered):
         # the with clause names the software: IIS "with Microsoft SMTPSVC(6.0.3790.0)", "with ECARTIS (v1.0.0; ...)"
