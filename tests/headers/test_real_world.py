@@ -341,3 +341,16 @@ def test_amazon_ses_smtp_interface():
         ("Maxs-MacBook-Pro.local", "CPE704ca52f06e7-CMf81d0fa26620.cpe.net.cable.rogers.com", None)
     assert (hop.by_software, hop.queue_id, hop.authenticated, hop.unrecognised) == \
         ("Amazon SES (SimpleEmailService-d-P4XJ6SAG2)", "Ayj6eL5Zy9bZQqaeWP88", True, [])
+
+
+def test_a_header_pasted_indented_or_quoted():
+    # The same real header as a forum code block (indented) and as an inline forward ("> " quoted)
+    raw = (SAMPLES / "mit_sendmail_exim_redhat.eml").read_text()
+    plain = analyze_text(raw)
+    for pasted in ("\n".join("    " + line for line in raw.splitlines()),
+                   "\n".join("> " + line if line else ">" for line in raw.splitlines()) + "\nThanks.\n"):
+        analysis = analyze_text(pasted)
+        assert [hop.raw for hop in analysis.hops] == [hop.raw for hop in plain.hops]
+        assert analysis.submission.authenticated_sender == "tytso@ATHENA.MIT.EDU"
+        assert analysis.malformed_lines == []
+    assert analyze_text("    not a header\n    Received: x\n").hops == []       # first line must be a field

@@ -9,6 +9,8 @@ up somewhere: in a field, as the mbox ``From `` line, or in ``malformed`` -- nev
   followed by whitespace before the colon (obsolete syntax, RFC 5322 §4.5).
 - A line starting with space or tab continues the previous field (folding, RFC 5322 §2.2.3).
 - The first empty line ends the header block (RFC 5322 §2.1).
+- A header pasted with every line indented (a code block of a forum post) or quoted (``> ``
+  of an inline forward) is read as if the indentation or the quote marks were not there.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from email.quoprimime import header_decode
 
 _LINE_END = re.compile(r"\r?\n")
 _FIELD_START = re.compile(r"^(?P<name>[\x21-\x39\x3b-\x7e]+)[ \t]*:(?P<value>.*)$", re.S)
+_PASTE_PREFIX = re.compile(r"^(?P<prefix>[ \t]+|(?:>[ \t]?)+)(?=[\x21-\x39\x3b-\x7e]+[ \t]*:)")
 _ENCODED_WORD = re.compile(r"=\?(?P<charset>[^?\s]+)\?(?P<encoding>[bBqQ])\?(?P<payload>[^?\s]*)\?=")
 _BETWEEN_WORDS = re.compile(r"(?<=\?=)[ \t\r\n]+(?==\?[^?\s]+\?[bBqQ]\?)")
 
@@ -59,6 +62,7 @@ def split_header_block(text: str) -> HeaderBlock:
     start = 0
     while start < len(lines) and not lines[start].strip():
         start += 1                                   # leading blank lines (pasted text)
+    lines = _without_paste_prefix(lines, start)
     if start < len(lines) and lines[start].startswith("From ") and not _FIELD_START.match(lines[start]):
         block.envelope_line = lines[start]
         start += 1
@@ -89,6 +93,31 @@ def split_header_block(text: str) -> HeaderBlock:
             block.malformed.append((number, line))
     flush()
     return block
+
+
+def _without_paste_prefix(lines: list[str], start: int) -> list[str]:
+    """The lines with the indentation or ``>`` quoting of a pasted header taken off, when the
+    first line is a field only once that prefix is gone. A line without the prefix, or a blank
+    one, ends the header as an empty line would."""
+    if start >= len(lines) or _FIELD_START.match(lines[start]) or lines[start].startswith("From "):
+        return lines
+    match = _PASTE_PREFIX.match(lines[start])
+    if match is None:
+        return lines
+    prefix = match["prefix"]
+    quote_only = prefix.rstrip(" \t")                    # "> " quoting leaves ">" on an empty line
+    out = lines[:start]
+    for index in range(start, len(lines)):
+        line = lines[index]
+        if line.startswith(prefix) and line[len(prefix):].strip():
+            out.append(line[len(prefix):])
+        else:
+            out.append("")                                # the pasted header ends here
+            if line.strip() and line.strip() != quote_only:
+                out.append(line)
+            out.extend(lines[index + 1:])
+            return out
+    return out
 
 
 def _decode_word(match: re.Match[str]) -> str:
