@@ -472,3 +472,13 @@ def test_rfc_listings_with_steps_wrapped_over_indented_lines():
              "S: OK"]
     ((_, challenge),) = _session("\n".join(sieve))
     assert explain(challenge.data, challenge.mechanism, challenge.direction).field("nonce").value == "OA6MG9tEQGm2hh"
+
+
+def test_an_auth_login_initial_response_is_the_user_name():
+    # RFC 4954 §4 lets a client send LOGIN's first answer with the command; it answers "Username:"
+    pasted = decode_pasted("AUTH LOGIN dXNlckBleGFtcGxlLm9yZw==")
+    explanation = explain(pasted.data, pasted.mechanism, pasted.direction, answering=pasted.answering)
+    assert (explanation.kind, explanation.field("username").value) == ("login-username", "user@example.org")
+    kinds = [explain(b.data, b.mechanism, b.direction, answering=b.answering).kind
+             for _, b in _session("AUTH LOGIN dXNlcg==\n334 UGFzc3dvcmQ6\ncGFzcw==\n235 2.7.0 ok\n")]
+    assert kinds == ["login-username", "login-prompt", "login-password"]

@@ -20,6 +20,7 @@ from saslscope.sasl.errors import MalformedMessage
 _AUTH_COMMAND = re.compile(
     r'(?:AUTH|(?:\S+\s+)?AUTHENTICATE)\s+"?(?P<mechanism>[A-Za-z0-9_-]{1,20})"?(?:\s+"?(?P<data>[^\s"]+)"?)?',
     re.IGNORECASE)
+_LOGIN_USER_PROMPT = b"Username:"            # what an "AUTH LOGIN <initial response>" answers
 
 
 def decode_b64(text: str | bytes) -> bytes:
@@ -192,7 +193,10 @@ def _parse_line(text: str) -> PastedBlob:
         if command["data"] is not None and (hidden := _hidden_by_the_log(command["data"])):
             raise hidden
         data = decode_b64(command["data"]) if command["data"] is not None else None
-        return PastedBlob(data, "client", command["mechanism"].upper())
+        mechanism = command["mechanism"].upper()
+        # "AUTH LOGIN dXNlcg==": an initial response to LOGIN is the user name (its prompt skipped)
+        answering = _LOGIN_USER_PROMPT if mechanism == "LOGIN" and data is not None else None
+        return PastedBlob(data, "client", mechanism, answering)
     if hidden := _hidden_by_the_log(line):
         raise hidden
     return PastedBlob(decode_b64(line), direction)
@@ -295,7 +299,7 @@ def read_pasted_session(lines: Iterable[str]) -> Iterator[tuple[int, PastedBlob 
         if pasted.mechanism:
             mechanism = pasted.mechanism
         direction = pasted.direction or ("client" if last_direction == "server" else None)
-        answering = last_challenge if direction == "client" else None
+        answering = (pasted.answering or last_challenge) if direction == "client" else None
         last_direction = direction
         last_challenge = pasted.data if direction == "server" else None
         if pasted.data is not None:
