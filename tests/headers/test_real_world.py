@@ -354,3 +354,19 @@ def test_a_header_pasted_indented_or_quoted():
         assert analysis.submission.authenticated_sender == "tytso@ATHENA.MIT.EDU"
         assert analysis.malformed_lines == []
     assert analyze_text("    not a header\n    Received: x\n").hops == []       # first line must be a field
+
+
+def test_a_paste_that_opens_with_a_preamble():
+    # The shape of Gmail's "Show original" page copied whole (its summary table first; values made
+    # up here), and a sentence of explanation before a header: the header is found, the rest kept.
+    paste = ("Original message\nMessage ID\t<CAx@mail.gmail.com>\nCreated at:\tThu, Jan 4, 2024 at 10:15 AM\n"
+             "From:\tFoo <foo@example.com>\n\nDownload original\tCopy to clipboard\n\n"
+             "Delivered-To: bar@example.com\n"
+             "Received: by 2002:a05:6a10:1234:b0:5b1:1234:abcd with SMTP id x1csp123;\n"
+             "        Thu, 4 Jan 2024 10:15:02 -0800 (PST)\n\nbody\n")
+    analysis = analyze_text(paste)
+    assert [hop.by_host for hop in analysis.hops] == ["2002:a05:6a10:1234:b0:5b1:1234:abcd"]
+    assert [line for _, line in analysis.malformed_lines][0] == "Original message"
+    assert len(analysis.malformed_lines) == 5                       # every preamble line kept
+    prose = analyze_text("Here is the header you asked for:\n" + (SAMPLES / "zimbra_esmtpsa.eml").read_text())
+    assert len(prose.hops) == 7 and prose.malformed_lines == [(1, "Here is the header you asked for:")]

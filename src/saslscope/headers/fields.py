@@ -63,6 +63,7 @@ def split_header_block(text: str) -> HeaderBlock:
     while start < len(lines) and not lines[start].strip():
         start += 1                                   # leading blank lines (pasted text)
     lines = _without_paste_prefix(lines, start)
+    start = _after_preamble(lines, start, block)
     if start < len(lines) and lines[start].startswith("From ") and not _FIELD_START.match(lines[start]):
         block.envelope_line = lines[start]
         start += 1
@@ -93,6 +94,26 @@ def split_header_block(text: str) -> HeaderBlock:
             block.malformed.append((number, line))
     flush()
     return block
+
+
+# Fields a received message's header starts with; what comes before such a line in a paste that
+# does not itself start with a field is the paster's preamble (Gmail's "Show original" summary
+# table, a sentence of explanation), kept in ``malformed``.
+_HEADER_OPENING = re.compile(r"^(?:Delivered-To|Received|Return-Path|X-Received|X-Original-To|ARC-Seal|"
+                             r"Authentication-Results|X-Gm-Message-State)[ \t]*:", re.I)
+_PREAMBLE_LIMIT = 60
+
+
+def _after_preamble(lines: list[str], start: int, block: HeaderBlock) -> int:
+    """Where the header starts when the paste opens with something else."""
+    if start >= len(lines) or _FIELD_START.match(lines[start]) or lines[start].startswith("From "):
+        return start
+    for index in range(start, min(len(lines), start + _PREAMBLE_LIMIT)):
+        if _HEADER_OPENING.match(lines[index]):
+            block.malformed.extend((number + 1, line) for number, line in enumerate(lines[start:index], start=start)
+                                   if line.strip())
+            return index
+    return start
 
 
 def _without_paste_prefix(lines: list[str], start: int) -> list[str]:
