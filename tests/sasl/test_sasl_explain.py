@@ -482,3 +482,11 @@ def test_an_auth_login_initial_response_is_the_user_name():
     kinds = [explain(b.data, b.mechanism, b.direction, answering=b.answering).kind
              for _, b in _session("AUTH LOGIN dXNlcg==\n334 UGFzc3dvcmQ6\ncGFzcw==\n235 2.7.0 ok\n")]
     assert kinds == ["login-username", "login-prompt", "login-password"]
+
+
+def test_a_cancelled_exchange():
+    # RFC 4954 §4: the client answers a challenge with "*" to cancel; the server replies 501
+    results = _session("AUTH LOGIN\n334 VXNlcm5hbWU6\n*\n501 5.7.0 Authentication aborted\n")
+    assert [(number, blob.data) for number, blob in results] == [(2, b"Username:")]
+    with pytest.raises(MalformedMessage, match="cancelling"):
+        decode_pasted("*")

@@ -155,6 +155,8 @@ def transcript_line(line: str) -> TranscriptLine:
 
 
 def _hidden_by_the_log(data: str) -> MalformedMessage | None:
+    if data == "*":
+        return MalformedMessage("'*' is the client cancelling the exchange (RFC 4954 §4): nothing to decode")
     if _HIDDEN.match(data):
         return MalformedMessage(f"the log hides this data ({data[:24]}): nothing to decode")
     return None
@@ -283,7 +285,7 @@ def read_pasted_session(lines: Iterable[str]) -> Iterator[tuple[int, PastedBlob 
             continue
         challenge = stripped.startswith(("334", "+ "))
         if not challenge and (_OTHER_REPLY.match(stripped) or _SMTP_COMMAND.match(stripped)
-                              or _OTHER_PROTOCOL_REPLY.match(stripped)):
+                              or _OTHER_PROTOCOL_REPLY.match(stripped) or stripped == "*"):   # "*": cancelled
             mechanism = last_direction = last_challenge = None
             in_exchange = False
             continue
