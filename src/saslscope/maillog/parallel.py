@@ -127,7 +127,9 @@ def run_chunk(job: ChunkJob) -> ChunkResult:
     warnings = Warnings()
     locality = LocalityJudge(job.own_addresses)
     correlator = Correlator(locality, None, continues=not job.first)
-    parser = LineParser(year=job.year, syslog_name=job.syslog_name)
+    # like the one-process summary (analysis.analyze): no detail events, so a delivery line that
+    # reaches the parser (the prefilter hands over the lines at block edges) counts no recipient
+    parser = LineParser(year=job.year, syslog_name=job.syslog_name, detail=False)
     parser.times.years.last_month = job.last_month
     prefilter = Prefilter(parser, correlator.feed, "summary")
     counts = LineCounts()
