@@ -226,3 +226,14 @@ def test_docker_mailserver_submission_through_sender_cleanup_and_amavis():
     assert message["message_id"] == "E9DFCDA2-CEE7-4D5A-83DB-6FD301308F22@jicu.vip"
     # amavis names the original queue id in its text: the line joins the message's trace
     assert any(" amavis[595]: " in ln for ln in message["lines"])
+
+
+def test_postfix_line_relayed_inside_a_container_logging_drivers_line():
+    analysis = analyze(lines=LINES, keep=True)
+    [message] = analysis.trace("AAAA000001")
+    assert (message["from"], message["size"], message["nrcpt"], message["removed"]) == (
+        "bounced-1@feedsubscription.com", 3606, 1, True)
+    event = LineParser().parse(line_with("postfix/postsuper[3462]").encode())
+    # the outer RFC 3339 time (it has a year and a zone), the inner program, pid and host
+    assert (event.program, event.pid, event.host) == ("postfix/postsuper", 3462, "feedsubscription")
+    assert event.time == datetime(2026, 10, 4, 16, 55, 13, tzinfo=timezone.utc)

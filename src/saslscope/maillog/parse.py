@@ -46,6 +46,9 @@ HEADER_RE = re.compile(
     rb"(?P<prog>[^ \[\]:]+)(?:\[(?P<pid>\d*)\])?: "
     rb"(?:\[ID \d+ [\w.]+\] )?")
 
+# The start of a syslog line inside another program's message (see LineParser.message).
+NESTED_START_RE = re.compile(rb"[A-Z][a-z]{2} [ 0-3]?\d \d\d:\d\d:\d\d |\d{4}-\d\d-\d\d[T ]\d\d:|<\d{1,3}>")
+
 # The common shape (BSD or postlogd time, host, program[pid]) as one cheap expression; every
 # other shape goes through HEADER_RE. The two agree (tests/maillog/test_properties.py).
 FAST_HEADER_RE = re.compile(rb"([A-Z][a-z]{2} [ 0-3]\d \d\d:\d\d:\d\d) ([^ :\[\]]+) ([^ \[\]:]+)\[(\d*)\]: ")
@@ -313,6 +316,12 @@ class LineParser:
             return self._postfix(info, time, host, pid, msg)
         if kind == "dovecot":
             return _dovecot(time, host, info.name, pid, msg)
+        if kind == "other" and NESTED_START_RE.match(msg) is not None:
+            # a container's own log line relayed by a logging driver or a second syslog:
+            # "2026-10-04T06:02:04+00:00 host smtp-out[985]: Oct 04 06:02:04 mx postfix/qmgr[105]: ..."
+            inner = self.split_header(msg)
+            if inner is not None and self.program(inner[2]).kind != "other":
+                return self.message(time or inner[0], *inner[1:])
         return _queue_note(time, host, info.name, pid, msg)
 
     # ------------------------------------------------------------------ Postfix
