@@ -6,8 +6,11 @@ import json
 import pytest
 
 from saslscope.sasl import MalformedMessage, UnsupportedMechanism
-from saslscope.sasl.b64 import decode_b64, decode_pasted, parse_pasted, read_pasted_session
-from saslscope.sasl.explain import MASK, explain
+from saslscope.sasl.b64 import decode_b64
+from saslscope.sasl.explain import explain
+from saslscope.sasl.explanation import MASK
+from saslscope.sasl.pasted import decode_pasted, parse_pasted
+from saslscope.sasl.transcript import read_pasted_session
 
 WRITEUP_CHALLENGE = "PDA3Nzg3NTMyMDgxMzMwMDAuMTUzNzE1MTM2NEBpazEtMzMxLTI1NjQ5LnZzLnNha3VyYS5uZS5qcD4="
 

@@ -13,8 +13,9 @@ from saslscope.sasl import (
     SaslError,
     StoredCredential,
 )
-from saslscope.sasl.b64 import parse_pasted, read_pasted_session
 from saslscope.sasl.explain import FAMILIES, explain
+from saslscope.sasl.pasted import parse_pasted
+from saslscope.sasl.transcript import read_pasted_session
 from saslscope.sasl.registry import CLIENT_MECHANISMS, SERVER_MECHANISMS, client_mechanism, server_mechanism
 from saslscope.sasl.saslprep import saslprep
 from saslscope.sasl.scram import derive_scram_keys

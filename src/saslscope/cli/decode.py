@@ -13,9 +13,10 @@ import click
 
 from saslscope.cli.exitcodes import Exit
 from saslscope.cli.respond import SaslCommandError, exit_for
-from saslscope.sasl.b64 import PastedBlob, decode_pasted, read_pasted_session
 from saslscope.sasl.errors import MalformedMessage, SaslError
 from saslscope.sasl.explain import explain, mechanism_family
+from saslscope.sasl.pasted import PastedBlob, decode_pasted
+from saslscope.sasl.transcript import read_pasted_session
 
 
 @click.command(

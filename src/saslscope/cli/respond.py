@@ -13,10 +13,11 @@ import click
 
 from saslscope.cli.exitcodes import Exit
 from saslscope.cli.secrets import read_secret, secret_options
-from saslscope.sasl.b64 import decode_pasted
 from saslscope.sasl.base import ClientCredentials, ClientMechanism
 from saslscope.sasl.errors import AuthenticationFailed, SaslError, UnsupportedMechanism
-from saslscope.sasl.explain import Explanation, explain, printable
+from saslscope.sasl.explain import explain
+from saslscope.sasl.explanation import Explanation, printable
+from saslscope.sasl.pasted import decode_pasted
 from saslscope.sasl.registry import CLIENT_MECHANISMS, client_mechanism
 
 

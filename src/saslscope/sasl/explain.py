@@ -12,94 +12,20 @@ from __future__ import annotations
 import binascii
 import dataclasses
 import re
-import struct
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from saslscope.sasl.cram import RESPONSE_PATTERN
 from saslscope.sasl.digest import parse_directives
 from saslscope.sasl.errors import MalformedMessage, UnsupportedMechanism
+from saslscope.sasl.explanation import LATEST_TIMESTAMP, Explanation, Field, printable, utf8_text
 from saslscope.sasl.gs2 import split_gs2_header, unescape_saslname
+from saslscope.sasl.gssapi import explain_gssapi_opaque, explain_gssapi_token
 from saslscope.sasl.login import prompt_asks_password
+from saslscope.sasl.ntlm import explain_ntlm
 from saslscope.sasl.oauth import parse_oauth_error
 from saslscope.sasl.plain import parse_plain
 from saslscope.sasl.scram import DEFAULT_ITERATIONS, parse_attributes, unb64
-
-MASK = "********"
-_LATEST_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z, the last instant datetime can show
-
-
-@dataclass(frozen=True)
-class Field:
-    """One named part of a message. ``secret`` values are masked unless shown on request."""
-
-    name: str
-    value: str
-    secret: bool = False
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class Explanation:
-    """What a message is. ``kind`` is a stable identifier (``"cram-md5-challenge"``...)."""
-
-    kind: str
-    title: str
-    mechanism: str | None = None
-    direction: str | None = None  # "server" (a challenge) or "client" (a response)
-    fields: tuple[Field, ...] = ()
-    warnings: tuple[str, ...] = ()
-
-    def field(self, name: str) -> Field | None:
-        return next((f for f in self.fields if f.name == name), None)
-
-    @property
-    def has_secrets(self) -> bool:
-        return any(f.secret for f in self.fields)
-
-    def to_dict(self, *, show_secrets: bool = False) -> dict[str, object]:
-        """JSON-ready form; secret values are replaced by :data:`MASK` unless ``show_secrets``."""
-        return {
-            "kind": self.kind,
-            "title": self.title,
-            "mechanism": self.mechanism,
-            "direction": self.direction,
-            "fields": [
-                {
-                    "name": f.name,
-                    "value": f.value if show_secrets or not f.secret else MASK,
-                    "secret": f.secret,
-                    **({"note": f.note} if f.note else {}),
-                }
-                for f in self.fields
-            ],
-            "warnings": list(self.warnings),
-        }
-
-    def lines(self, *, show_secrets: bool = False) -> list[str]:
-        """Plain-text rendering: a title, aligned ``name: value`` lines, then warnings.
-        Control characters in values are escaped, so a hostile blob cannot drive the terminal."""
-        width = max((len(f.name) for f in self.fields), default=0)
-        out = [self.title]
-        for f in self.fields:
-            value = printable(f.value) if show_secrets or not f.secret else f"{MASK} (secret; --show-secrets to show)"
-            out.append(f"  {f.name.ljust(width)}  {value}" + (f"  ({f.note})" if f.note else ""))
-        out += [f"  warning: {w}" for w in self.warnings]
-        return out
-
-
-def printable(data: bytes | str) -> str:
-    """Text with control and undecodable characters escaped, safe for a terminal."""
-    text = data.decode("utf-8", "backslashreplace") if isinstance(data, bytes) else data
-    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
-
-
-def _utf8(blob: bytes) -> str:
-    try:
-        return blob.decode("utf-8")
-    except UnicodeDecodeError:
-        raise MalformedMessage("not valid UTF-8") from None
 
 
 # --- CRAM-MD5 (RFC 2195) ---------------------------------------------------------------------
@@ -118,7 +44,7 @@ def _cram_challenge(blob: bytes) -> Explanation:
     if random_part and clock.isdigit() and len(clock) <= 12:
         fields.append(Field("random", random_part))
         fields.append(Field("timestamp", clock, note="Unix time"))
-        if int(clock) <= _LATEST_TIMESTAMP:
+        if int(clock) <= LATEST_TIMESTAMP:
             when = datetime.fromtimestamp(int(clock), tz=timezone.utc)
             fields.append(Field("time", when.strftime("%Y-%m-%d %H:%M:%S UTC")))
     fields.append(Field("host", host, note="the server's name for itself"))
@@ -183,12 +109,12 @@ def _login_answer(blob: bytes, asks_password: bool) -> Explanation:
 
 
 def _external(blob: bytes) -> Explanation:
-    field = Field("authzid", printable(_utf8(blob)) or "(none: the identity the TLS certificate proves)")
+    field = Field("authzid", printable(utf8_text(blob)) or "(none: the identity the TLS certificate proves)")
     return Explanation("external-message", "EXTERNAL message (client)", "EXTERNAL", "client", (field,))
 
 
 def _anonymous(blob: bytes) -> Explanation:
-    field = Field("trace", printable(_utf8(blob)) or "(none)")
+    field = Field("trace", printable(utf8_text(blob)) or "(none)")
     return Explanation("anonymous-message", "ANONYMOUS message (client)", "ANONYMOUS", "client", (field,))
 
 
@@ -205,12 +131,12 @@ def _xoauth2(blob: bytes) -> Explanation:
     match = _XOAUTH2.fullmatch(blob)
     if match is None:
         raise MalformedMessage("an XOAUTH2 message is 'user=U ^A auth=Bearer TOKEN ^A ^A'")
-    fields = [Field("user", printable(match["user"])), *_bearer_token_fields(printable(match["scheme"]), _utf8(match["token"]))]
+    fields = [Field("user", printable(match["user"])), *_bearer_token_fields(printable(match["scheme"]), utf8_text(match["token"]))]
     return Explanation("xoauth2-message", "XOAUTH2 message (client)", "XOAUTH2", "client", tuple(fields))
 
 
 def _oauthbearer(blob: bytes) -> Explanation:
-    header, rest = split_gs2_header(_utf8(blob))
+    header, rest = split_gs2_header(utf8_text(blob))
     if not rest.startswith("\x01") or not rest.endswith("\x01\x01"):
         raise MalformedMessage("an OAUTHBEARER message is 'gs2-header ^A key=value^A ... ^A' (RFC 7628 §3.1)")
     fields = [Field("gs2 flag", header.flag), Field("authzid", header.authzid or "(none)")]
@@ -260,7 +186,7 @@ def _extensions(pairs: list[tuple[str, str]]) -> list[Field]:
 
 
 def _scram_client_first(blob: bytes) -> Explanation:
-    header, bare = split_gs2_header(_utf8(blob))
+    header, bare = split_gs2_header(utf8_text(blob))
     pairs = parse_attributes(bare, "client-first")
     warnings = []
     if pairs and pairs[0][0] == "m":        # RFC 5802 §7 reserved-mext: servers must fail the exchange
@@ -283,7 +209,7 @@ def _scram_client_first(blob: bytes) -> Explanation:
 
 
 def _scram_server_first(blob: bytes) -> Explanation:
-    pairs = parse_attributes(_utf8(blob), "server-first")
+    pairs = parse_attributes(utf8_text(blob), "server-first")
     keys = [key for key, _ in pairs]
     if keys[:3] != ["r", "s", "i"] or not pairs[2][1].isdigit() or len(pairs[2][1]) > 12:
         raise MalformedMessage("SCRAM server-first is 'r=nonce,s=salt,i=iterations' (RFC 5802 §7)")
@@ -302,7 +228,7 @@ def _scram_server_first(blob: bytes) -> Explanation:
 
 
 def _scram_client_final(blob: bytes) -> Explanation:
-    pairs = parse_attributes(_utf8(blob), "client-final")
+    pairs = parse_attributes(utf8_text(blob), "client-final")
     if len(pairs) < 3 or pairs[0][0] != "c" or pairs[1][0] != "r" or pairs[-1][0] != "p":
         raise MalformedMessage("SCRAM client-final is 'c=binding,r=nonce,p=proof' (RFC 5802 §7)")
     binding = unb64(pairs[0][1], "channel binding")
@@ -323,7 +249,7 @@ def _scram_client_final(blob: bytes) -> Explanation:
 
 
 def _scram_server_final(blob: bytes) -> Explanation:
-    pairs = parse_attributes(_utf8(blob), "server-final")
+    pairs = parse_attributes(utf8_text(blob), "server-final")
     if pairs[0][0] == "e":
         fields = (Field("error", printable(pairs[0][1])),)
     elif pairs[0][0] == "v":
@@ -366,183 +292,6 @@ def _digest_rspauth(blob: bytes) -> Explanation:
     return Explanation("digest-md5-rspauth", "DIGEST-MD5 response-auth (server)", "DIGEST-MD5", "server", (field,))
 
 
-# --- NTLM (MS-NLMP), as Exchange and IIS offer it with AUTH NTLM ----------------------------------------
-# Not a registered SASL mechanism, but the one Windows mail servers speak; its challenge tells
-# anyone who asks the server's NetBIOS and DNS names and Windows build (MS-NLMP §2.2.1.2).
-
-_NTLM_SIGNATURE = b"NTLMSSP\x00"
-_NTLM_UNICODE, _NTLM_VERSION_FLAG, _NTLM_ANONYMOUS = 0x00000001, 0x02000000, 0x00000800
-_NTLM_FLAG_NAMES = (  # MS-NLMP §2.2.2.5, the ones worth reading
-    (0x00000001, "UNICODE"), (0x00000002, "OEM"), (0x00000004, "REQUEST_TARGET"), (0x00000010, "SIGN"),
-    (0x00000020, "SEAL"), (0x00000200, "NTLM"), (0x00000800, "ANONYMOUS"), (0x00008000, "ALWAYS_SIGN"),
-    (0x00080000, "EXTENDED_SESSIONSECURITY"), (0x00800000, "TARGET_INFO"), (0x02000000, "VERSION"),
-    (0x20000000, "128"), (0x40000000, "KEY_EXCH"), (0x80000000, "56"),
-)
-_NTLM_AV_NAMES = {1: "NetBIOS computer", 2: "NetBIOS domain", 3: "DNS computer", 4: "DNS domain", 5: "DNS forest",
-                  9: "target SPN"}
-_FILETIME_EPOCH_OFFSET = 116444736000000000        # 100 ns intervals from 1601-01-01 to 1970-01-01
-
-
-def _ntlm_buffer(blob: bytes, at: int) -> bytes:
-    """An MS-NLMP §2.2.2 security buffer: length, allocated length, offset (little-endian)."""
-    if len(blob) < at + 8:
-        raise MalformedMessage("NTLM message too short for its fields (MS-NLMP §2.2.1)")
-    length, _, offset = struct.unpack_from("<HHI", blob, at)
-    if length and offset + length > len(blob):
-        raise MalformedMessage("NTLM field points past the end of the message (MS-NLMP §2.2.2)")
-    return blob[offset:offset + length]
-
-
-def _ntlm_text(data: bytes, flags: int) -> str:
-    return printable(data.decode("utf-16-le" if flags & _NTLM_UNICODE else "latin-1", "replace"))
-
-
-def _ntlm_flags_field(flags: int) -> Field:
-    names = [name for bit, name in _NTLM_FLAG_NAMES if flags & bit]
-    return Field("flags", f"0x{flags:08x}", note=" ".join(names))
-
-
-def _ntlm_version(blob: bytes, at: int, flags: int) -> list[Field]:
-    if not flags & _NTLM_VERSION_FLAG or len(blob) < at + 8:
-        return []
-    major, minor, build = struct.unpack_from("<BBH", blob, at)
-    return [Field("windows version", f"{major}.{minor} build {build}", note="MS-NLMP §2.2.2.10")]
-
-
-def _ntlm_target_info(info: bytes) -> list[Field]:
-    fields, at = [], 0
-    while at + 4 <= len(info):
-        av_id, length = struct.unpack_from("<HH", info, at)
-        value = info[at + 4:at + 4 + length]
-        at += 4 + length
-        if av_id == 0:                                         # MsvAvEOL
-            break
-        if av_id in _NTLM_AV_NAMES:
-            fields.append(Field(_NTLM_AV_NAMES[av_id], _ntlm_text(value, _NTLM_UNICODE)))
-        elif av_id == 7 and length == 8:                       # MsvAvTimestamp, a FILETIME
-            ticks = (struct.unpack("<Q", value)[0] - _FILETIME_EPOCH_OFFSET) // 10
-            if 0 <= ticks // 1_000_000 <= _LATEST_TIMESTAMP:
-                when = datetime.fromtimestamp(ticks // 1_000_000, tz=timezone.utc)
-                fields.append(Field("server time", when.strftime("%Y-%m-%d %H:%M:%S UTC")))
-    return fields
-
-
-def _ntlm_negotiate(blob: bytes) -> Explanation:
-    if len(blob) < 16:
-        raise MalformedMessage("NTLM type 1 message lacks its flags (MS-NLMP §2.2.1.1)")
-    flags = struct.unpack_from("<I", blob, 12)[0]
-    fields = [_ntlm_flags_field(flags)]
-    if len(blob) >= 32:                                        # domain and workstation, OEM (MS-NLMP §2.2.1.1)
-        for name, at in (("domain", 16), ("workstation", 24)):
-            if value := _ntlm_buffer(blob, at):
-                fields.append(Field(name, _ntlm_text(value, 0)))
-        fields += _ntlm_version(blob, 32, flags)
-    return Explanation("ntlm-negotiate", "NTLM negotiate message, type 1 (client)", "NTLM", "client", tuple(fields))
-
-
-def _ntlm_challenge(blob: bytes) -> Explanation:
-    if len(blob) < 32:
-        raise MalformedMessage("NTLM type 2 message lacks its server challenge (MS-NLMP §2.2.1.2)")
-    flags = struct.unpack_from("<I", blob, 20)[0]
-    fields = [Field("target", _ntlm_text(_ntlm_buffer(blob, 12), flags) or "(none)"), _ntlm_flags_field(flags),
-              Field("server challenge", blob[24:32].hex())]
-    if len(blob) >= 48:
-        fields += _ntlm_target_info(_ntlm_buffer(blob, 40))
-        fields += _ntlm_version(blob, 48, flags)
-    warnings = ("the server's names and Windows build are told to any client that starts AUTH NTLM",) \
-        if len(fields) > 3 else ()
-    return Explanation("ntlm-challenge", "NTLM challenge message, type 2 (server)", "NTLM", "server",
-                       tuple(fields), warnings)
-
-
-def _ntlm_authenticate(blob: bytes) -> Explanation:
-    if len(blob) < 64:
-        raise MalformedMessage("NTLM type 3 message too short (MS-NLMP §2.2.1.3)")
-    flags = struct.unpack_from("<I", blob, 60)[0]
-    nt_response = _ntlm_buffer(blob, 20)
-    version = "NTLMv2" if len(nt_response) > 24 else "NTLMv1" if nt_response else "none"
-    fields = [
-        Field("domain", _ntlm_text(_ntlm_buffer(blob, 28), flags) or "(none)"),
-        Field("user", _ntlm_text(_ntlm_buffer(blob, 36), flags) or "(none: anonymous)"),
-        Field("workstation", _ntlm_text(_ntlm_buffer(blob, 44), flags) or "(none)"),
-        Field("NT response", f"{version}, {len(nt_response)} octets",
-              note="with the server challenge, crackable offline" if nt_response else ""),
-        _ntlm_flags_field(flags),
-        *_ntlm_version(blob, 64, flags),
-    ]
-    warnings = ("NTLMv1 response: cracked quickly offline; servers should refuse it (LmCompatibilityLevel 5)",) \
-        if version == "NTLMv1" else ()
-    return Explanation("ntlm-authenticate", "NTLM authenticate message, type 3 (client)", "NTLM", "client",
-                       tuple(fields), warnings)
-
-
-def _ntlm(blob: bytes) -> Explanation:
-    """``NTLMSSP\\0``, then the message type: 1 negotiate, 2 challenge, 3 authenticate (MS-NLMP §2.2.1)."""
-    if not blob.startswith(_NTLM_SIGNATURE) or len(blob) < 12:
-        raise MalformedMessage("an NTLM message starts with 'NTLMSSP\\0' and its type (MS-NLMP §2.2.1)")
-    kind = struct.unpack_from("<I", blob, 8)[0]
-    explainers = {1: _ntlm_negotiate, 2: _ntlm_challenge, 3: _ntlm_authenticate}
-    if kind not in explainers:
-        raise MalformedMessage(f"NTLM message type {kind} is none of 1, 2, 3 (MS-NLMP §2.2.1)")
-    return explainers[kind](blob)
-
-
-# --- GSSAPI (RFC 4752): Kerberos tokens, opaque except for their framing -------------------------------
-
-_GSS_MECHANISMS = {"1.2.840.113554.1.2.2": "Kerberos V5", "1.2.840.48018.1.2.2": "Kerberos V5 (Microsoft)",
-                   "1.3.6.1.5.5.2": "SPNEGO", "1.3.6.1.4.1.311.2.2.10": "NTLM"}
-
-
-def _der_length(blob: bytes, at: int) -> tuple[int, int]:
-    """A DER length at ``at``: (length, where the contents start)."""
-    if at >= len(blob):
-        raise MalformedMessage("GSSAPI token ends inside its length (RFC 2743 §3.1)")
-    first = blob[at]
-    if first < 0x80:
-        return first, at + 1
-    count = first & 0x7F
-    if not 1 <= count <= 4 or at + 1 + count > len(blob):
-        raise MalformedMessage("GSSAPI token has a bad DER length (RFC 2743 §3.1)")
-    return int.from_bytes(blob[at + 1:at + 1 + count], "big"), at + 1 + count
-
-
-def _oid(data: bytes) -> str:
-    parts, value = [str(data[0] // 40), str(data[0] % 40)], 0
-    for byte in data[1:]:
-        value = (value << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            parts.append(str(value))
-            value = 0
-    return ".".join(parts)
-
-
-def _gssapi_token(blob: bytes) -> Explanation:
-    """RFC 2743 §3.1 InitialContextToken: 0x60 length 0x06 oid-length oid inner-token."""
-    if blob[:1] != b"\x60":
-        raise MalformedMessage("not a GSSAPI initial context token (0x60 ..., RFC 2743 §3.1)")
-    length, start = _der_length(blob, 1)
-    if start + length != len(blob) or blob[start:start + 1] != b"\x06":
-        raise MalformedMessage("GSSAPI token length or mechanism OID malformed (RFC 2743 §3.1)")
-    oid_length, oid_start = _der_length(blob, start + 1)
-    if not oid_length or oid_start + oid_length > len(blob):
-        raise MalformedMessage("GSSAPI mechanism OID malformed (RFC 2743 §3.1)")
-    oid = _oid(blob[oid_start:oid_start + oid_length])
-    if oid not in _GSS_MECHANISMS:
-        raise MalformedMessage(f"GSSAPI token for unknown mechanism {oid}")
-    inner = blob[oid_start + oid_length:oid_start + oid_length + 2]
-    kinds = {b"\x01\x00": "AP-REQ (the client's Kerberos ticket)", b"\x02\x00": "AP-REP (the server proves itself)",
-             b"\x03\x00": "KRB-ERROR"}
-    fields = [Field("mechanism", f"{_GSS_MECHANISMS[oid]} ({oid})"), Field("length", f"{len(blob)} octets")]
-    if oid in ("1.2.840.113554.1.2.2", "1.2.840.48018.1.2.2") and inner in kinds:
-        fields.append(Field("token", kinds[inner], note="RFC 4121 §4.1"))
-    return Explanation("gssapi-token", "GSSAPI context token", "GSSAPI", None, tuple(fields))
-
-
-def _gssapi_opaque(blob: bytes) -> Explanation:
-    # After the context is set up, RFC 4752 §3.1 exchanges wrapped 4-octet security-layer messages.
-    field = Field("length", f"{len(blob)} octets", note="wrapped or continuation token; opaque without the keys")
-    return Explanation("gssapi-wrapped", "GSSAPI token (opaque)", "GSSAPI", None, (field,))
-
 
 # --- recognition ---------------------------------------------------------------------------------------
 
@@ -551,8 +300,8 @@ _Explainer = Callable[[bytes], Explanation]
 # (mechanism families, direction, explainer), in the order shapes are tried without a hint:
 # the most constrained first, so that a looser pattern cannot claim a stricter message.
 _EXPLAINERS: tuple[tuple[tuple[str, ...], str, _Explainer], ...] = (
-    (("NTLM",), "any", _ntlm),
-    (("GSSAPI",), "any", _gssapi_token),
+    (("NTLM",), "any", explain_ntlm),
+    (("GSSAPI",), "any", explain_gssapi_token),
     (("SCRAM",), "client", _scram_client_first),
     (("SCRAM",), "server", _scram_server_first),
     (("SCRAM",), "client", _scram_client_final),
@@ -572,9 +321,9 @@ _EXPLAINERS: tuple[tuple[tuple[str, ...], str, _Explainer], ...] = (
     (("LOGIN",), "client", _login_value),
     (("EXTERNAL",), "client", _external),
     (("ANONYMOUS",), "client", _anonymous),
-    (("GSSAPI",), "any", _gssapi_opaque),
+    (("GSSAPI",), "any", explain_gssapi_opaque),
 )
-_HINT_ONLY = {_login_value, _external, _anonymous, _gssapi_opaque}
+_HINT_ONLY = {_login_value, _external, _anonymous, explain_gssapi_opaque}
 FAMILIES = ("SCRAM", "OAUTHBEARER", "XOAUTH2", "DIGEST-MD5", "CRAM-MD5", "PLAIN", "LOGIN", "EXTERNAL", "ANONYMOUS",
             "NTLM", "GSSAPI")
 DIRECTIONS = ("server", "client")

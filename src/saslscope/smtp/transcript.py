@@ -12,7 +12,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from saslscope.sasl.explain import Explanation
+    from saslscope.sasl.explanation import Explanation
 
 
 class Direction(str, Enum):
