@@ -237,3 +237,11 @@ def test_postfix_line_relayed_inside_a_container_logging_drivers_line():
     # the outer RFC 3339 time (it has a year and a zone), the inner program, pid and host
     assert (event.program, event.pid, event.host) == ("postfix/postsuper", 3462, "feedsubscription")
     assert event.time == datetime(2026, 10, 4, 16, 55, 13, tzinfo=timezone.utc)
+
+
+def test_dovecot_2_3_auth_worker_connection_prefix(summary):
+    failures = {(f["ip"], f["username"]): f["count"] for f in summary["dovecot"]["failures"]}
+    assert failures[("192.168.1.23", "user1@test.ro")] == 1          # auth-worker<N>: sql(...): Password mismatch
+    # a broken passdb hash and "auth service reported temporary failure" are not guessed passwords;
+    # the one "(auth failed, 1 attempts ...)" line of me@mydomain is
+    assert failures[("127.0.0.1", "me@mydomain")] == 1

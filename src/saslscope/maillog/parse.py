@@ -94,7 +94,7 @@ DOVECOT_LOGIN_RE = re.compile(
     rb"Disconnected)(?P<why>[^:]*): (?:(?P<extra>[^:=]*?): )?(?P<fields>.*)")
 DOVECOT_AUTH_RE = re.compile(
     rb"auth(?:-worker)?(?:\([^)]*\))?(?:<\d+>)?: (?:Info: |Debug: |Error: )?(?:conn unix:[^:]*: )?"
-    rb"(?:request \[\d+\]: )?(?:Info: )?"
+    rb"(?:auth-worker<\d+>: )?(?:request \[\d+\]: )?(?:Info: )?"
     rb"([\w-]+)\(([^,)]*),([^,)]*)(?:,[^)]*)?\)(?:<[^>]*>)?: (.*)")
 # Dovecot's own log_path files have no host and name the process: "auth: Info: ...",
 # "auth-worker(default): ...", "imap-login: ..."
