@@ -68,3 +68,26 @@ def test_control_characters_cannot_reach_the_terminal(tmp_path):
     assert "\x1b" not in result.output
     assert "\\x1b[2Jevil" in result.output
     assert "[bold]not markup[/bold]" in result.output       # shown literally, not as rich markup
+
+
+def test_lmtp_login_is_named_and_local_sender_shown():
+    # Cyrus "with LMTPA" is the MTA logging in to its mailbox store; the oldest hop is Postfix's
+    # pickup "(Postfix, from userid 1000)", i.e. injected on the host by uid 1000.
+    result = CliRunner().invoke(cli, ["headers", str(SAMPLES / "cyrus_lmtpa_fetchmail.eml")], env={"COLUMNS": "200"})
+    assert result.exit_code == Exit.OK, result.output
+    assert "none of the hops says the client authenticated" not in result.output
+    assert ("Authenticated submission: none; the only login recorded is the mail server's LMTP login"
+            " to the mailbox store (hop 7)") in result.output
+    lines = result.output.splitlines()
+    first_from = lines[lines.index(next(line for line in lines if line.startswith("hop 1 "))) + 1]
+    assert first_from.startswith("    from ") and "local sender uid 1000" in first_from
+
+
+def test_no_login_at_all_says_so(tmp_path):
+    path = tmp_path / "plain.eml"
+    path.write_bytes(b"Received: from a.example (a.example [192.0.2.1]) by b.example with ESMTP id Q;"
+                     b" Mon, 17 Sep 2018 12:00:00 +0000\nSubject: x\n")
+    result = run(str(path))
+    assert result.exit_code == Exit.OK
+    assert "none of the hops says the client authenticated" in result.output
+    assert "LMTP login" not in result.output

@@ -103,6 +103,8 @@ def _render_hop(console: Any, hop: dict[str, Any], is_submission: bool) -> None:
     if hop["from_host"] and hop["from_host"] not in (hop["helo"], hop["reverse_name"]):
         sender.insert(0, hop["from_host"])
     sender.append(f"ip={hop['from_ip'] or '?'}" + (f":{hop['from_port']}" if hop["from_port"] else ""))
+    if hop["local_sender"]:                    # injected on the host itself: "uid 1000", "majordomo@..."
+        sender.append(f" local sender {hop['local_sender']}")
     console.print(_line("    from  ", " ".join(sender)))
     receiver = " ".join(str(x) for x in (hop["by_host"] or "?", f"({hop['by_software']})" if hop["by_software"] else "",
                                          f"ip={hop['by_ip']}" if hop["by_ip"] else "",
@@ -164,6 +166,14 @@ def _render(report: dict[str, Any]) -> None:
         others = [str(n) for n in report["authenticated_hops"] if n != submission["hop"]]
         if others:
             console.print(_line("  later authenticated hops (relays that logged in too): ", ", ".join(others)))
+    elif report["authenticated_hops"]:
+        # Every authenticated hop that is not a submission is an LMTP login (headers.chain): the
+        # mail server logging in to its mailbox store (Cyrus "with LMTPA"), not the client.
+        numbers = report["authenticated_hops"]
+        logins = (f"login recorded is the mail server's LMTP login to the mailbox store (hop {numbers[0]})"
+                  if len(numbers) == 1 else "logins recorded are the mail server's LMTP logins to the mailbox store"
+                  f" (hops {', '.join(map(str, numbers))})")
+        console.print(_line(("Authenticated submission: ", "bold"), f"none; the only {logins}"))
     else:
         console.print(_line(("Authenticated submission: ", "bold"), "none of the hops says the client authenticated"))
     log = report["log"]
