@@ -34,7 +34,8 @@ def test_every_line_is_understood():
     assert [u.text for u in analysis.unparsed] == []
     assert analysis.lines.total == len(LINES)
     # plesk_saslauthd's line and the desktop's journal entry are not mail evidence
-    assert analysis.lines.ignored == sum(" plesk_saslauthd[" in ln or '"niri"' in ln for ln in LINES)
+    assert analysis.lines.ignored == sum(
+        " plesk_saslauthd[" in ln or '"niri"' in ln or " courierpop3login: " in ln for ln in LINES)
 
 
 def test_daemontools_tai64n_label_gives_the_time():
@@ -245,3 +246,10 @@ def test_dovecot_2_3_auth_worker_connection_prefix(summary):
     # a broken passdb hash and "auth service reported temporary failure" are not guessed passwords;
     # the one "(auth failed, 1 attempts ...)" line of me@mydomain is
     assert failures[("127.0.0.1", "me@mydomain")] == 1
+
+
+def test_postfix_2_3_failure_without_a_reason_is_counted(summary):
+    by_ip = {f["ip"]: f for f in summary["failures_by_ip"]}
+    failure = by_ip["140.98.266.216"]
+    assert (failure["count"], failure["methods"], failure["client_name"]) == (
+        1, ["LOGIN"], "mp206a.halls.manchester.ac.uk")

@@ -64,8 +64,9 @@ EMBEDDED_QID_RE = re.compile(rb"\b(" + QUEUE_ID + rb")\b")
 NAMADDR_RE = re.compile(rb"([^\[\] ]*)\[([^\]]*)\](?::\d+)?")
 TLS_RE = re.compile(rb"(\w+) TLS connection established from ([^ ]+?): (\S+) with cipher (\S+)")
 # the client is name[addr] (a bare address in logs whose owners masked the names)
-AUTH_FAIL_RE = re.compile(rb"warning: ([^ ]+\[[^\]]*\](?::\d+)?|[0-9A-Fa-f.:]+): SASL (\S*) authentication failed: ?"
-                          rb"(.*?)(?:, sasl_username=(.*))?$")
+# (Postfix 2.3/2.4 logged no reason: "...: SASL LOGIN authentication failed" ends the line)
+AUTH_FAIL_RE = re.compile(rb"warning: ([^ ]+\[[^\]]*\](?::\d+)?|[0-9A-Fa-f.:]+): SASL (\S*) authentication failed"
+                          rb"(?:: ?|$)(.*?)(?:, sasl_username=(.*))?$")
 ABORT_RE = re.compile(rb"(?:(?:NOQUEUE|" + QUEUE_ID + rb"): )?(lost connection|timeout|too many errors) "
                       rb"after (\S+)(?: \(\d+ bytes\))? from ([^ ]+)")
 REJECT_RE = re.compile(rb"(NOQUEUE|" + QUEUE_ID + rb"): (reject|reject_warning|warn|hold|discard|filter|"
