@@ -253,3 +253,16 @@ def test_postfix_2_3_failure_without_a_reason_is_counted(summary):
     failure = by_ip["140.98.266.216"]
     assert (failure["count"], failure["methods"], failure["client_name"]) == (
         1, ["LOGIN"], "mp206a.halls.manchester.ac.uk")
+
+
+def test_postfix_before_2_1_reject_and_qmgr_forms():
+    parser = LineParser(year=2004)
+    reject = parser.parse(line_with("halley postfix/smtpd[9245]: reject:").encode())
+    assert (type(reject).__name__, reject.queue_id, reject.action, reject.stage, reject.client_ip) == (
+        "Reject", None, "reject", "RCPT", "203.156.32.33")
+    assert (reject.fields["from"], reject.fields["to"]) == ("sender@aol.com", "userx@yahoo.com")
+    qmgr = parser.parse(line_with("wideboy postfix/qmgr[22331]").encode())
+    assert (qmgr.queue_id, qmgr.sender, qmgr.size, qmgr.nrcpt) == ("7E0E6196", "xxx@hotmail.com", 1141, None)
+    local = parser.parse(line_with('status=sent ("|/usr/bin/procmail")').encode())
+    assert (local.to, local.fields["orig_to"], local.status, local.dsn, local.detail) == (
+        "jo@jo.com", "webmaster@toto.com", "sent", None, '"|/usr/bin/procmail"')

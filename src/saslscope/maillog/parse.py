@@ -69,13 +69,14 @@ AUTH_FAIL_RE = re.compile(rb"warning: ([^ ]+\[[^\]]*\](?::\d+)?|[0-9A-Fa-f.:]+):
                           rb"(?:: ?|$)(.*?)(?:, sasl_username=(.*))?$")
 ABORT_RE = re.compile(rb"(?:(?:NOQUEUE|" + QUEUE_ID + rb"): )?(lost connection|timeout|too many errors) "
                       rb"after (\S+)(?: \(\d+ bytes\))? from ([^ ]+)")
-REJECT_RE = re.compile(rb"(NOQUEUE|" + QUEUE_ID + rb"): (reject|reject_warning|warn|hold|discard|filter|"
+# Postfix < 2.1 logged smtpd rejects without the "NOQUEUE: " prefix
+REJECT_RE = re.compile(rb"(?:(NOQUEUE|" + QUEUE_ID + rb"): )?(reject|reject_warning|warn|hold|discard|filter|"
                        rb"redirect|bcc|prepend|info|milter-reject|milter-discard|milter-hold|proxy-reject|"
                        rb"proxy-accept): (\S+) from ([^ ]+?): (.*)")
 REJECT_FIELD_RE = re.compile(rb"(from|to|proto|helo|sasl_method|sasl_username|sasl_sender)=<?([^ >]*)>?(?: |;|$)")
 COUNTER_RE = re.compile(rb"([a-z-]+)=(\d+)(?:/(\d+))?")
 SASL_KEYS = (b", sasl_method=", b", sasl_username=", b", sasl_sender=", b", orig_queue_id=", b", orig_client=")
-QMGR_FROM_RE = re.compile(rb"from=<(.*?)>, size=(\d+), nrcpt=(\d+)")
+QMGR_FROM_RE = re.compile(rb"from=<(.*?)>, size=(\d+)(?:, nrcpt=(\d+))?")     # Postfix < 2.1: no nrcpt
 EXPIRED_RE = re.compile(rb"from=<(.*?)>, status=(?:force-)?expired")     # force-: postsuper -e (3.5+)
 # rsyslog's repeated-message reduction ($RepeatedMsgReduction on, as in Ubuntu's rsyslog.conf):
 # "message repeated 2 times: [ warning: unknown[192.0.2.1]: SASL LOGIN authentication failed: ...]"
@@ -350,8 +351,9 @@ class LineParser:
             elif rest.startswith(b"from=<"):
                 fm = QMGR_FROM_RE.match(rest)
                 if fm is not None:
+                    nrcpt = fm.group(3)
                     return ev.QueueFrom(time, host, prog, pid, qid, _text(fm.group(1)),
-                                        int(fm.group(2)), int(fm.group(3)))
+                                        int(fm.group(2)), None if nrcpt is None else int(nrcpt))
                 fm = EXPIRED_RE.match(rest)
                 if fm is not None:
                     return ev.Expired(time, host, prog, pid, qid, _text(fm.group(1)))
@@ -423,7 +425,7 @@ def smtpd_event(time: datetime | None, host: str, prog: str, pid: int, msg: byte
         detail = m.group(5)
         reply, _, tail = detail.partition(b"; ")
         fields = {k.decode(): _text(v) for k, v in REJECT_FIELD_RE.findall(tail)}
-        return ev.Reject(time, host, prog, pid, None if qid == b"NOQUEUE" else qid.decode(),
+        return ev.Reject(time, host, prog, pid, None if qid is None or qid == b"NOQUEUE" else qid.decode(),
                          _text(m.group(2)), _text(m.group(3)), name, addr, _text(reply), fields)
     if KNOWN_MISC.match(msg) is not None:
         return ev.SessionNote(time, host, prog, pid)
