@@ -493,3 +493,16 @@ def test_a_cancelled_exchange():
     assert [(number, blob.data) for number, blob in results] == [(2, b"Username:")]
     with pytest.raises(MalformedMessage, match="cancelling"):
         decode_pasted("*")
+
+
+def test_a_telnet_session_pasted_whole():
+    # What `telnet host 25` shows around a typed AUTH LOGIN, its closing note included
+    session = ("$ telnet mail.example.com 25\nTrying 192.0.2.1...\nConnected to mail.example.com.\n"
+               "Escape character is '^]'.\n220 mail.example.com ESMTP Postfix\nEHLO client.example\n"
+               "250-mail.example.com\n250 AUTH PLAIN LOGIN\nAUTH LOGIN\n334 VXNlcm5hbWU6\ndXNlcg==\n"
+               "334 UGFzc3dvcmQ6\ncGFzcw==\n235 2.7.0 Authentication successful\nQUIT\n221 2.0.0 Bye\n"
+               "Connection closed by foreign host.\n")
+    results = _session(session)
+    assert not [blob for _, blob in results if isinstance(blob, MalformedMessage)]
+    assert [(number, blob.data) for number, blob in results] == \
+        [(10, b"Username:"), (11, b"user"), (12, b"Password:"), (13, b"pass")]

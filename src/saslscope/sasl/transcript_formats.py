@@ -44,7 +44,7 @@ _OPENSSL_NOTE = re.compile(
     r"Extended master secret:|Max Early Data:|read R BLOCK|Post-Handshake New Session Ticket arrived:|Master-Key:|"
     r"\d{4} - [0-9a-f]{2}[ -]|\d+ s:|[iav]:(?:/|[A-Z]+ ?=|PKEY:|NotBefore:)|"
     # the shell prompt the paste starts with, telnet's own lines, JavaMail's "DEBUG SMTP: ..." notes
-    r"[$#] |\S+@\S+:\S*[$#] |Trying \S+\.\.\.$|Connected to \S+\.$|Escape character is |DEBUG(?: [A-Z0-9]+)?: )")
+    r"[$#] |\S+@\S+:\S*[$#] |Trying \S+\.\.\.$|Connected to \S+\.$|Escape character is |Connection closed by foreign host\.$|DEBUG(?: [A-Z0-9]+)?: )")
 
 
 @dataclass(frozen=True)
