@@ -1,7 +1,8 @@
 """``saslscope decode [BLOB]``: say what a base64 SASL blob is, field by field.
 
-Everything is done by :mod:`saslscope.sasl.b64` (strict decoding of what was pasted) and
-:mod:`saslscope.sasl.explain`; this module only reads input and renders.
+Everything is done by :mod:`saslscope.sasl.pasted` and :mod:`saslscope.sasl.transcript`
+(reading what was pasted, strict base64) and :mod:`saslscope.sasl.explain`; this module
+only reads input and renders.
 """
 
 from __future__ import annotations

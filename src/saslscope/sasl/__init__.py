@@ -2,8 +2,10 @@
 
 See :mod:`saslscope.sasl.base` for the shape of a mechanism and
 :mod:`saslscope.sasl.registry` for looking one up by its wire name;
-:mod:`saslscope.sasl.explain` describes any SASL message field by field and
-:mod:`saslscope.sasl.b64` decodes base64 strictly (RFC 4954 §4).
+:mod:`saslscope.sasl.explain` describes any SASL message field by field,
+:mod:`saslscope.sasl.b64` decodes base64 strictly (RFC 4954 §4), and
+:mod:`saslscope.sasl.pasted` / :mod:`saslscope.sasl.transcript` read what a user pasted
+(one blob, a ``334`` line, or a whole session as swaks, msmtp or a log printed it).
 """
 
 from saslscope.sasl.base import (
