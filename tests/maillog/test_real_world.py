@@ -266,3 +266,12 @@ def test_postfix_before_2_1_reject_and_qmgr_forms():
     local = parser.parse(line_with('status=sent ("|/usr/bin/procmail")').encode())
     assert (local.to, local.fields["orig_to"], local.status, local.dsn, local.detail) == (
         "jo@jo.com", "webmaster@toto.com", "sent", None, '"|/usr/bin/procmail"')
+
+
+def test_spawned_policy_server_under_a_postfix_name_is_recognised():
+    parser = LineParser(year=2015)
+    for line in [ln for ln in LINES if "postfix/policy-spf[" in ln]:
+        assert type(parser.parse(line.encode())).__name__ == "SessionNote", line
+    # a real Postfix daemon's line of no known form is still reported
+    unknown = line_with("handler sender_policy_framework").replace("postfix/policy-spf", "postfix/qmgr")
+    assert type(parser.parse(unknown.encode())).__name__ == "Unparsed"

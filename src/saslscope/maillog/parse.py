@@ -376,6 +376,10 @@ class LineParser:
                 VERBOSE_RE.match(msg) is not None):
             # the last group: free text from administrators' commands
             return ev.SessionNote(time, host, prog, pid) if self.detail else RECOGNISED
+        if daemon not in POSTFIX_DAEMONS:
+            # a helper that is not Postfix logging under a Postfix name, e.g. the SPF policy
+            # server spawned as "postfix/policy-spf": its free text is no Postfix format
+            return ev.SessionNote(time, host, prog, pid) if self.detail else RECOGNISED
         return Unparsed(f"{info.daemon.decode(errors='replace')}: unknown line")
 
 
