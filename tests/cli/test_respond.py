@@ -83,7 +83,7 @@ def test_other_one_shot_mechanisms():
         (["cram-md5", "-u", USER, "--password-env", "SASLSCOPE_TEST_PW", "PMOkPg=="], None, Exit.BAD_INPUT, "non-ASCII"),
         (["cram-md5", "-u", USER, "--password-env", "SASLSCOPE_TEST_PW", "334 "], None, Exit.BAD_INPUT, "empty"),
         (["cram-md5", "-u", USER, "--password-env", "SASLSCOPE_TEST_PW"], "", Exit.BAD_INPUT, "standard input is empty"),
-        (["gssapi", "-u", USER, CHALLENGE], None, Exit.USAGE, "unknown SASL mechanism 'gssapi'"),
+        (["gssapi", "-u", USER, CHALLENGE], None, Exit.USAGE, "SASL mechanism 'gssapi'"),
         (["cram-md5", CHALLENGE], None, Exit.USAGE, "needs --user"),
         (["scram-sha-256", "-u", USER], None, Exit.USAGE, "live exchange"),
         (["cram-md5", "-u", USER, CHALLENGE], None, Exit.NO_SECRET, "no password"),

@@ -102,7 +102,7 @@ def test_no_password_source_without_terminal(honest, pki):
 
 def test_unknown_mechanism_is_a_usage_error(honest, pki):
     result = _login(honest, pki, "--mech", "NOPE-MD5")
-    assert result.exit_code == Exit.USAGE and "no client for mechanism" in result.stderr
+    assert result.exit_code == Exit.USAGE and "no client side for SASL mechanism" in result.stderr
 
 
 def test_insecure_warns_loudly(honest, pki):

@@ -133,13 +133,16 @@ def _credentials(
             raise click.UsageError("give a password or a token, not both")
         token = read_secret(env=token_env, file=token_file, what="token")
         return ClientCredentials(username=username, authzid=authzid, token=token)
-    from saslscope.sasl.registry import CLIENT_MECHANISMS
+    from saslscope.sasl.errors import UnsupportedMechanism
+    from saslscope.sasl.registry import client_mechanism_class
 
-    mechanism_class = CLIENT_MECHANISMS.get((mechanism or "").upper())
-    if mechanism is not None and mechanism.lower() != "all" and mechanism_class is None:
-        known = ", ".join(CLIENT_MECHANISMS)
-        raise click.UsageError(f"no client for mechanism {mechanism!r} (known: {known}, or all)")
-    if mechanism_class is not None and not getattr(mechanism_class, "needs_password", True):
+    mechanism_class = None
+    if mechanism is not None and mechanism.lower() != "all":
+        try:
+            mechanism_class = client_mechanism_class(mechanism)
+        except UnsupportedMechanism as exc:
+            raise click.UsageError(f"{exc}, or all") from None
+    if mechanism_class is not None and not mechanism_class.needs_password:
         return ClientCredentials(username=username, authzid=authzid)
     password = read_secret(env=password_env, file=password_file, prompt=f"Password for {username}")
     return ClientCredentials(username=username, authzid=authzid, password=password)

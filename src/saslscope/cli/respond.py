@@ -18,7 +18,7 @@ from saslscope.sasl.errors import AuthenticationFailed, SaslError, UnsupportedMe
 from saslscope.sasl.explain import explain
 from saslscope.sasl.explanation import Explanation, printable
 from saslscope.sasl.pasted import decode_pasted
-from saslscope.sasl.registry import CLIENT_MECHANISMS, client_mechanism
+from saslscope.sasl.registry import client_mechanism, client_mechanism_class
 
 
 class SaslCommandError(click.ClickException):
@@ -40,10 +40,9 @@ def exit_for(error: SaslError) -> SaslCommandError:
 
 def mechanism_class(name: str) -> type[ClientMechanism]:
     try:
-        return CLIENT_MECHANISMS[name.upper()]
-    except KeyError:
-        known = ", ".join(sorted(CLIENT_MECHANISMS))
-        raise SaslCommandError(f"unknown SASL mechanism {name!r} (known: {known})", Exit.USAGE) from None
+        return client_mechanism_class(name)
+    except UnsupportedMechanism as exc:
+        raise exit_for(exc) from None
 
 
 def _read_challenge_line(uses_stdin_for_secret: bool) -> str:

@@ -53,13 +53,19 @@ def _accepted(factory: Callable[..., Any], options: dict[str, Any]) -> dict[str,
     return {key: value for key, value in options.items() if key in parameters}
 
 
+def client_mechanism_class(name: str) -> type[ClientMechanism]:
+    """The client class for ``name`` (case-insensitive), for its ClassVars (``needs_password``,
+    ``reveals_secret``...) before any credentials exist; :class:`UnsupportedMechanism` otherwise."""
+    return _find(CLIENT_MECHANISMS, name, "client")
+
+
 def client_mechanism(name: str, credentials: ClientCredentials, **options: Any) -> ClientMechanism:
     """A fresh client for mechanism ``name``.
 
     ``options`` the mechanism's constructor does not take are ignored (see each class for
     its own: ``nonce``, ``channel_binding``, ``host``, ``initial_response``...).
     """
-    factory = _find(CLIENT_MECHANISMS, name, "client")
+    factory = client_mechanism_class(name)
     return factory(credentials, **_accepted(factory, options))
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from saslscope.sasl.base import ClientCredentials, ClientMechanism
-from saslscope.sasl.errors import AuthenticationFailed, SaslError
+from saslscope.sasl.errors import AuthenticationFailed, SaslError, UnsupportedMechanism
 from saslscope.smtp.capabilities import Capabilities
 from saslscope.smtp.codec import AUTH_LINE_LIMIT, Reply, dot_stuff, format_address, format_command
 from saslscope.smtp.errors import (
@@ -167,10 +167,12 @@ def choose_mechanism(advertised: tuple[str, ...], credentials: ClientCredentials
 
 
 def _mechanism_class(name: str) -> type[ClientMechanism] | None:
-    from saslscope.sasl.registry import CLIENT_MECHANISMS
+    from saslscope.sasl.registry import client_mechanism_class
 
-    factory = CLIENT_MECHANISMS.get(name.upper())
-    return factory if isinstance(factory, type) else None
+    try:
+        return client_mechanism_class(name)
+    except UnsupportedMechanism:
+        return None
 
 
 def _check_commands(options: LoginOptions) -> None:
