@@ -11,6 +11,7 @@ import click
 
 from saslscope.cli.exitcodes import Exit
 from saslscope.cli.secrets import read_secret, secret_options
+from saslscope.smtp.server.setup import ServeOptions
 
 if TYPE_CHECKING:
     from saslscope.smtp.server import SubmissionServer
@@ -51,13 +52,13 @@ class _CannotListen(click.ClickException):
               help="Offer this SASL mechanism (repeatable; default PLAIN LOGIN CRAM-MD5 SCRAM-SHA-1 SCRAM-SHA-256 and their -PLUS under TLS).")
 @click.option("--allow-cleartext-auth", is_flag=True, help="Offer and accept AUTH before TLS.")
 @click.option("--lenient-cram", is_flag=True, help="Accept a CRAM-MD5 answer with a trailing newline (echo | base64), as Dovecot does.")
-@click.option("--auth-failure-delay", type=click.FloatRange(min=0), default=1.0, show_default=True, metavar="SECONDS",
+@click.option("--auth-failure-delay", type=click.FloatRange(min=0), default=ServeOptions.failure_delay, show_default=True, metavar="SECONDS",
               help="Delay the reply to a failed AUTH; doubles per failure from the same address (0 = off).")
-@click.option("--auth-failure-delay-max", type=click.FloatRange(min=0), default=15.0, show_default=True, metavar="SECONDS",
+@click.option("--auth-failure-delay-max", type=click.FloatRange(min=0), default=ServeOptions.failure_delay_max, show_default=True, metavar="SECONDS",
               help="Upper bound of that delay.")
-@click.option("--max-message-size", type=click.IntRange(min=1), default=10_240_000, show_default=True, metavar="BYTES",
+@click.option("--max-message-size", type=click.IntRange(min=1), default=ServeOptions.max_message_size, show_default=True, metavar="BYTES",
               help="SIZE limit advertised and enforced.")
-@click.option("--idle-timeout", type=click.FloatRange(min=1), default=300.0, show_default=True, metavar="SECONDS",
+@click.option("--idle-timeout", type=click.FloatRange(min=1), default=ServeOptions.idle_timeout, show_default=True, metavar="SECONDS",
               help="Drop a client silent this long (421 4.4.2, logged as 'timeout after ...').")
 def serve(
     listen: tuple[str, ...],
@@ -100,7 +101,7 @@ def serve(
     passwd-file or certificate, 8 no password for --user.
     """
     from saslscope.smtp.server import TimestampStyle, parse_address
-    from saslscope.smtp.server.setup import ServeOptions, SetupError, build_server
+    from saslscope.smtp.server.setup import SetupError, build_server
 
     status = _status_printer()
     try:

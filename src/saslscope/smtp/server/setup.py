@@ -59,10 +59,11 @@ class ServeOptions:
     mechanisms: tuple[str, ...] = ()
     allow_cleartext_auth: bool = False
     lenient_cram: bool = False
-    failure_delay: float = 1.0
-    failure_delay_max: float = 15.0
-    max_message_size: int = 10_240_000
-    idle_timeout: float = 300.0
+    # the defaults are the library's own, so a limit is set in one place
+    failure_delay: float = FailurePenalty.base
+    failure_delay_max: float = FailurePenalty.cap
+    max_message_size: int = ServerConfig.max_message_size
+    idle_timeout: float = ServerConfig.idle_timeout
 
 
 def build_server(options: ServeOptions, notify: Callable[[str], None]) -> SubmissionServer:
