@@ -27,6 +27,23 @@ def test_summary_json_is_the_library_data():
     assert json.loads(result.output) == json.loads(json.dumps(analyze([SEED]).summary()))
 
 
+def test_json_text_is_what_the_json_module_writes():
+    # orjson writes it; the text must stay json.dumps(indent=2, ensure_ascii=False) byte for byte
+    real = str(DATA / "real-world.log")
+    for args in (("summary", "--json", real), ("logins", "--json", real), ("failures", "--json", real)):
+        result = run(*args)
+        assert result.exit_code == 0, result.output
+        assert result.output == json.dumps(json.loads(result.output), indent=2, ensure_ascii=False) + "\n"
+    assert "\u00e9" not in run("summary", "--json", real).output     # non-ASCII stays UTF-8
+
+
+def test_json_with_lone_surrogates_falls_back_to_escapes(capsysbinary):
+    from saslscope.cli.logs import _write_json
+
+    _write_json({"user": "b\udcffd"})
+    assert json.loads(capsysbinary.readouterr().out) == {"user": "b\udcffd"}
+
+
 def test_csv_is_the_same_rows_as_json():
     rows = json.loads(run("logins", "--json", SEED).output)
     table = list(csv.DictReader(io.StringIO(run("logins", "--csv", SEED).output)))
