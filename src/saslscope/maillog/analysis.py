@@ -198,8 +198,9 @@ def numbered(blocks: Iterable[bytes], progress: ProgressCallback | None,
         if progress is not None:
             progress(len(block))
         if prefilter is not None:
+            before = prefilter.lines_read
             yield from prefilter.lines(block, number)
-            number += block.count(b"\n")
+            number += prefilter.lines_read - before
         else:
             for line in block.split(b"\n")[:-1]:
                 yield number, line

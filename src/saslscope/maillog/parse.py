@@ -201,20 +201,46 @@ class ProgramInfo:
             self.kind = "other"
 
 
+# Client designations repeat within a session (disconnect, client=, SASL failures name the
+# same client), so their split is remembered; cleared when full, like the timestamp cache.
+_NAMADDR_CACHE: dict[bytes, tuple[str, str]] = {}
+
+
 def split_namaddr(raw: bytes) -> tuple[str, str]:
     """``name[addr]`` / ``name[addr]:port`` / ``[addr]:port`` -> (name, addr)."""
+    hit = _NAMADDR_CACHE.get(raw)
+    if hit is not None:
+        return hit
     open_ = raw.find(b"[")
     close = raw.find(b"]", open_ + 1)
-    if open_ < 0 or close < 0 or b" " in raw[:close] or b"]" in raw[:open_]:
+    if open_ < 0 or close < 0 or raw.find(b" ", 0, close) >= 0 or raw.find(b"]", 0, open_) >= 0:
         m = NAMADDR_RE.match(raw)
         if m is None:
             return raw.decode("utf-8", "replace"), ""
         open_, close = m.start(2) - 1, m.end(2)
-    return raw[:open_].decode("utf-8", "replace"), raw[open_ + 1:close].decode("ascii", "replace")
+    if len(_NAMADDR_CACHE) >= 4096:
+        _NAMADDR_CACHE.clear()
+    result = _NAMADDR_CACHE[raw] = raw[:open_].decode("utf-8", "replace"), raw[open_ + 1:close].decode("ascii", "replace")
+    return result
 
 
 def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
+
+
+# "ehlo=1 auth=0/1 quit=1 commands=2/3": a log has few distinct sets of disconnect counters
+_COUNTERS_CACHE: dict[bytes, dict[str, tuple[int, int]]] = {}
+
+
+def _counters(text: bytes) -> dict[str, tuple[int, int]]:
+    """The command counters of a disconnect line, ``{"auth": (ok, total), ...}`` (a fresh dict)."""
+    counters = _COUNTERS_CACHE.get(text)
+    if counters is None:
+        counters = {key.decode(): (int(ok), int(total or ok)) for key, ok, total in COUNTER_RE.findall(text)}
+        if len(_COUNTERS_CACHE) >= 1024:
+            _COUNTERS_CACHE.clear()
+        _COUNTERS_CACHE[text] = counters
+    return counters.copy()
 
 
 class LineParser:
@@ -392,12 +418,11 @@ def smtpd_event(time: datetime | None, host: str, prog: str, pid: int, msg: byte
     if msg.startswith(b"disconnect from "):
         rest = msg[16:]
         space = rest.find(b" ")
-        name, addr = split_namaddr(rest if space < 0 else rest[:space])
-        counters: dict[str, tuple[int, int]] = {}
-        if space >= 0:
-            for key, ok, total in COUNTER_RE.findall(rest, space):
-                counters[key.decode()] = (int(ok), int(total or ok))
-        return ev.Disconnect(time, host, prog, pid, name, addr, counters)
+        if space < 0:
+            name, addr = split_namaddr(rest)
+            return ev.Disconnect(time, host, prog, pid, name, addr, {})
+        name, addr = split_namaddr(rest[:space])
+        return ev.Disconnect(time, host, prog, pid, name, addr, _counters(rest[space:]))
     if msg.startswith(b"warning: "):
         if b"authentication failed" in msg:
             m = AUTH_FAIL_RE.match(msg)
@@ -449,23 +474,16 @@ def _client_line(time: datetime | None, host: str, prog: str, pid: int, msg: byt
     head, _, rest = msg.partition(b": client=")
     if not (head == b"NOQUEUE" or QUEUE_ID_RE.fullmatch(head)):
         return Unparsed("smtpd: client= line without a queue id")
-    values: dict[bytes, bytes] = {}
-    positions = [(rest.find(key), key) for key in SASL_KEYS]
-    found = sorted((pos, key) for pos, key in positions if pos >= 0)
-    end = found[0][0] if found else len(rest)
-    client = rest[:end]
-    for i, (pos, key) in enumerate(found):
-        stop = found[i + 1][0] if i + 1 < len(found) else len(rest)
-        values[key] = rest[pos + len(key):stop]
-    name, addr = split_namaddr(client)
-
-    def get(key: bytes) -> str | None:
-        value = values.get(key)
-        return None if value is None else _text(value)
-
-    return ev.ClientLine(time, host, prog, pid, head.decode(), name, addr,
-                         get(SASL_KEYS[0]), get(SASL_KEYS[1]), get(SASL_KEYS[2]), get(SASL_KEYS[3]),
-                         get(SASL_KEYS[4]))
+    if rest.find(b", ") < 0:              # every key starts with ", ": no key on this line
+        name, addr = split_namaddr(rest)
+        return ev.ClientLine(time, host, prog, pid, head.decode(), name, addr)
+    found = sorted((pos, i) for i, key in enumerate(SASL_KEYS) if (pos := rest.find(key)) >= 0)
+    values: list[str | None] = [None] * len(SASL_KEYS)
+    for n, (pos, i) in enumerate(found):
+        stop = found[n + 1][0] if n + 1 < len(found) else len(rest)
+        values[i] = rest[pos + len(SASL_KEYS[i]):stop].decode("utf-8", "replace")
+    name, addr = split_namaddr(rest[:found[0][0]] if found else rest)
+    return ev.ClientLine(time, host, prog, pid, head.decode(), name, addr, *values)
 
 
 # ---------------------------------------------------------------------- delivery agents

@@ -70,20 +70,25 @@ _SKIPPABLE = {
                           [_CLEANUP_MESSAGE_ID, _DELIVERY, _POSTSCREEN]),
 }
 # Fast lanes: qmgr's two lines per message (a third of a busy log, one queue id and one
-# number each: the fields QMGR_FROM_RE reads) become events right here, and the other smtpd
-# lines go to the parser's smtpd rules without the generic header split and program
-# dispatch (the header fields are those FAST_HEADER_RE takes).
-_LANES = (rb"(?P<ts>" + _TIME + rb") (?P<host>[^ :\[\]\n]+) "
-          rb"(?P<prog>postfix[^ \[\]:\n/]*/(?:[^ \[\]:\n/]+/)*(?:qmgr|smtpd))\[(?P<pid>\d+)\]: "
-          rb"(?:(?P<qid>" + QUEUE_ID + rb"): (?:(?P<removed>removed)\r?(?=\n|\Z)|"
-          rb"from=<(?P<sender>[^\n]*?)>, size=(?P<size>\d+), nrcpt=(?P<nrcpt>\d+)[^\n]*)"
-          rb"|(?!\[ID )(?P<body>[^\n]*))")
+# number each: the fields QMGR_FROM_RE reads, nrcpt optional as there) become events right
+# here, and the other smtpd lines go to the parser's smtpd rules without the generic header
+# split and program dispatch (the header fields are those FAST_HEADER_RE takes). Which lane
+# matched is told by the match's last closed group (``Match.lastindex``): no name lookups.
+_LANES = (rb"(?P<ts>" + _TIME + rb") (?P<host>[^ :\[\]\n]+) (?P<service>postfix[^ \[\]:\n/]*/(?:[^ \[\]:\n/]+/)*)"
+          rb"(?:qmgr\[\d+\]: (?P<qid>" + QUEUE_ID + rb"): (?:(?P<removed>removed)\r?(?=\n|\Z)|"
+          rb"from=<(?P<sender>[^\n]*?)>, size=(?P<size>\d+)(?:, nrcpt=(?P<nrcpt>\d+))?[^\n]*)"
+          rb"|smtpd\[(?P<pid>\d+)\]: (?!\[ID )(?P<body>[^\n]*))")
 # One match = a run of skippable lines (consumed inside the engine) + one line for Python.
 # At the very end of a block the engine may hand over a skippable line too: the parser then
 # parses it, which is never wrong, only slower.
 _WANTED_RE = {purpose: re.compile(
     rb"(?:\n" + _POSTFIX + rb"(?:" + rb"|".join(kinds) + rb")(?=\n|\Z))*"
-    rb"\n(?P<line>" + _LANES + rb"|[^\n]*)") for purpose, kinds in _SKIPPABLE.items()}
+    rb"\n(?:" + _LANES + rb"|(?P<line>[^\n]*))") for purpose, kinds in _SKIPPABLE.items()}
+_GROUP = _WANTED_RE["summary"].groupindex
+_REMOVED, _SIZE, _NRCPT, _BODY, _LINE = (_GROUP[name] for name in ("removed", "size", "nrcpt", "body", "line"))
+_QID, _SENDER, _TS, _HOST, _SERVICE, _PID = (_GROUP[name] for name in ("qid", "sender", "ts", "host", "service",
+                                                                       "pid"))
+assert all(pattern.groupindex == _GROUP for pattern in _WANTED_RE.values())
 PURPOSES = tuple(_WANTED_RE)
 
 
@@ -101,6 +106,10 @@ class Prefilter:
         self.on_event = on_event
         self.skipped = 0        # lines recognised inside the engine, never seen by Python
         self.fast_lane = 0      # lines turned into events here
+        self.lines_read = 0     # all lines of the blocks read so far (each block counted once)
+        # the few distinct host and program names, decoded once
+        self._hosts: dict[bytes, str] = {}
+        self._programs: dict[bytes, str] = {}
 
     def lines(self, block: bytes, first_number: int) -> Iterator[tuple[int, bytes]]:
         """Yield ``(line_number, line)`` for the lines to parse; ``block`` ends with ``\\n``."""
@@ -109,32 +118,45 @@ class Prefilter:
         text = b"\n" + block[:-1]
         number = first_number - 1
         last = 0
-        handled = 0
+        handled = fast_lane = 0
         on_event = self.on_event
         times = self.parser.times
+        hosts, programs = self._hosts, self._programs
+        Removed, QueueFrom = ev.Removed, ev.QueueFrom
         for m in self.pattern.finditer(text):
             handled += 1
-            prog = m.group("prog") or b""
-            if m.group("qid") is not None and prog.endswith(b"/qmgr"):
-                self.fast_lane += 1
-                if m.group("removed") is not None:
-                    on_event(ev.Removed(None, "", "postfix/qmgr", 0, m.group("qid").decode()), 0, None)
-                else:
-                    on_event(ev.QueueFrom(None, "", "postfix/qmgr", 0, m.group("qid").decode(),
-                                          m.group("sender").decode("utf-8", "replace"), int(m.group("size")),
-                                          int(m.group("nrcpt"))), 0, None)
+            lane = m.lastindex
+            if lane == _REMOVED:
+                fast_lane += 1
+                on_event(Removed(None, "", "postfix/qmgr", 0, m.group(_QID).decode()), 0, None)
                 continue
-            elif m.group("body") is not None and prog.endswith(b"/smtpd"):
-                ts, host, pid, body = m.group("ts", "host", "pid", "body")
-                event = smtpd_event(times.bsd(ts) if ts[:1].isalpha() else times.rfc3339(ts),
-                                    host.decode("utf-8", "replace"), prog.decode("utf-8", "replace"),
-                                    int(pid), (body[:-1] if body.endswith(b"\r") else body)[:MAX_LINE])
+            if lane == _NRCPT or lane == _SIZE:
+                fast_lane += 1
+                qid, sender, size, nrcpt = m.group(_QID, _SENDER, _SIZE, _NRCPT)
+                on_event(QueueFrom(None, "", "postfix/qmgr", 0, qid.decode(), sender.decode("utf-8", "replace"),
+                                   int(size), None if nrcpt is None else int(nrcpt)), 0, None)
+                continue
+            if lane == _BODY:
+                ts, host, service, pid, body = m.group(_TS, _HOST, _SERVICE, _PID, _BODY)
+                host_name = hosts.get(host)
+                if host_name is None:
+                    host_name = hosts[host] = host.decode("utf-8", "replace")
+                program = programs.get(service)
+                if program is None:
+                    program = programs[service] = (service + b"smtpd").decode("utf-8", "replace")
+                event = smtpd_event(times.bsd(ts) if ts[:1].isalpha() else times.rfc3339(ts), host_name, program,
+                                    int(pid), (body[:-1] if body[-1:] == b"\r" else body)[:MAX_LINE])
                 if type(event) is not Unparsed:       # unparsed lines go the full way, to be listed
-                    self.fast_lane += 1
+                    fast_lane += 1
                     on_event(event, 0, None)
                     continue
-            start = m.start("line") - 1
+                start = m.start(_TS) - 1
+            else:
+                start = m.start(_LINE) - 1
             number += text.count(b"\n", last, start + 1)
             last = start + 1
-            yield number, m.group("line")
-        self.skipped += block.count(b"\n") - handled
+            yield number, text[last:m.end()]
+        block_lines = number - first_number + 1 + text.count(b"\n", last)
+        self.lines_read += block_lines
+        self.fast_lane += fast_lane
+        self.skipped += block_lines - handled
