@@ -10,11 +10,14 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from saslscope.maillog.analysis import Analysis
+    from saslscope.maillog.correlate import Failure, Login
 
 NOTES = [
     "One client= line with sasl_username is written per message, not per login.",
@@ -25,47 +28,77 @@ NOTES = [
 ]
 
 
+# fields of Login/Failure records, read in C by map() over ~10^5 records
+_time_of = attrgetter("time")
+_username_of = attrgetter("username")
+_method_of = attrgetter("method")
+_client_name_of = attrgetter("client_name")
+_client_ip_of = attrgetter("client_ip")
+_host_of = attrgetter("host")
+_service_of = attrgetter("service")
+_recipients_of = attrgetter("recipients")
+
+
 def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _min(a: datetime | None, b: datetime | None) -> datetime | None:
-    return b if a is None else a if b is None else min(a, b)
+def _iso_memo() -> Callable[[datetime | None], str | None]:
+    """:func:`iso` that formats each datetime object once (for one report).
+
+    Records share the time parser's datetime objects (a 1M-line log: 69k failures, 49k objects)
+    and isoformat() costs a microsecond or more. Keyed by id(), not by value: equal times with
+    different offsets print differently. Only for objects that outlive the memo (the analysis').
+    """
+    texts: dict[int, str] = {}
+
+    def iso_of(value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        text = texts.get(id(value))
+        if text is None:
+            text = texts[id(value)] = value.isoformat()
+        return text
+    return iso_of
 
 
-def _max(a: datetime | None, b: datetime | None) -> datetime | None:
-    return b if a is None else a if b is None else max(a, b)
+def _first_and_last(times: Iterable[datetime | None]) -> tuple[datetime | None, datetime | None]:
+    """Earliest and latest time; among equal times the one seen first, like ``<`` and ``>`` in log order.
+
+    (``min``/``max`` keep the first of equal items; equal times may differ in their offset.)
+    """
+    known = [time for time in times if time is not None]
+    return (min(known), max(known)) if known else (None, None)
+
+
+def _by_count_then_key(groups: dict[str, list[Any]]) -> list[str]:
+    """The keys of ``groups``, biggest group first, ties by key: the order of ``(-len, key)``.
+
+    Two stable sorts on plain str and int keys instead of one on tuples: ~5x faster for 10^5 groups.
+    """
+    keys = sorted(groups)
+    keys.sort(key=lambda key: -len(groups[key]))
+    return keys
 
 
 def summary(analysis: Analysis) -> dict[str, Any]:
-    res, judge = analysis.results, analysis.locality
-    users: dict[str, dict[str, Any]] = {}
+    res, is_local = analysis.results, analysis.locality.is_local
+    by_user: defaultdict[str, list[Login]] = defaultdict(list)
     for login in res.logins:
-        u = users.get(login.username)
-        if u is None:
-            u = users[login.username] = {"username": login.username, "messages": 0, "recipients": 0,
-                                         "methods": set(), "client_ips": set(), "services": set(),
-                                         "local_messages": 0, "remote_messages": 0, "first": None, "last": None}
-        u["messages"] += 1
-        u["recipients"] += login.recipients
-        u["methods"].add(login.method)
-        u["client_ips"].add(login.client_ip)
-        u["services"].add(login.service)
-        if judge.is_local(login.host, login.client_name, login.client_ip):
-            u["local_messages"] += 1
-        else:
-            u["remote_messages"] += 1
-        u["first"] = _min(u["first"], login.time)
-        u["last"] = _max(u["last"], login.time)
-    failed = Counter(f.username.lower() for f in res.failures if f.username)
+        by_user[login.username].append(login)
+    failed = Counter(username.lower() for username in map(_username_of, res.failures) if username)
     user_rows = []
-    for u in sorted(users.values(), key=lambda r: (-r["messages"], r["username"])):
-        u["methods"] = sorted(u["methods"])
-        u["client_ips"] = sorted(u["client_ips"])
-        u["services"] = sorted(u["services"])
-        u["local"] = u["remote_messages"] == 0
-        u["first_seen"], u["last_seen"] = iso(u.pop("first")), iso(u.pop("last"))
-        u["auth_failures"] = failed.get(u["username"].lower(), 0)
+    for username in _by_count_then_key(by_user):
+        group = by_user[username]
+        local_messages = sum(map(is_local, map(_host_of, group), map(_client_name_of, group),
+                                 map(_client_ip_of, group)))
+        first, last = _first_and_last(map(_time_of, group))
+        u = {"username": username, "messages": len(group), "recipients": sum(map(_recipients_of, group)),
+             "methods": sorted(set(map(_method_of, group))), "client_ips": sorted(set(map(_client_ip_of, group))),
+             "services": sorted(set(map(_service_of, group))),
+             "local_messages": local_messages, "remote_messages": len(group) - local_messages,
+             "local": local_messages == len(group), "first_seen": iso(first), "last_seen": iso(last),
+             "auth_failures": failed.get(username.lower(), 0)}
         u["hints"] = user_hints(u)
         user_rows.append(u)
     return {
@@ -128,35 +161,33 @@ def _sorted(values: set[str]) -> list[str]:
 
 def _failures_by(analysis: Analysis, attribute: str) -> list[dict[str, Any]]:
     """Failures grouped by client address or by user name tried (big logs have ~10^5 groups)."""
-    rows: dict[str, list[Any]] = {}     # key -> [count, others, methods, first, last, client_name, host]
-    other = "username" if attribute == "client_ip" else "client_ip"
+    by_ip = attribute == "client_ip"
+    key_of = attrgetter(attribute)
+    other_of = _username_of if by_ip else _client_ip_of
+    groups: defaultdict[str, list[Failure]] = defaultdict(list)
     for f in analysis.results.failures:
-        key = getattr(f, attribute) or ""
-        row = rows.get(key)
-        time = f.time
-        if row is None:
-            row = rows[key] = [0, set(), set(), time, time, f.client_name, f.host]
-        row[0] += 1
-        value = getattr(f, other)
-        if value:
-            row[1].add(value)
-        row[2].add(f.method)
-        if time is not None:
-            if row[3] is None or time < row[3]:
-                row[3] = time
-            if row[4] is None or time > row[4]:
-                row[4] = time
+        groups[key_of(f) or ""].append(f)
+    name = "ip" if by_ip else "username"
+    plural = "usernames" if by_ip else "client_ips"
+    is_local, iso_of = analysis.locality.is_local, _iso_memo()
     out = []
-    name = "ip" if attribute == "client_ip" else "username"
-    plural = "usernames" if attribute == "client_ip" else "client_ips"
-    is_local = analysis.locality.is_local
-    for key, (count, others, methods, first, last, client_name, host) in sorted(
-            rows.items(), key=lambda kv: (-kv[1][0], kv[0])):
-        item = {name: key or None, "count": count, plural: _sorted(others), "methods": _sorted(methods),
-                "first_seen": iso(first), "last_seen": iso(last)}
-        if attribute == "client_ip":
-            item["client_name"] = client_name
-            item["local"] = is_local(host, client_name, key)
+    for key in _by_count_then_key(groups):
+        group = groups[key]
+        head = group[0]
+        if len(group) == 1:             # most groups of a big log; the same row, without sets and sorts
+            other = other_of(head)
+            others, methods = [other] if other else [], [head.method]
+            first_seen = last_seen = iso_of(head.time)
+        else:
+            others = _sorted({other for other in map(other_of, group) if other})
+            methods = _sorted(set(map(_method_of, group)))
+            first, last = _first_and_last(map(_time_of, group))
+            first_seen, last_seen = iso_of(first), iso_of(last)
+        item = {name: key or None, "count": len(group), plural: others, "methods": methods,
+                "first_seen": first_seen, "last_seen": last_seen}
+        if by_ip:
+            item["client_name"] = head.client_name
+            item["local"] = is_local(head.host, head.client_name, key)
         out.append(item)
     return out
 
