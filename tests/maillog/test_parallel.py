@@ -91,3 +91,25 @@ def test_rotated_set_one_file_per_process(tmp_path, monkeypatch):
     got = analyze([tmp_path], only="summary", jobs=2).summary()
     expected["sources"] = got["sources"]
     assert got == expected
+
+
+def test_a_session_ended_in_a_middle_chunk_is_not_carried_to_the_next(tmp_path):
+    # pid 100's first session sends a message before the first cut and another before the
+    # second cut, where it ends; after that cut pid 100 is a new session whose AUTH sent nothing
+    path = tmp_path / "maillog"
+    path.write_text(
+        "Nov 28 10:00:00 mail postfix/submission/smtpd[100]: connect from client.example[192.0.2.1]\n"
+        "Nov 28 10:00:01 mail postfix/submission/smtpd[100]: 1A2B3C4D: client=client.example[192.0.2.1],"
+        " sasl_method=PLAIN, sasl_username=alice\n"
+        "Nov 28 10:00:02 mail postfix/submission/smtpd[100]: 5E6F7A8B: client=client.example[192.0.2.1],"
+        " sasl_method=PLAIN, sasl_username=alice\n"
+        "Nov 28 10:00:03 mail postfix/submission/smtpd[100]: disconnect from client.example[192.0.2.1]"
+        " ehlo=1 auth=1 mail=2 rcpt=2 data=2 quit=1 commands=9\n"
+        "Nov 28 10:05:00 mail postfix/submission/smtpd[100]: connect from other.example[198.51.100.7]\n"
+        "Nov 28 10:05:01 mail postfix/submission/smtpd[100]: disconnect from other.example[198.51.100.7]"
+        " ehlo=1 auth=1 quit=1 commands=3\n")
+    expected = one_process(path)
+    assert [s["client_ip"] for s in expected["auth_only_sessions"]] == ["198.51.100.7"]
+    ends = line_ends(path)
+    assert cut_summary(path, [ends[1], ends[3]]) == expected
+

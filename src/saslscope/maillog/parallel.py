@@ -163,7 +163,9 @@ def merge(outcomes: list[ChunkResult], locality: LocalityJudge) -> Results:
         locality.own_ips |= outcome.own_ips
         if index and boundary is not None:
             for key, start in boundary.session_starts.items():
-                had = start.had_messages or carried_sessions.pop(key, False)
+                # the session open at the cut, if any, goes on here: it is not carried further
+                carried_had = carried_sessions.pop(key, False)
+                had = start.had_messages or carried_had
                 if start.ended and start.auth is not None and start.auth[0] > 0 and not had:
                     merged.auth_only.append(_auth_only_record(start))
             for qid, seen in boundary.message_starts.items():
