@@ -1,17 +1,18 @@
 """The tie and order rules of report.summary()/failures() that their grouping code must keep.
 
 Equal instants with different offsets print differently, so which record's time a row shows
-matters: the first of the earliest and the first of the latest, in log order.
+matters: the first of the earliest and the first of the latest, in log order. And the cyclic
+garbage collector, paused while they build their rows, is left as it was.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import gc
+from datetime import UTC, datetime, timedelta, timezone
 
 from saslscope.maillog.analysis import Analysis, LineCounts
 from saslscope.maillog.correlate import Failure, LocalityJudge, Login, Results
 
-UTC = timezone.utc
 PLUS2 = timezone(timedelta(hours=2))
 TEN_UTC = datetime(2026, 9, 1, 10, 0, tzinfo=UTC)
 TEN_UTC_AS_PLUS2 = datetime(2026, 9, 1, 12, 0, tzinfo=PLUS2)     # the same instant
@@ -77,3 +78,17 @@ def test_user_rows_take_the_first_of_equal_times() -> None:
     assert (alice["local_messages"], alice["remote_messages"], alice["local"]) == (2, 1, False)
     assert alice["client_ips"] == ["127.0.0.1", "192.0.2.7", "192.0.2.8"]
     assert bob["auth_failures"] == 1 and bob["hints"] == ["failed-before"]
+
+
+def test_the_garbage_collector_is_left_as_it_was() -> None:
+    a = analysis(Results(logins=[login("bob", "192.0.2.7", TEN_UTC)],
+                         failures=[failure("192.0.2.9", "bob", None)]))
+    was_enabled = gc.isenabled()
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            a.summary()
+            a.failures()
+            assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was_enabled else gc.disable)()
