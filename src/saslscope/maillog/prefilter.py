@@ -29,16 +29,21 @@ from saslscope.maillog import events as ev
 from saslscope.maillog.parse import MAX_LINE, QUEUE_ID, LineParser, Unparsed, smtpd_event
 
 _TIME = rb"(?:[A-Z][a-z]{2} [ 0-3]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[^ \n]*)"
-# a Postfix program: postfix..., then optional service parts, then the daemon
-_POSTFIX = _TIME + rb" [^ :\[\]\n]+ postfix[^ \[\]:\n/]*/(?:[^ \[\]:\n/]+/)*"
+# a Postfix program: postfix..., then optional service parts, then the daemon.
+# Costs inside the engine: a lazy repeat (``*?``) tries the rest of the pattern at every byte,
+# so the patterns below use greedy ones (each line is matched whole, up to its end, so a
+# line matches the same either way) and possessive ones (``++``) where giving back bytes
+# can never help (the host ends at a space, service parts at "/", the daemon has neither).
+_POSTFIX = _TIME + rb" [^ :\[\]\n]++ postfix[^ \[\]:\n/]*+/(?:[^ \[\]:\n/]++/)*+"
 _NAMADDR = rb"[^ \[\]\n]*\[[^\] \n]*\](?::\d+)?"
 
 # Line kinds by name: each a pattern for the text after "postfix.../"
 _SMTPD_CONNECT = rb"connect from [^\n]*"
-_SMTPD_TLS = rb"\w+ TLS connection established from [^ \n]+?: \S+ with cipher \S+[^\n]*"
+_SMTPD_TLS = rb"\w+ TLS connection established from [^ \n]+: \S+ with cipher \S+[^\n]*"
 # a disconnect with command counters but no AUTH command: no session a summary follows
 # (Postfix < 3.0 logs no counters at all; those lines are always parsed)
-_SMTPD_DISCONNECT_NO_AUTH = rb"disconnect from " + _NAMADDR + rb"(?: (?!auth=)[a-z-]+=\d+(?:/\d+)?)+\r?"
+# (" auth=" anywhere after the client is an "auth" counter: only counters follow, split by spaces)
+_SMTPD_DISCONNECT_NO_AUTH = rb"disconnect from " + _NAMADDR + rb"(?![^\n]* auth=)(?: [a-z-]+=\d+(?:/\d+)?)++\r?"
 _SMTPD_WARNING = rb"warning: (?![^\n]*authentication failed)[^\n]*"
 _SMTPD_ABORT = (rb"(?:(?:NOQUEUE|" + QUEUE_ID + rb"): )?(?:lost connection|timeout|too many errors) after \S+"
                 rb"(?: \(\d+ bytes\))? from " + _NAMADDR + rb"[^\n]*")
@@ -48,7 +53,7 @@ _SMTPD_CLIENT_NO_SASL = rb"(?:NOQUEUE|" + QUEUE_ID + rb"): client=(?![^\n]*sasl_
 _CLEANUP_MESSAGE_ID = rb"cleanup\[\d+\]: " + QUEUE_ID + rb": (?:resent-)?message-id=[^\n]*"
 # every delivery agent's (and qmgr's) "QID: to=<...>, ..., status=..." line
 _DELIVERY = (rb"(?:smtp|lmtp|local|virtual|pipe|error|discard|retry|qmgr)\[\d+\]: " + QUEUE_ID
-             + rb": to=<[^\n]*?>, [^\n]*?status=\w+(?: \([^\n]*\))?\r?")
+             + rb": to=<[^\n]*>, [^\n]*status=\w+(?: \([^\n]*\))?\r?")
 # postscreen's per-connection chatter
 _POSTSCREEN = (rb"postscreen\[\d+\]: (?:CONNECT from |PASS NEW |PASS OLD |DNSBL rank |PREGREET |HANGUP |"
                rb"DISCONNECT |COMMAND |BARE NEWLINE |NON-SMTP COMMAND |WHITELISTED |ALLOWLISTED |BLACKLISTED |"
@@ -70,13 +75,14 @@ _SKIPPABLE = {
                           [_CLEANUP_MESSAGE_ID, _DELIVERY, _POSTSCREEN]),
 }
 # Fast lanes: qmgr's two lines per message (a third of a busy log, one queue id and one
-# number each: the fields QMGR_FROM_RE reads, nrcpt optional as there) become events right
+# number each: the fields QMGR_FROM_RE reads, nrcpt optional as there; a sender with a ">"
+# goes the full way, where the lazy match decides) become events right
 # here, and the other smtpd lines go to the parser's smtpd rules without the generic header
 # split and program dispatch (the header fields are those FAST_HEADER_RE takes). Which lane
 # matched is told by the match's last closed group (``Match.lastindex``): no name lookups.
-_LANES = (rb"(?P<ts>" + _TIME + rb") (?P<host>[^ :\[\]\n]+) (?P<service>postfix[^ \[\]:\n/]*/(?:[^ \[\]:\n/]+/)*)"
+_LANES = (rb"(?P<ts>" + _TIME + rb") (?P<host>[^ :\[\]\n]++) (?P<service>postfix[^ \[\]:\n/]*+/(?:[^ \[\]:\n/]++/)*+)"
           rb"(?:qmgr\[\d+\]: (?P<qid>" + QUEUE_ID + rb"): (?:(?P<removed>removed)\r?(?=\n|\Z)|"
-          rb"from=<(?P<sender>[^\n]*?)>, size=(?P<size>\d+)(?:, nrcpt=(?P<nrcpt>\d+))?[^\n]*)"
+          rb"from=<(?P<sender>[^>\n]*+)>, size=(?P<size>\d+)(?:, nrcpt=(?P<nrcpt>\d+))?[^\n]*)"
           rb"|smtpd\[(?P<pid>\d+)\]: (?!\[ID )(?P<body>[^\n]*))")
 # One match = a run of skippable lines (consumed inside the engine) + one line for Python.
 # At the very end of a block the engine may hand over a skippable line too: the parser then
