@@ -6,13 +6,16 @@ from __future__ import annotations
 import io
 import random
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from saslscope.maillog import analyze, parallel
-from saslscope.maillog.analysis import analyze_chunks
-from saslscope.maillog.correlate import LocalityJudge
+from saslscope.maillog import events as ev
+from saslscope.maillog.analysis import LineCounts, UnparsedLine, analyze_chunks
+from saslscope.maillog.correlate import (AuthOnlySession, Boundary, Failure, LocalityJudge, Login, Message, Results,
+                                         Session, SessionStart)
 
 from maillog_data import DATA, without_times
 
@@ -113,3 +116,51 @@ def test_a_session_ended_in_a_middle_chunk_is_not_carried_to_the_next(tmp_path):
     ends = line_ends(path)
     assert cut_summary(path, [ends[1], ends[3]]) == expected
 
+
+def test_wire_format_round_trip():
+    tokyo = datetime(2026, 11, 28, 12, 0, 0, 123456, tzinfo=timezone(timedelta(hours=9)))
+    utc_named = datetime(2026, 11, 28, 3, 0, 0, tzinfo=timezone(timedelta(0), "UTC"))   # astimezone()'s kind
+    utc = datetime(2026, 11, 28, 3, 0, 0, tzinfo=timezone.utc)        # the same instant as both others
+    india = datetime(2026, 11, 28, 8, 30, tzinfo=timezone(timedelta(hours=5, minutes=30), "IST"))
+    results = Results(
+        logins=[Login(tokyo, "jürgen@exämple.jp", "PLAIN", "unknown", "IPv6:2001:db8::1", "mail",
+                      "postfix/submission/smtpd", "4F2A1", "<id@x>", None, 3, "TLSv1.3 TLS_AES_256_GCM_SHA384"),
+                Login(None, "bob", "LOGIN", "", "", "", "postfix/smtpd", "4F2A2", None, "bob@x", 0, None)],
+        failures=[Failure(utc_named, "h.example", "192.0.2.1", "mail", "postfix/smtpd", "LOGIN", "UGFzc3dvcmQ6",
+                          None),
+                  Failure(utc, "\ufffd", "::1", "mail", "postfix/smtpd", "PLAIN", "authentication failure", "ü")],
+        auth_only=[AuthOnlySession(None, india, "a", "198.51.100.2", "mail", "postfix/smtpd", (1, 2), None)],
+        dovecot=[ev.DovecotLogin(tokyo, "mail", "dovecot", 7, "imap", False, None, None, None, "auth failed")],
+        dovecot_failures=[ev.DovecotAuthFailure(utc, "mail", "dovecot", 8, "PLAIN", "carol", "2001:db8::2",
+                                                "Password mismatch")],
+        rejects_with_sasl=[ev.Reject(utc_named, "mail", "postfix/smtpd", 9, None, "reject", "RCPT", "x", "192.0.2.9",
+                                     "554 5.7.1 no", {"sasl_username": "dave", "to": "<e@x>"})],
+        sasl_messages=4)
+    session = Session("mail", "postfix/smtpd", 9, tls="TLSv1.2 ECDHE")
+    open_message = Message("ABC", tokyo, session=session, sasl_method="PLAIN", sasl_username="erin", nrcpt=2)
+    session.messages.append(open_message)
+    boundary = Boundary(
+        session_starts={("mail", "postfix/smtpd", 5): SessionStart(False, True, (1, 1), None, "n", "192.0.2.5",
+                                                                   "mail", "postfix/smtpd"),
+                        ("mail", "postfix/smtps/smtpd", 6): SessionStart(True, False, None, india, "", "", "mail",
+                                                                         "postfix/smtps/smtpd")},
+        message_starts={"DEF": None, "123": Message("123", utc, sender="f@x", size=100, nrcpt=None)},
+        open_sessions={("mail", "postfix/smtpd", 9): (True, False)},
+        open_messages=[open_message])
+    outcome = parallel.ChunkResult(results, boundary, {"192.0.2.1"}, LineCounts(10, 7, 1, 2, 0),
+                                   [UnparsedLine("maillog", 3, "Nov 28 ö", "unknown")], ["a warning"], 1234)
+
+    got = parallel.unpack(parallel.pack(outcome))
+
+    # repr shows each datetime's fields and zone (== would call the three 03:00 UTC instants equal)
+    assert repr(got.results) == repr(results)
+    assert repr(got.boundary.session_starts) == repr(boundary.session_starts)
+    assert got.boundary.open_sessions == boundary.open_sessions
+    assert got.boundary.message_starts["DEF"] is None
+    start = got.boundary.message_starts["123"]
+    assert (start.queue_id, start.sender, start.size, start.nrcpt) == ("123", "f@x", 100, None)
+    [message] = got.boundary.open_messages
+    assert message.session.tls == "TLSv1.2 ECDHE" and message.session.messages == [message]
+    assert repr(message) == repr(open_message)
+    assert (got.own_ips, got.counts, got.unparsed, got.warnings, got.size) == (
+        outcome.own_ips, outcome.counts, outcome.unparsed, outcome.warnings, outcome.size)
