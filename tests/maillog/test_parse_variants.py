@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from saslscope.maillog import analyze
 from saslscope.maillog import events as ev
-from saslscope.maillog.parse import LineParser, Unparsed
+from saslscope.maillog.parse import LineParser, Unparsed, smtpd_event
 
 NOW = datetime(2026, 11, 28, 12, 0, 0)
 
@@ -103,6 +106,26 @@ def test_sasl_failure_variants(line, method, reason, user):
     e = parse(f"Sep 17 12:49:26 mail postfix/submission/smtpd[1]: {line}")
     assert isinstance(e, ev.AuthFailure)
     assert (e.client_ip, e.method, e.reason, e.username) == ("192.0.2.9", method, reason, user)
+
+
+# The reason/name cut as Postfix's format reads: the reason is the shortest text after which
+# ", sasl_username=" and the name, or nothing, end the message (a journal MESSAGE may end in "\n")
+SASL_FAILURE_SPEC = re.compile(rb"warning: ([^ ]+\[[^\]]*\](?::\d+)?|[0-9A-Fa-f.:]+): SASL (\S*) authentication "
+                               rb"failed(?:: ?|$)(.*?)(?:, sasl_username=(.*))?$")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([", sasl_username=", "x", ",", " ", "\n", "(unavailable)", ":", ": "]), max_size=8))
+def test_sasl_failure_reason_and_name_as_the_format_reads(parts):
+    msg = ("warning: a[192.0.2.9]: SASL LOGIN authentication failed" + "".join(parts)).encode()
+    e = smtpd_event(None, "mail", "postfix/smtpd", 1, msg)
+    m = SASL_FAILURE_SPEC.match(msg)
+    if m is None:
+        assert isinstance(e, ev.SessionNote)
+    else:
+        user = m.group(4)
+        assert isinstance(e, ev.AuthFailure) and (e.reason, e.username) == (
+            m.group(3).decode(), None if user in (None, b"(unavailable)") else user.decode())
 
 
 def test_disconnect_counters_and_postfix_2_bare_disconnect():

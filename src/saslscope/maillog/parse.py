@@ -65,8 +65,9 @@ NAMADDR_RE = re.compile(rb"([^\[\] ]*)\[([^\]]*)\](?::\d+)?")
 TLS_RE = re.compile(rb"(\w+) TLS connection established from ([^ ]+?): (\S+) with cipher (\S+)")
 # the client is name[addr] (a bare address in logs whose owners masked the names)
 # (Postfix 2.3/2.4 logged no reason: "...: SASL LOGIN authentication failed" ends the line)
+# (the reason, then ", sasl_username=" and the name: cut with partition, see smtpd_event)
 AUTH_FAIL_RE = re.compile(rb"warning: ([^ ]+\[[^\]]*\](?::\d+)?|[0-9A-Fa-f.:]+): SASL (\S*) authentication failed"
-                          rb"(?:: ?|$)(.*?)(?:, sasl_username=(.*))?$")
+                          rb"(?:: ?|$)")
 ABORT_RE = re.compile(rb"(?:(?:NOQUEUE|" + QUEUE_ID + rb"): )?(lost connection|timeout|too many errors) "
                       rb"after (\S+)(?: \(\d+ bytes\))? from ([^ ]+)")
 # Postfix < 2.1 logged smtpd rejects without the "NOQUEUE: " prefix
@@ -426,13 +427,17 @@ def smtpd_event(time: datetime | None, host: str, prog: str, pid: int, msg: byte
     if msg.startswith(b"warning: "):
         if b"authentication failed" in msg:
             m = AUTH_FAIL_RE.match(msg)
-            if m is not None:
-                client = m.group(1)
-                name, addr = split_namaddr(client) if b"[" in client else ("", _text(client))
-                user = m.group(4)
-                username = None if user is None or user == b"(unavailable)" else _text(user)
-                return ev.AuthFailure(time, host, prog, pid, name, addr, _text(m.group(2)),
-                                      _text(m.group(3)), username)
+            # the rest is one line (a journal MESSAGE may end with a newline): the reason up to
+            # the first ", sasl_username=", the name after it
+            rest = msg[m.end():] if m is not None else b""
+            if rest[-1:] == b"\n":
+                rest = rest[:-1]
+            if m is not None and rest.find(b"\n") < 0:
+                client, method = m.groups()
+                name, addr = split_namaddr(client) if client.find(b"[") >= 0 else ("", _text(client))
+                reason, named, user = rest.partition(b", sasl_username=")
+                username = None if not named or user == b"(unavailable)" else _text(user)
+                return ev.AuthFailure(time, host, prog, pid, name, addr, _text(method), _text(reason), username)
         return ev.SessionNote(time, host, prog, pid)
     if b": client=" in msg[:60]:
         return _client_line(time, host, prog, pid, msg)
