@@ -85,6 +85,22 @@ def test_client_line_any_subset_of_fields(tail, fields):
     assert (e.sasl_method, e.sasl_username, e.sasl_sender, e.orig_queue_id, e.orig_client) == fields
 
 
+KEYS = [b", sasl_method=", b", sasl_username=", b", sasl_sender=", b", orig_queue_id=", b", orig_client="]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([k.decode() for k in KEYS] + ["u", ", ", "=", "x,y"]), max_size=9))
+def test_client_line_is_cut_at_the_first_occurrence_of_each_key(parts):
+    rest = ("a[192.0.2.1]" + "".join(parts)).encode()
+    e = smtpd_event(None, "mail", "postfix/smtpd", 1, b"C3CD21F3E90: client=" + rest)
+    # the rule: each key counts where it first occurs; a value runs to the next such key
+    starts = sorted((rest.find(key), key) for key in KEYS if rest.find(key) >= 0)
+    ends = [pos for pos, _ in starts[1:]] + [len(rest)]
+    cut = {key: rest[pos + len(key):end].decode() for (pos, key), end in zip(starts, ends)}
+    assert [e.sasl_method, e.sasl_username, e.sasl_sender, e.orig_queue_id, e.orig_client] == [
+        cut.get(key) for key in KEYS]
+
+
 def test_sasl_sender_alone_and_anonymous_are_not_logins():
     lines = ["Sep 17 12:49:26 mail postfix/smtpd[1]: C3CD21F3E90: client=a[192.0.2.1], sasl_sender=bob@x",
              "Sep 17 12:49:27 mail postfix/smtpd[2]: C3CD21F3E91: client=a[192.0.2.1], sasl_method=ANONYMOUS, "

@@ -76,7 +76,9 @@ REJECT_RE = re.compile(rb"(?:(NOQUEUE|" + QUEUE_ID + rb"): )?(reject|reject_warn
                        rb"proxy-accept): (\S+) from ([^ ]+?): (.*)")
 REJECT_FIELD_RE = re.compile(rb"(from|to|proto|helo|sasl_method|sasl_username|sasl_sender)=<?([^ >]*)>?(?: |;|$)")
 COUNTER_RE = re.compile(rb"([a-z-]+)=(\d+)(?:/(\d+))?")
-SASL_KEYS = (b", sasl_method=", b", sasl_username=", b", sasl_sender=", b", orig_queue_id=", b", orig_client=")
+SASL_FIELDS = (b"sasl_method", b"sasl_username", b"sasl_sender", b"orig_queue_id", b"orig_client")
+SASL_FIELD_INDEX = {key: i for i, key in enumerate(SASL_FIELDS)}
+SASL_KEY_RE = re.compile(rb", (" + b"|".join(SASL_FIELDS) + rb")=")
 QMGR_FROM_RE = re.compile(rb"from=<(.*?)>, size=(\d+)(?:, nrcpt=(\d+))?")     # Postfix < 2.1: no nrcpt
 EXPIRED_RE = re.compile(rb"from=<(.*?)>, status=(?:force-)?expired")     # force-: postsuper -e (3.5+)
 # rsyslog's repeated-message reduction ($RepeatedMsgReduction on, as in Ubuntu's rsyslog.conf):
@@ -212,16 +214,13 @@ def split_namaddr(raw: bytes) -> tuple[str, str]:
     hit = _NAMADDR_CACHE.get(raw)
     if hit is not None:
         return hit
-    open_ = raw.find(b"[")
-    close = raw.find(b"]", open_ + 1)
-    if open_ < 0 or close < 0 or raw.find(b" ", 0, close) >= 0 or raw.find(b"]", 0, open_) >= 0:
-        m = NAMADDR_RE.match(raw)
-        if m is None:
-            return raw.decode("utf-8", "replace"), ""
-        open_, close = m.start(2) - 1, m.end(2)
+    m = NAMADDR_RE.match(raw)
+    if m is None:
+        return raw.decode("utf-8", "replace"), ""
+    name, addr = m.groups()
     if len(_NAMADDR_CACHE) >= 4096:
         _NAMADDR_CACHE.clear()
-    result = _NAMADDR_CACHE[raw] = raw[:open_].decode("utf-8", "replace"), raw[open_ + 1:close].decode("ascii", "replace")
+    result = _NAMADDR_CACHE[raw] = name.decode("utf-8", "replace"), addr.decode("ascii", "replace")
     return result
 
 
@@ -439,7 +438,7 @@ def smtpd_event(time: datetime | None, host: str, prog: str, pid: int, msg: byte
                 username = None if not named or user == b"(unavailable)" else _text(user)
                 return ev.AuthFailure(time, host, prog, pid, name, addr, _text(method), _text(reason), username)
         return ev.SessionNote(time, host, prog, pid)
-    if b": client=" in msg[:60]:
+    if msg.find(b": client=", 0, 60) >= 0:
         return _client_line(time, host, prog, pid, msg)
     if b"TLS connection established from " in msg:
         m = TLS_RE.match(msg)
@@ -472,23 +471,29 @@ def smtpd_event(time: datetime | None, host: str, prog: str, pid: int, msg: byte
 
 
 def _client_line(time: datetime | None, host: str, prog: str, pid: int, msg: bytes) -> ev.Event | Unparsed:
-    """notes §3: ``QID: client=%s`` then any subset of the keys of SASL_KEYS, in that order.
+    """notes §3: ``QID: client=%s`` then any subset of the keys of SASL_FIELDS, in that order.
 
-    Usernames may contain ``, `` themselves, so the line is cut at the *known* keys, not at commas.
+    Usernames may contain ``, `` themselves, so the line is cut at the *known* keys, not at commas;
+    only a key's first occurrence counts (a later one is text of the value it falls in).
     """
     head, _, rest = msg.partition(b": client=")
     if not (head == b"NOQUEUE" or QUEUE_ID_RE.fullmatch(head)):
         return Unparsed("smtpd: client= line without a queue id")
-    if rest.find(b", ") < 0:              # every key starts with ", ": no key on this line
-        name, addr = split_namaddr(rest)
-        return ev.ClientLine(time, host, prog, pid, head.decode(), name, addr)
-    found = sorted((pos, i) for i, key in enumerate(SASL_KEYS) if (pos := rest.find(key)) >= 0)
-    values: list[str | None] = [None] * len(SASL_KEYS)
-    for n, (pos, i) in enumerate(found):
-        stop = found[n + 1][0] if n + 1 < len(found) else len(rest)
-        values[i] = rest[pos + len(SASL_KEYS[i]):stop].decode("utf-8", "replace")
-    name, addr = split_namaddr(rest[:found[0][0]] if found else rest)
-    return ev.ClientLine(time, host, prog, pid, head.decode(), name, addr, *values)
+    client, *pieces = SASL_KEY_RE.split(rest)        # client, key, value, key, value...
+    values: dict[bytes, bytes] = {}
+    current = b""
+    for i in range(0, len(pieces), 2):
+        key, value = pieces[i], pieces[i + 1]
+        if key in values:
+            values[current] += b", " + key + b"=" + value
+        else:
+            values[key] = value
+            current = key
+    name, addr = split_namaddr(client)
+    fields: list[str | None] = [None] * len(SASL_FIELDS)
+    for key, value in values.items():
+        fields[SASL_FIELD_INDEX[key]] = value.decode("utf-8", "replace")
+    return ev.ClientLine(time, host, prog, pid, head.decode(), name, addr, *fields)
 
 
 # ---------------------------------------------------------------------- delivery agents
