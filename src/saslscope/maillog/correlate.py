@@ -337,6 +337,11 @@ class Correlator:
         keep = self.keep
         if keep is True or (keep and (message.queue_id in keep or (message.message_id or "") in keep)):
             self.results.traced.append(message)
+        else:
+            # a session and its messages point at each other: without this cut every pair
+            # waits for the cyclic garbage collector, which then runs far more often
+            # (analyze(only="summary") of 1M lines: 5.9 -> 5.4 s)
+            message.session = None
 
     # ------------------------------------------------------------------ feeding
     def feed(self, e: ev.Event, seq: int, raw: bytes | None) -> bool:
