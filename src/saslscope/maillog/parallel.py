@@ -20,7 +20,7 @@ import os
 import pickle
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone, tzinfo
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
@@ -37,6 +37,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from saslscope.maillog.analysis import LineCounts, UnparsedLine
 
 MIN_CHUNK = 16 << 20          # smaller inputs are not worth a process
+
+YearState = tuple[int | None, int]     # a YearTracker's (year, last_month)
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ class ChunkResult:
     unparsed: list[UnparsedLine]               # line numbers counted from the chunk's start
     warnings: list[str]
     size: int
+    first_stamp: tuple[int, int] | None        # (month, day) of the first BSD stamp read
+    years: YearState                           # where the chunk left the year inference
 
 
 # the Results lists (traced stays empty: chunks never keep raw lines) and their record types
@@ -142,7 +146,8 @@ def run_chunk(job: ChunkJob) -> ChunkResult:
     # like the one-process summary (analysis.analyze): no detail events, so a delivery line that
     # reaches the parser (the prefilter hands over the lines at block edges) counts no recipient
     parser = LineParser(year=job.year, syslog_name=job.syslog_name, detail=False)
-    parser.times.years.last_month = job.last_month
+    years = parser.times.years = RecordingYearTracker(job.year)
+    years.last_month = job.last_month
     prefilter = Prefilter(parser, correlator.feed, "summary")
     counts = LineCounts()
     unparsed: list = []
@@ -162,7 +167,8 @@ def run_chunk(job: ChunkJob) -> ChunkResult:
         results, boundary = correlator.finish(), correlator.boundary
     else:
         results, boundary = correlator.cut()
-    return ChunkResult(results, boundary, locality.own_ips, counts, unparsed, warnings.messages, size)
+    return ChunkResult(results, boundary, locality.own_ips, counts, unparsed, warnings.messages, size,
+                       years.first, (years.year, years.last_month))
 
 
 def merge(outcomes: list[ChunkResult], locality: LocalityJudge) -> Results:
@@ -209,31 +215,64 @@ def _auth_only_record(start: SessionStart) -> AuthOnlySession:
                            start.auth, None)
 
 
-def year_states(chunks: list[Chunk], year: int | None, now: datetime | None) -> list[tuple[int | None, int]]:
-    """The (year, month) each chunk starts with, following the year across the chunks."""
-    tracker = YearTracker(year, now)
+class RecordingYearTracker(YearTracker):
+    """A YearTracker that remembers the first stamp it was asked about: the only one whose
+    year depends on where the inference stood when the chunk began."""
+
+    first: tuple[int, int] | None = None
+
+    def year_for(self, month: int, day: int) -> int:
+        if self.first is None:
+            self.first = (month, day)
+        return super().year_for(month, day)
+
+
+def year_state_at(state: YearState, stamp: tuple[int, int] | None, now: datetime | None) -> YearState:
+    """The year inference a chunk starts with: ``state`` moved on by the chunk's first stamp."""
+    if stamp is None:
+        return state
+    tracker = YearTracker(state[0], now)
+    tracker.last_month = state[1]
+    return tracker.year_for(*stamp), stamp[0]
+
+
+def year_states(stamps: list[tuple[int, int] | None], year: int | None, now: datetime | None) -> list[YearState]:
+    """The year inference each chunk starts with, guessed from the chunks' first stamps alone."""
+    state: YearState = (year, 0)
     states = []
-    for chunk in chunks:
-        stamp = first_stamp(chunk)
-        if stamp is None:
-            states.append((tracker.year, tracker.last_month))
-            continue
-        states.append((tracker.year_for(*stamp), stamp[0]))
+    for stamp in stamps:
+        state = year_state_at(state, stamp, now)
+        states.append(state)
     return states
 
 
 def run(chunks: list[Chunk], jobs: int, year: int | None, now: datetime | None, syslog_name: str | None,
         own_addresses: set[str], unparsed_limit: int) -> list[ChunkResult]:
-    states = year_states(chunks, year, now)
+    stamps = [first_stamp(chunk) for chunk in chunks]
     work = [ChunkJob(c, i == 0, i == len(chunks) - 1, y, m, syslog_name, own_addresses, unparsed_limit)
-            for i, (c, (y, m)) in enumerate(zip(chunks, states))]
+            for i, (c, (y, m)) in enumerate(zip(chunks, year_states(stamps, year, now)))]
     # forkserver: workers fork from a clean, single-threaded server (the CLI may be running
     # rich's progress thread, and forking a threaded process is unsafe)
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["saslscope.maillog.parallel"])
     with context.Pool(min(jobs, len(work))) as pool:
         # in log order as each arrives: a chunk is unpacked while later ones are still analysed
-        return [unpack(data) for data in pool.imap(_run_chunk_packed, work)]
+        outcomes = [unpack(data) for data in pool.imap(_run_chunk_packed, work)]
+        # The chunks' first lines cannot show a chunk that spans more than a year (Jan to Mar
+        # of the next year, and the next chunk starts in Apr), nor whether a first line's stamp
+        # is read at all. One pass reaches a chunk's first stamp read with the inference where
+        # the chunk before left it: a chunk that gave that stamp another year is analysed again
+        # from there (its other years follow from the first).
+        left = outcomes[0].years
+        for i in range(1, len(work)):
+            first = outcomes[i].first_stamp
+            if first is None:            # read no BSD stamp: the inference passes through unchanged
+                continue
+            if year_state_at(left, first, now)[0] != year_state_at((work[i].year, work[i].last_month), first, now)[0]:
+                work[i] = replace(work[i], year=left[0], last_month=left[1])
+                outcomes[i] = unpack(pool.apply(_run_chunk_packed, (work[i],)))
+            left = outcomes[i].years
+    return outcomes
 
 
 # ------------------------------------------------------------------ the wire between processes
@@ -361,12 +400,12 @@ def _pack(outcome: ChunkResult) -> bytes:
     time_columns, zone_column, folded, zones = table.pack()
     objects = pickle.dumps((zones, open_messages, outcome.counts, outcome.unparsed), pickle.HIGHEST_PROTOCOL)
     return marshal.dumps((objects, time_columns, zone_column, folded, records, res.sasl_messages, boundary_parts,
-                          outcome.own_ips, outcome.warnings, outcome.size))
+                          outcome.own_ips, outcome.warnings, outcome.size, outcome.first_stamp, outcome.years))
 
 
 def _unpack(data: bytes) -> ChunkResult:
     (objects, time_columns, zone_column, folded, records, sasl_messages, boundary_parts, own_ips, warnings,
-     size) = marshal.loads(data)
+     size, first_stamp, years) = marshal.loads(data)
     zones, open_messages, counts, unparsed = pickle.loads(objects)
     times = _unpack_times(time_columns, zone_column, folded, zones)
     res = Results(**{name: _unpack_records(columns, record_type, times)
@@ -380,7 +419,7 @@ def _unpack(data: bytes) -> ChunkResult:
             {qid: None if seen is None else Message(qid, None, sender=seen[0], size=seen[1], nrcpt=seen[2])
              for qid, seen in zip(queue_ids, message_starts)},
             open_sessions, open_messages)
-    return ChunkResult(res, boundary, own_ips, counts, unparsed, warnings, size)
+    return ChunkResult(res, boundary, own_ips, counts, unparsed, warnings, size, first_stamp, years)
 
 
 def _run_chunk_packed(job: ChunkJob) -> bytes:
