@@ -76,10 +76,10 @@ _SKIPPABLE = {
 }
 # Fast lanes: qmgr's two lines per message (a third of a busy log, one queue id and one
 # number each: the fields QMGR_FROM_RE reads, nrcpt optional as there; a sender with a ">"
-# goes the full way, where the lazy match decides) become events right
-# here, and the other smtpd lines go to the parser's smtpd rules without the generic header
-# split and program dispatch (the header fields are those FAST_HEADER_RE takes). Which lane
-# matched is told by the match's last closed group (``Match.lastindex``): no name lookups.
+# goes the full way, where the lazy match decides) become events right here, and the other
+# smtpd lines go to the parser's smtpd rules without the generic header split and program
+# dispatch (the header fields are those FAST_HEADER_RE takes). Which lane matched is told by
+# the match's last closed group (``Match.lastindex``): no lookups by group name.
 _LANES = (rb"(?P<ts>" + _TIME + rb") (?P<host>[^ :\[\]\n]++) (?P<service>postfix[^ \[\]:\n/]*+/(?:[^ \[\]:\n/]++/)*+)"
           rb"(?:qmgr\[\d+\]: (?P<qid>" + QUEUE_ID + rb"): (?:(?P<removed>removed)\r?(?=\n|\Z)|"
           rb"from=<(?P<sender>[^>\n]*+)>, size=(?P<size>\d+)(?:, nrcpt=(?P<nrcpt>\d+))?[^\n]*)"
