@@ -426,17 +426,19 @@ def smtpd_event(time: datetime | None, host: str, prog: str, pid: int, msg: byte
     if msg.startswith(b"warning: "):
         if b"authentication failed" in msg:
             m = AUTH_FAIL_RE.match(msg)
-            # the rest is one line (a journal MESSAGE may end with a newline): the reason up to
-            # the first ", sasl_username=", the name after it
-            rest = msg[m.end():] if m is not None else b""
-            if rest[-1:] == b"\n":
-                rest = rest[:-1]
-            if m is not None and rest.find(b"\n") < 0:
-                client, method = m.groups()
-                name, addr = split_namaddr(client) if client.find(b"[") >= 0 else ("", _text(client))
-                reason, named, user = rest.partition(b", sasl_username=")
-                username = None if not named or user == b"(unavailable)" else _text(user)
-                return ev.AuthFailure(time, host, prog, pid, name, addr, _text(method), _text(reason), username)
+            if m is not None:
+                # the rest is one line (a journal MESSAGE may end with a newline): the reason up
+                # to the first ", sasl_username=", the name after it
+                rest = msg[m.end():]
+                if rest[-1:] == b"\n":
+                    rest = rest[:-1]
+                if rest.find(b"\n") < 0:
+                    client, method = m.groups()
+                    name, addr = split_namaddr(client) if client.find(b"[") >= 0 else ("", _text(client))
+                    reason, named, user = rest.partition(b", sasl_username=")
+                    username = None if not named or user == b"(unavailable)" else _text(user)
+                    return ev.AuthFailure(time, host, prog, pid, name, addr, _text(method), _text(reason),
+                                          username)
         return ev.SessionNote(time, host, prog, pid)
     if msg.find(b": client=", 0, 60) >= 0:
         return _client_line(time, host, prog, pid, msg)
