@@ -19,6 +19,7 @@ from typing import Any
 
 from saslscope.maillog import parallel, report
 from saslscope.maillog.correlate import Correlator, LocalityJudge, Message, Results
+from saslscope.maillog.gcpause import cyclic_gc_paused
 from saslscope.maillog.parse import LineParser, Unparsed
 from saslscope.maillog.narrow import narrow
 from saslscope.maillog.prefilter import PURPOSES, Prefilter
@@ -218,6 +219,7 @@ class LineFeeder:
         self.since, self.until, self.keep_raw = since, until, keep_raw
         self.seq = 0
 
+    @cyclic_gc_paused()
     def feed_lines(self, source: str, lines: Iterable[tuple[int, bytes]]) -> None:
         parse = self.parser.parse
         feed = self.correlator.feed

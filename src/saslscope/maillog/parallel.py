@@ -17,14 +17,11 @@ The year of BSD timestamps is followed from chunk to chunk (:func:`run`).
 from __future__ import annotations
 
 import functools
-import gc
 import marshal
 import multiprocessing
 import os
 import pickle
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone, tzinfo
 from operator import attrgetter
@@ -33,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from saslscope.maillog import events as ev
 from saslscope.maillog.correlate import (AuthOnlySession, Boundary, Correlator, Failure, LocalityJudge, Login,
                                          Message, Results, SessionStart, login_of)
+from saslscope.maillog.gcpause import cyclic_gc_paused
 from saslscope.maillog.parse import LineParser
 from saslscope.maillog.prefilter import Prefilter
 from saslscope.maillog.sources import BLOCK_SIZE, Warnings, iter_blocks, open_log
@@ -363,27 +361,16 @@ def _unpack_records(columns: list[list[Any]], record_type: type, times: list[dat
     return list(map(record_type, *values))
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def pack(outcome: ChunkResult) -> bytes:
     """A chunk's result as one bytes object for :func:`unpack` (see the wire comment above)."""
-    with _collector_paused():
+    with cyclic_gc_paused():
         return _pack(outcome)
 
 
 def unpack(data: bytes) -> ChunkResult:
     """The :class:`ChunkResult` that :func:`pack` was given (a message begun before the chunk
     carries only its queue id, sender, size and nrcpt: all the merge reads of it)."""
-    with _collector_paused():
+    with cyclic_gc_paused():
         return _unpack(data)
 
 

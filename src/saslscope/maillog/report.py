@@ -8,14 +8,14 @@ their offset.
 from __future__ import annotations
 
 import csv
-import gc
 import io
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import datetime
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
+
+from saslscope.maillog.gcpause import cyclic_gc_paused
 
 if TYPE_CHECKING:  # pragma: no cover
     from saslscope.maillog.analysis import Analysis
@@ -45,24 +45,6 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-@contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Keep the cyclic garbage collector out while a report builds its ~10^5 rows.
-
-    The rows are new containers without cycles, and their number makes Python run full
-    collections that walk the whole analysis: on a 1M-line log two of them took ~0.4 s of
-    summary()'s ~1.1 s; switched back on, one pass over the young rows costs ~0.06 s.
-    gc.disable() is process-wide, so it is switched back on only if it was on.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _first_and_last(times: Iterable[datetime | None]) -> tuple[datetime | None, datetime | None]:
     """Earliest and latest time; among equal times the one seen first, like ``<`` and ``>`` in log order.
 
@@ -82,7 +64,7 @@ def _by_count_then_key(groups: dict[str, list[Any]]) -> list[str]:
     return keys
 
 
-@_cyclic_gc_paused()
+@cyclic_gc_paused()
 def summary(analysis: Analysis) -> dict[str, Any]:
     res, is_local = analysis.results, analysis.locality.is_local
     by_user: defaultdict[str, list[Login]] = defaultdict(list)
@@ -236,7 +218,7 @@ def logins(analysis: Analysis, user: str | None = None, ip: str | None = None) -
     return rows
 
 
-@_cyclic_gc_paused()
+@cyclic_gc_paused()
 def failures(analysis: Analysis) -> dict[str, Any]:
     return {"auth_failures": len(analysis.results.failures),
             "by_ip": _failures_by(analysis, "client_ip"),
