@@ -91,3 +91,15 @@ def test_failures_json_groups_by_ip_and_user():
     assert data["auth_failures"] == 1
     assert data["by_ip"][0]["ip"] == "127.0.0.1"
     assert data["by_username"][0]["username"] == "centos7@phoenixknight.jp"
+
+
+def test_jobs_default_is_the_usable_cpus_at_most_four(monkeypatch):
+    from saslscope.cli import logs
+
+    monkeypatch.setattr(logs.os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    assert logs.usable_cpus() == 4
+    monkeypatch.setattr(logs.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert logs.usable_cpus() == 1
+    monkeypatch.delattr(logs.os, "sched_getaffinity")
+    monkeypatch.setattr(logs.os, "cpu_count", lambda: None)
+    assert logs.usable_cpus() == 1
