@@ -150,8 +150,8 @@ def test_wire_format_round_trip():
         open_sessions={("mail", "postfix/smtpd", 9): (True, False)},
         open_messages=[open_message])
     outcome = parallel.ChunkResult(results, boundary, {"192.0.2.1"}, LineCounts(10, 7, 1, 2, 0),
-                                   [UnparsedLine("maillog", 3, "Nov 28 ö", "unknown")], ["a warning"], 1234,
-                                   (11, 28), (2026, 11))
+                                   [UnparsedLine("maillog", 3, "Nov 28 ö", "unknown")], ["a warning"], (11, 28),
+                                   (2026, 11))
 
     got = parallel.unpack(parallel.pack(outcome))
 
@@ -165,8 +165,8 @@ def test_wire_format_round_trip():
     [message] = got.boundary.open_messages
     assert message.session.tls == "TLSv1.2 ECDHE" and message.session.messages == [message]
     assert repr(message) == repr(open_message)
-    assert (got.own_ips, got.counts, got.unparsed, got.warnings, got.size, got.first_stamp, got.years) == (
-        outcome.own_ips, outcome.counts, outcome.unparsed, outcome.warnings, outcome.size, outcome.first_stamp,
+    assert (got.own_ips, got.counts, got.unparsed, got.warnings, got.first_stamp, got.years) == (
+        outcome.own_ips, outcome.counts, outcome.unparsed, outcome.warnings, outcome.first_stamp,
         outcome.years)
 
 
@@ -184,3 +184,16 @@ def test_a_chunk_spanning_more_than_a_year_passes_the_year_on(tmp_path):
     last = max(row["last_seen"] for row in expected["failures_by_ip"])
     assert (int(last[:4]) - int(first[:4]), last[5:10]) == (1, "05-11")
     assert cut_summary(path, [line_ends(path)[14]]) == expected
+
+
+def test_progress_counts_every_byte_as_the_workers_read_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(parallel, "MIN_CHUNK", 0)
+    out = io.StringIO()
+    genlog.generate(3000, seed=5, out=out)
+    log = tmp_path / "maillog"
+    log.write_text(out.getvalue())
+    assert len(parallel.plan([str(log)], 2)) == 2
+    reported: list[int] = []
+    got = analyze([log], only="summary", jobs=2, progress=reported.append).summary()
+    assert sum(reported) == log.stat().st_size and all(n > 0 for n in reported)
+    assert got["lines"] == analyze([log], only="summary", jobs=1).summary()["lines"]

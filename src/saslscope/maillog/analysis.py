@@ -172,7 +172,7 @@ def analyze(paths: Iterable[str | os.PathLike[str]] = (), *, lines: Iterable[str
 def analyze_chunks(chunks: list[parallel.Chunk], jobs: int, ordered: list[str], year: int | None,
                     now: datetime | None, syslog_name: str | None, locality: LocalityJudge,
                     unparsed_limit: int, progress: ProgressCallback | None) -> Analysis:
-    outcomes = parallel.run(chunks, jobs, year, now, syslog_name, set(locality.own_ips), unparsed_limit)
+    outcomes = parallel.run(chunks, jobs, year, now, syslog_name, set(locality.own_ips), unparsed_limit, progress)
     results = parallel.merge(outcomes, locality)
     counts = LineCounts()
     unparsed: list[UnparsedLine] = []
@@ -186,8 +186,6 @@ def analyze_chunks(chunks: list[parallel.Chunk], jobs: int, ordered: list[str], 
         unparsed.extend(UnparsedLine(u.source, offset + u.line_number, u.text, u.reason) for u in outcome.unparsed)
         warnings.extend(outcome.warnings)
         offset += outcome.counts.total
-        if progress is not None:
-            progress(outcome.size)
     return Analysis(counts, results, locality, unparsed[:unparsed_limit], warnings, ordered, False, "summary")
 
 

@@ -22,6 +22,9 @@ import multiprocessing
 import os
 import pickle
 import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone, tzinfo
 from operator import attrgetter
@@ -59,7 +62,6 @@ class ChunkResult:
     counts: LineCounts
     unparsed: list[UnparsedLine]               # line numbers counted from the chunk's start
     warnings: list[str]
-    size: int
     first_stamp: tuple[int, int] | None        # (month, day) of the first BSD stamp read
     years: YearState                           # where the chunk left the year inference
 
@@ -154,12 +156,12 @@ def run_chunk(job: ChunkJob) -> ChunkResult:
     prefilter = Prefilter(parser, correlator.feed, "summary")
     counts = LineCounts()
     unparsed: list = []
-    size = 0
 
     def blocks():
-        nonlocal size
         for block in _range_blocks(job.chunk, warnings):
-            size += len(block)
+            if _bytes_read is not None:
+                with _bytes_read.get_lock():
+                    _bytes_read.value += len(block)
             yield block
 
     LineFeeder(parser, correlator, counts, unparsed, job.unparsed_limit, None, None, False).feed_lines(
@@ -170,8 +172,8 @@ def run_chunk(job: ChunkJob) -> ChunkResult:
         results, boundary = correlator.finish(), correlator.boundary
     else:
         results, boundary = correlator.cut()
-    return ChunkResult(results, boundary, locality.own_ips, counts, unparsed, warnings.messages, size,
-                       years.first, (years.year, years.last_month))
+    return ChunkResult(results, boundary, locality.own_ips, counts, unparsed, warnings.messages, years.first,
+                       (years.year, years.last_month))
 
 
 def merge(outcomes: list[ChunkResult], locality: LocalityJudge) -> Results:
@@ -249,8 +251,51 @@ def year_states(stamps: list[tuple[int, int] | None], year: int | None, now: dat
     return states
 
 
+# In a worker: the bytes read by all workers, shared with the parent's progress bar (or None).
+_bytes_read: Any = None
+
+
+def _share_counter(counter: Any) -> None:
+    global _bytes_read
+    _bytes_read = counter
+
+
+@contextmanager
+def _reporting(counter: Any, progress: Callable[[int], None] | None) -> Iterator[None]:
+    """Pass the workers' bytes read on to ``progress`` as they grow (a terminal's progress bar
+    would otherwise stand still until every chunk is done). A chunk analysed again for its
+    year counts twice: the bar may reach its end early."""
+    if progress is None:
+        yield
+        return
+    done = threading.Event()
+    reported = 0
+
+    def report() -> None:
+        nonlocal reported
+        now = counter.value
+        if now > reported:
+            progress(now - reported)
+            reported = now
+
+    def poll() -> None:
+        while not done.wait(0.1):
+            report()
+
+    poller = threading.Thread(target=poll, name="saslscope-progress", daemon=True)
+    poller.start()
+    try:
+        yield
+    finally:
+        done.set()
+        poller.join()
+        report()
+
+
 def run(chunks: list[Chunk], jobs: int, year: int | None, now: datetime | None, syslog_name: str | None,
-        own_addresses: set[str], unparsed_limit: int) -> list[ChunkResult]:
+        own_addresses: set[str], unparsed_limit: int,
+        progress: Callable[[int], None] | None = None) -> list[ChunkResult]:
+    """Analyse the chunks in ``jobs`` processes; ``progress`` is told the bytes read as they are."""
     stamps = [first_stamp(chunk) for chunk in chunks]
     work = [ChunkJob(c, i == 0, i == len(chunks) - 1, y, m, syslog_name, own_addresses, unparsed_limit)
             for i, (c, (y, m)) in enumerate(zip(chunks, year_states(stamps, year, now)))]
@@ -258,7 +303,9 @@ def run(chunks: list[Chunk], jobs: int, year: int | None, now: datetime | None, 
     # rich's progress thread, and forking a threaded process is unsafe)
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["saslscope.maillog.parallel"])
-    with tempfile.TemporaryDirectory(prefix="saslscope-") as directory, context.Pool(min(jobs, len(work))) as pool:
+    counter = context.Value("q", 0) if progress is not None else None
+    with tempfile.TemporaryDirectory(prefix="saslscope-") as directory, \
+            context.Pool(min(jobs, len(work)), _share_counter, (counter,)) as pool, _reporting(counter, progress):
         run_one = functools.partial(_run_chunk_to_file, directory)
         # in log order as each arrives: a chunk is unpacked while later ones are still analysed
         outcomes = [_read_result(path) for path in pool.imap(run_one, work)]
@@ -393,12 +440,12 @@ def _pack(outcome: ChunkResult) -> bytes:
     time_columns, zone_column, folded, zones = table.pack()
     objects = pickle.dumps((zones, open_messages, outcome.counts, outcome.unparsed), pickle.HIGHEST_PROTOCOL)
     return marshal.dumps((objects, time_columns, zone_column, folded, records, res.sasl_messages, boundary_parts,
-                          outcome.own_ips, outcome.warnings, outcome.size, outcome.first_stamp, outcome.years))
+                          outcome.own_ips, outcome.warnings, outcome.first_stamp, outcome.years))
 
 
 def _unpack(data: bytes) -> ChunkResult:
     (objects, time_columns, zone_column, folded, records, sasl_messages, boundary_parts, own_ips, warnings,
-     size, first_stamp, years) = marshal.loads(data)
+     first_stamp, years) = marshal.loads(data)
     zones, open_messages, counts, unparsed = pickle.loads(objects)
     times = _unpack_times(time_columns, zone_column, folded, zones)
     res = Results(**{name: _unpack_records(columns, record_type, times)
@@ -412,7 +459,7 @@ def _unpack(data: bytes) -> ChunkResult:
             {qid: None if seen is None else Message(qid, None, sender=seen[0], size=seen[1], nrcpt=seen[2])
              for qid, seen in zip(queue_ids, message_starts)},
             open_sessions, open_messages)
-    return ChunkResult(res, boundary, own_ips, counts, unparsed, warnings, size, first_stamp, years)
+    return ChunkResult(res, boundary, own_ips, counts, unparsed, warnings, first_stamp, years)
 
 
 def _run_chunk_to_file(directory: str, job: ChunkJob) -> str:
