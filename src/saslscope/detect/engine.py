@@ -1,0 +1,76 @@
+"""The detection engine: detectors planned, state applied, findings judged, in event order.
+
+:class:`Detector` is the contract every detector keeps. It is a pure function pair over the
+signals it cares about: :meth:`Detector.plan` says which state operations a signal needs (a
+window to add to, a network to look up), :meth:`Detector.judge` turns the answers into findings.
+Neither reads a clock, a file or a socket, so the same detector serves an old log, a live log
+and a live policy request; only who answers the plan differs (:class:`~saslscope.detect.state.MemoryState`
+here, Redis in the policy service).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from saslscope.detect.config import DetectConfig
+from saslscope.detect.findings import Finding
+from saslscope.detect.signals import Signal
+from saslscope.detect.state import Answer, MemoryState, Op
+
+
+class Detector(Protocol):
+    """A pure state machine over signals; its state lives in the backend that answers its plan."""
+
+    def plan(self, signal: Signal) -> Sequence[Op]:
+        """The state operations this signal needs, in order; empty when it needs none."""
+        ...
+
+    def judge(self, signal: Signal, answers: Sequence[Answer]) -> Sequence[Finding]:
+        """Findings from the answers to :meth:`plan`'s operations (same order); called for every
+        signal, also when the plan was empty (a rule that needs no state, like a sender check)."""
+        ...
+
+
+class Engine:
+    """Feed signals in time order, collect findings; state in memory.
+
+    The policy service drives the same detectors against its own backend (see
+    :func:`plan_all`/:func:`judge_all`), so both fronts share every rule.
+    """
+
+    def __init__(self, config: DetectConfig, detectors: Sequence[Detector] | None = None,
+                 state: MemoryState | None = None) -> None:
+        from saslscope.detect.detectors import default_detectors
+
+        self.config = config
+        self.detectors: Sequence[Detector] = detectors if detectors is not None else default_detectors(config)
+        self.state = state if state is not None else MemoryState()
+
+    def feed(self, signal: Signal) -> list[Finding]:
+        plans = plan_all(self.detectors, signal)
+        answers = self.state.apply([op for ops in plans for op in ops], signal.time.timestamp())
+        return judge_all(self.detectors, signal, plans, answers)
+
+    def feed_all(self, signals: Iterable[Signal]) -> list[Finding]:
+        findings: list[Finding] = []
+        for signal in signals:
+            findings.extend(self.feed(signal))
+        return findings
+
+
+def plan_all(detectors: Sequence[Detector], signal: Signal) -> list[Sequence[Op]]:
+    """Every detector's plan for one signal, one list per detector."""
+    return [detector.plan(signal) for detector in detectors]
+
+
+def judge_all(detectors: Sequence[Detector], signal: Signal, plans: Sequence[Sequence[Op]],
+              answers: Sequence[Answer]) -> list[Finding]:
+    """Hand each detector the answers to its own plan (``answers`` is every plan's, flattened)."""
+    findings: list[Finding] = []
+    start = 0
+    for detector, ops in zip(detectors, plans, strict=True):
+        mine = answers[start:start + len(ops)]
+        start += len(ops)
+        findings.extend(detector.judge(signal, mine))
+    return findings

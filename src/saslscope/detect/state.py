@@ -1,0 +1,234 @@
+"""What detectors ask of their state, as data, and the in-memory backend that answers.
+
+Detectors are sans-IO: a detector *plans* a list of operations for a signal, a backend executes
+them, and the detector *judges* the answers. The in-memory :class:`MemoryState` answers at once
+(``logs alerts``, ``logs watch``, a single ``policy serve``); the Redis backend of the policy
+service answers the same operations in one atomic script, so a fleet of services shares the
+counters and no two of them both allow the 51st message. Keys are plain strings made by the
+detector (they may contain untrusted user names; backends treat them as opaque bytes). A key is
+always used with the same window length.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from saslscope.detect.findings import Evidence
+
+#: evidence entries a window keeps (the most recent): enough to show, with a count of the rest
+KEEP_EVIDENCE = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Add an entry to the sliding window ``key`` of ``seconds``, then read the window.
+
+    ``member`` ("" for none) is counted distinctly; ``weight`` is added to the total (0 reads
+    without adding); ``keep`` is evidence remembered with the entry.
+    """
+
+    key: str
+    seconds: float
+    member: str = ""
+    weight: int = 1
+    keep: Evidence | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WindowCount:
+    total: int                     # sum of weights in the window
+    distinct: int                  # distinct non-empty members in the window
+    kept: tuple[Evidence, ...]     # the most recent kept evidence, newest last
+    kept_total: int                # how many entries in the window carried evidence
+
+
+def crossed(count: WindowCount, weight: int, threshold: int) -> bool:
+    """True when adding ``weight`` took the window from below ``threshold`` to at or above it."""
+    return count.total - weight < threshold <= count.total
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """Record ``member`` under ``key``; answer whether it was known before and how many are known.
+
+    Memory lasts ``ttl`` seconds after a member was last seen (the learning history of an
+    account's networks). A backend may also consult the history store's baselines.
+    """
+
+    key: str
+    member: str
+    ttl: float
+
+
+@dataclass(frozen=True, slots=True)
+class SeenAnswer:
+    known: bool          # seen before this signal
+    members: int         # distinct members known now, this one included
+    first: float | None  # when the key first saw any member (start of its learning period)
+
+
+@dataclass(frozen=True, slots=True)
+class Once:
+    """True the first time within ``seconds``: one finding per episode, a block that expires."""
+
+    key: str
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Swap:
+    """Store ``value`` under ``key`` for ``ttl`` seconds; answer the previous live value."""
+
+    key: str
+    value: str
+    ttl: float
+
+
+Op = Window | Seen | Once | Swap
+Answer = WindowCount | SeenAnswer | bool | str | None
+
+
+class MemoryState:
+    """The operations answered from dictionaries; memory follows the live keys only.
+
+    Entries leave a window when they are older than its length; keys idle for longer than their
+    own lifetime are dropped by a sweep that runs as time advances, so a watcher that runs for
+    weeks keeps no state for an address seen once.
+    """
+
+    def __init__(self) -> None:
+        self._windows: dict[str, _WindowState] = {}
+        self._seen: dict[str, dict[str, float]] = {}
+        self._seen_first: dict[str, float] = {}
+        self._once: dict[str, float] = {}
+        self._swap: dict[str, tuple[str, float]] = {}
+        # key -> (expiry time, kind) in order of last touch, for the sweep
+        self._expiry: OrderedDict[str, float] = OrderedDict()
+        self._swept = float("-inf")
+
+    def __len__(self) -> int:
+        """Live keys: what memory grows with."""
+        return len(self._expiry)
+
+    def apply(self, ops: Sequence[Op], now: float) -> list[Answer]:
+        answers: list[Answer] = []
+        for op in ops:
+            if isinstance(op, Window):
+                answers.append(self._window(op, now))
+            elif isinstance(op, Seen):
+                answers.append(self._seen_op(op, now))
+            elif isinstance(op, Once):
+                answers.append(self._once_op(op, now))
+            else:
+                answers.append(self._swap_op(op, now))
+        if now - self._swept > 60.0:
+            self.sweep(now)
+        return answers
+
+    def _touch(self, key: str, expiry: float) -> None:
+        self._expiry[key] = expiry
+        self._expiry.move_to_end(key)
+
+    def _window(self, op: Window, now: float) -> WindowCount:
+        key = "w:" + op.key
+        window = self._windows.get(key)
+        if window is None:
+            window = self._windows[key] = _WindowState()
+        window.expire(now - op.seconds)
+        if op.weight or op.member or op.keep is not None:
+            window.add(now, op.member, op.weight, op.keep)
+        self._touch(key, now + op.seconds)
+        return WindowCount(window.total, len(window.members), tuple(window.kept_recent()), window.kept_total)
+
+    def _seen_op(self, op: Seen, now: float) -> SeenAnswer:
+        key = "s:" + op.key
+        members = self._seen.setdefault(key, {})
+        first = self._seen_first.setdefault(key, now)
+        last = members.pop(op.member, None)  # re-inserted last: dict order is last-seen order
+        known = last is not None and last > now - op.ttl
+        members[op.member] = now
+        horizon = now - op.ttl
+        while members:
+            oldest_member, oldest = next(iter(members.items()))
+            if oldest > horizon:
+                break
+            del members[oldest_member]
+        self._touch(key, now + op.ttl)
+        return SeenAnswer(known=known, members=len(members), first=first)
+
+    def _once_op(self, op: Once, now: float) -> bool:
+        key = "o:" + op.key
+        until = self._once.get(key)
+        if until is not None and until > now:
+            return False
+        self._once[key] = now + op.seconds
+        self._touch(key, now + op.seconds)
+        return True
+
+    def _swap_op(self, op: Swap, now: float) -> str | None:
+        key = "x:" + op.key
+        previous = self._swap.get(key)
+        self._swap[key] = (op.value, now + op.ttl)
+        self._touch(key, now + op.ttl)
+        return previous[0] if previous is not None and previous[1] > now else None
+
+    def sweep(self, now: float) -> None:
+        """Drop keys whose lifetime ended: oldest touched first, stopping at the first live one."""
+        self._swept = now
+        while self._expiry:
+            key, expiry = next(iter(self._expiry.items()))
+            if expiry > now:
+                break
+            del self._expiry[key]
+            self._windows.pop(key, None)
+            self._seen.pop(key, None)
+            self._seen_first.pop(key, None)
+            self._once.pop(key, None)
+            self._swap.pop(key, None)
+
+
+class _WindowState:
+    """One sliding window: entries in arrival order with running totals, so reads are O(1)."""
+
+    __slots__ = ("entries", "members", "total", "kept", "kept_total")
+
+    def __init__(self) -> None:
+        self.entries: deque[tuple[float, str, int, bool]] = deque()
+        self.members: dict[str, int] = {}
+        self.total = 0
+        self.kept: deque[tuple[float, Evidence]] = deque()
+        self.kept_total = 0
+
+    def add(self, now: float, member: str, weight: int, keep: Evidence | None) -> None:
+        self.entries.append((now, member, weight, keep is not None))
+        self.total += weight
+        if member:
+            self.members[member] = self.members.get(member, 0) + 1
+        if keep is not None:
+            self.kept.append((now, keep))
+            self.kept_total += 1
+            if len(self.kept) > KEEP_EVIDENCE:
+                self.kept.popleft()
+
+    def expire(self, horizon: float) -> None:
+        """Forget entries at or before ``horizon`` (entries arrive in time order; a log's few
+        out-of-order lines only stay a little longer)."""
+        entries = self.entries
+        while entries and entries[0][0] <= horizon:
+            _, member, weight, kept = entries.popleft()
+            self.total -= weight
+            if member:
+                left = self.members[member] - 1
+                if left:
+                    self.members[member] = left
+                else:
+                    del self.members[member]
+            if kept:
+                self.kept_total -= 1
+        while self.kept and self.kept[0][0] <= horizon:
+            self.kept.popleft()
+
+    def kept_recent(self) -> list[Evidence]:
+        return [evidence for _, evidence in self.kept]
