@@ -416,7 +416,7 @@ def explain(
             reasons.append(f"{explanation.title} is sent by the {explanation.direction}")
             continue
         return dataclasses.replace(explanation, mechanism=mechanism.upper()) if mechanism else explanation
-    if family is not None:
+    if mechanism is not None:
         side = f" {direction}" if direction else ""
         raise MalformedMessage(f"not a {mechanism.upper()}{side} message: {reasons[0] if reasons else 'no such step'}")
     return _unknown(blob, direction)
