@@ -47,9 +47,21 @@ class HeaderBlock:
     malformed: list[tuple[int, str]] = field(default_factory=list)  # (line number, text)
     envelope_line: str | None = None                                # mbox "From " separator
 
+    _index: dict[str, list[HeaderField]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _indexed: int = field(default=0, init=False, repr=False, compare=False)
+
     def get_all(self, name: str) -> list[HeaderField]:
-        wanted = name.lower()
-        return [f for f in self.fields if f.name.lower() == wanted]
+        """The fields called ``name`` (case-insensitive), in header order, topmost first.
+
+        One pass builds an index by name (rebuilt only if fields were added since), so asking for
+        each of the summary fields does not scan a 90,000-field header again each time.
+        """
+        if self._indexed != len(self.fields):
+            self._index = {}
+            for f in self.fields:
+                self._index.setdefault(f.name.lower(), []).append(f)
+            self._indexed = len(self.fields)
+        return list(self._index.get(name.lower(), ()))
 
     def first(self, name: str) -> str | None:
         found = self.get_all(name)

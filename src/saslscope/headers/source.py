@@ -14,18 +14,28 @@ from typing import BinaryIO
 HEADER_READ_LIMIT = 16 * 1024 * 1024
 _CHUNK = 64 * 1024
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
+_CONTENT = re.compile(rb"\S")
 
 
 def read_header_bytes(handle: BinaryIO, limit: int = HEADER_READ_LIMIT) -> bytes:
-    """Read ``handle`` up to the end of the header block (blank lines before the header skipped)."""
+    """Read ``handle`` up to the end of the header block (blank lines before the header skipped).
+
+    Each chunk is searched once (from 3 bytes before it, for a CRLF pair cut between chunks), so
+    reading is linear in the header size.
+    """
     buffer = bytearray()
+    content_start: int | None = None
     while len(buffer) < limit:
         chunk = handle.read(_CHUNK)
         if not chunk:
             break
         searched_from = max(0, len(buffer) - 3)
         buffer += chunk
-        content_start = len(buffer) - len(buffer.lstrip())
+        if content_start is None:
+            content = _CONTENT.search(buffer, searched_from)
+            if content is None:
+                continue                          # only blank lines so far
+            content_start = content.start()
         if _HEADER_END.search(buffer, max(searched_from, content_start)):
             break
     return bytes(buffer)
