@@ -12,9 +12,10 @@ from saslscope.cli.exitcodes import Exit
 
 
 @click.command()
-@click.argument("source", metavar="FILE|-")
+@click.argument("source", metavar="FILE|MAILDIR|-")
 @click.option("--index", type=int, default=None,
-              help="Read message N of an mbox file (0 = first, -1 = last).")
+              help="Read message N of an mbox file or a Maildir, in delivery order (0 = first, -1 = last;"
+                   " a Maildir's default is the last).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--log", "log_paths", multiple=True, metavar="FILE",
               help="Postfix log(s): show the SASL login behind the authenticated hop. Repeatable.")
@@ -22,7 +23,8 @@ from saslscope.cli.exitcodes import Exit
               metavar="SECONDS", help="Flag clock skew when a hop is older than the previous one by more.")
 def headers(source: str, index: int | None, as_json: bool, log_paths: tuple[str, ...],
             skew_tolerance: float) -> None:
-    """Show the hops of a message (an .eml file, an mbox message, or - for stdin), oldest first.
+    """Show the hops of a message (an .eml file, an mbox message, a Maildir's message, or - for
+    stdin), oldest first.
 
     For each hop: the sending host (HELO, reverse name, IP), the receiving host, the protocol
     and its meaning (ESMTPSA = authenticated submission over TLS, RFC 3848), TLS version and

@@ -24,7 +24,7 @@ from saslscope.headers.authresults import (
 )
 from saslscope.headers.fields import HeaderBlock, decode_words, split_header_block
 from saslscope.headers.received import Hop, parse_received
-from saslscope.headers.source import HeaderInputError, read_message_bytes
+from saslscope.headers.source import HeaderInputError, MessageSource, read_message
 
 # Clocks of unrelated servers drift; a hop "before" its predecessor by less than this is noise.
 DEFAULT_SKEW_TOLERANCE = 60.0
@@ -66,6 +66,7 @@ class HeaderAnalysis:
     malformed_lines: list[tuple[int, str]] = field(default_factory=list)
     envelope_line: str | None = None
     skew_tolerance: float = DEFAULT_SKEW_TOLERANCE
+    source: MessageSource | None = None              # where the message was read (analyze_source)
     # field name (or "malformed lines") -> how many were left out beyond MAX_FIELDS_PER_NAME
     omitted: dict[str, int] = field(default_factory=dict)
 
@@ -142,13 +143,16 @@ def analyze_bytes(data: bytes, skew_tolerance: float = DEFAULT_SKEW_TOLERANCE) -
 
 def analyze_source(path: str, index: int | None = None, stdin: BinaryIO | None = None,
                    skew_tolerance: float = DEFAULT_SKEW_TOLERANCE) -> HeaderAnalysis:
-    """Read ``path`` (``-`` for stdin; an mbox message with ``index``) and analyse its header.
+    """Read ``path`` (``-`` for stdin; an mbox message with ``index``; a Maildir directory, its newest
+    message or message ``index`` in delivery order) and analyse its header.
 
     Raises :class:`HeaderInputError` when the input is unreadable, empty, or has no header fields.
     """
-    data = read_message_bytes(path, index, stdin)
-    block = split_header_block(_decode(data))
+    source = read_message(path, index, stdin)
+    block = split_header_block(_decode(source.data))
     if not block.fields:
-        where = "stdin" if path == "-" else path
+        where = "stdin" if path == "-" else (f"{path}/{source.file}" if source.file else path)
         raise HeaderInputError(f"{where} has no header fields (expected lines like 'Received: ...')")
-    return analyze_block(block, skew_tolerance)
+    analysis = analyze_block(block, skew_tolerance)
+    analysis.source = source
+    return analysis

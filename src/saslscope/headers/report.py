@@ -131,6 +131,7 @@ def to_dict(analysis: HeaderAnalysis, log: dict[str, Any] | None = None) -> dict
         "skew_tolerance_seconds": analysis.skew_tolerance,
         "malformed_lines": [{"line": number, "text": text} for number, text in analysis.malformed_lines],
         "envelope_line": analysis.envelope_line,
+        "source": analysis.source.to_dict() if analysis.source else None,
         "omitted": dict(analysis.omitted),
         "notes": _notes(analysis),
     }
@@ -139,6 +140,10 @@ def to_dict(analysis: HeaderAnalysis, log: dict[str, Any] | None = None) -> dict
 def _notes(analysis: HeaderAnalysis) -> list[str]:
     """What the report leaves out, in words (also printed by the human output)."""
     notes = []
+    source = analysis.source
+    if source is not None and source.kind == "maildir" and source.count and source.count > 1:
+        notes.append(f"message {source.index} of the {source.count} in Maildir {source.path} in delivery order "
+                     f"(0 = oldest, -1 = newest; --index chooses): {source.file}")
     for name, count in analysis.omitted.items():
         kept = MAX_FIELDS_PER_NAME
         if name == "Received":
