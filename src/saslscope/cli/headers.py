@@ -42,7 +42,7 @@ def headers(source: str, index: int | None, as_json: bool, log_paths: tuple[str,
         analysis = analyze_source(source, index=index, skew_tolerance=skew_tolerance)
         log = join_log(analysis, list(log_paths)) if log_paths else None
     except HeaderInputError as error:
-        click.echo(f"saslscope headers: {error}", err=True)
+        click.echo(f"saslscope headers: {_printable(error)}", err=True)     # paths and log text: data
         sys.exit(Exit.BAD_INPUT)
     report = to_dict(analysis, log=log)
     if as_json:
