@@ -41,13 +41,13 @@ def test_json():
 
 
 def test_pasted_session_from_stdin_continues_after_a_bad_line():
-    session = f"EHLO localhost\n250 8BITMIME\nauth cram-md5\n334 {CHALLENGE}\n{ECHO_ANSWER}\n235 2.7.0 ok\nbad!\n"
+    session = f"EHLO localhost\n250 8BITMIME\nauth cram-md5\n334 {CHALLENGE}\nbad!\n{ECHO_ANSWER}\n235 2.7.0 ok\n"
     result = run(["--json"], stdin=session)
     assert result.exit_code == Exit.BAD_INPUT
     records = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [(r["line"], r["kind"]) for r in records] == [(4, "cram-md5-challenge"), (5, "cram-md5-response")]
+    assert [(r["line"], r["kind"]) for r in records] == [(4, "cram-md5-challenge"), (6, "cram-md5-response")]
     assert "echo" in records[1]["warnings"][0]
-    assert result.stderr.startswith("Error: line 7: not base64")
+    assert result.stderr.startswith("Error: line 5: not base64")
 
 
 def test_hint_and_direction():

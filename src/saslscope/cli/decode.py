@@ -16,7 +16,8 @@ from saslscope.cli.exitcodes import Exit
 from saslscope.cli.respond import SaslCommandError, exit_for
 from saslscope.sasl.errors import MalformedMessage, SaslError
 from saslscope.sasl.explain import explain, mechanism_family
-from saslscope.sasl.pasted import PastedBlob, decode_pasted
+from saslscope.sasl.explanation import Explanation
+from saslscope.sasl.pasted import HiddenData, PastedBlob, decode_pasted
 from saslscope.sasl.transcript import read_pasted_session
 
 
@@ -36,7 +37,10 @@ def decode(blob: str | None, mechanism: str | None, direction: str | None, show_
 
     BLOB may be bare base64, a whole "334 ..." line, or an "AUTH MECH <base64>" command.
     Without BLOB, standard input is read line by line, so a whole pasted AUTH exchange is
-    explained at once ("AUTH CRAM-MD5", "334 ...", the answer, "235 ...").
+    explained at once ("AUTH CRAM-MD5", "334 ...", the answer, "235 ..."): the output of
+    `saslscope login`, swaks, msmtp --debug or `openssl s_client` (2>&1 too) as it is. In such a
+    session, lines outside an AUTH exchange are context and skipped; a step the transcript masks
+    is shown as hidden.
 
     \b
       saslscope decode 'PDA3Nzg3NTMyMDgxMzMwMDAuMTUzNzE1MTM2NEBpazEtMzMxLTI1NjQ5LnZzLnNha3VyYS5uZS5qcD4='
@@ -59,17 +63,21 @@ def decode(blob: str | None, mechanism: str | None, direction: str | None, show_
             click.echo("Paste the blob(s), one per line; end with Ctrl-D:", err=True)
         items = list(read_pasted_session(sys.stdin)) if sys.stdin is not None else []
         if not items:
-            raise SaslCommandError("nothing to decode: no BLOB argument and no base64 on standard input", Exit.BAD_INPUT)
+            raise SaslCommandError("nothing to decode: no BLOB argument, and no AUTH exchange or base64 on standard input", Exit.BAD_INPUT)
     failures = 0
     for number, item in items:
         where = f"line {number}: " if number is not None else ""
         try:
-            if isinstance(item, MalformedMessage):
+            if isinstance(item, HiddenData) and number is not None:
+                # a transcript that masks a step (msmtp, saslscope login): context, not bad input
+                explanation = Explanation("hidden", str(item))
+            elif isinstance(item, MalformedMessage):
                 raise item
-            assert item.data is not None
-            explanation = explain(
-                item.data, mechanism or item.mechanism, direction or item.direction, answering=item.answering
-            )
+            else:
+                assert item.data is not None
+                explanation = explain(
+                    item.data, mechanism or item.mechanism, direction or item.direction, answering=item.answering
+                )
         except SaslError as exc:
             if number is None:
                 raise exit_for(exc) from None

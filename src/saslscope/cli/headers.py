@@ -12,9 +12,10 @@ from saslscope.cli.exitcodes import Exit
 
 
 @click.command()
-@click.argument("source", metavar="FILE|-")
+@click.argument("source", metavar="FILE|MAILDIR|-")
 @click.option("--index", type=int, default=None,
-              help="Read message N of an mbox file (0 = first, -1 = last).")
+              help="Read message N of an mbox file or a Maildir, in delivery order (0 = first, -1 = last;"
+                   " a Maildir's default is the last).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--log", "log_paths", multiple=True, metavar="FILE",
               help="Postfix log(s): show the SASL login behind the authenticated hop. Repeatable.")
@@ -22,7 +23,8 @@ from saslscope.cli.exitcodes import Exit
               metavar="SECONDS", help="Flag clock skew when a hop is older than the previous one by more.")
 def headers(source: str, index: int | None, as_json: bool, log_paths: tuple[str, ...],
             skew_tolerance: float) -> None:
-    """Show the hops of a message (an .eml file, an mbox message, or - for stdin), oldest first.
+    """Show the hops of a message (an .eml file, an mbox message, a Maildir's message, or - for
+    stdin), oldest first.
 
     For each hop: the sending host (HELO, reverse name, IP), the receiving host, the protocol
     and its meaning (ESMTPSA = authenticated submission over TLS, RFC 3848), TLS version and
@@ -40,7 +42,7 @@ def headers(source: str, index: int | None, as_json: bool, log_paths: tuple[str,
         analysis = analyze_source(source, index=index, skew_tolerance=skew_tolerance)
         log = join_log(analysis, list(log_paths)) if log_paths else None
     except HeaderInputError as error:
-        click.echo(f"saslscope headers: {error}", err=True)
+        click.echo(f"saslscope headers: {_printable(error)}", err=True)     # paths and log text: data
         sys.exit(Exit.BAD_INPUT)
     report = to_dict(analysis, log=log)
     if as_json:
@@ -69,15 +71,24 @@ def _line(*parts: tuple[object, str] | object) -> Any:
 
 
 def _delay(seconds: float | None) -> str:
+    """``+3.44 s``, ``+2.5 min``, ``-1.2 h``: two decimals at most, a space before the unit."""
     if seconds is None:
         return ""
     sign = "-" if seconds < 0 else "+"
     value = abs(seconds)
     if value < 120:
-        return f"{sign}{value:g}s"
+        return f"{sign}{_number(value, 2)} s"
     if value < 7200:
-        return f"{sign}{value / 60:.1f}min"
-    return f"{sign}{value / 3600:.1f}h"
+        return f"{sign}{_number(value / 60, 1)} min"
+    return f"{sign}{_number(value / 3600, 1)} h"
+
+
+def _number(value: float, decimals: int) -> str:
+    return f"{value:.{decimals}f}".rstrip("0").rstrip(".")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 def _tls_text(tls: dict[str, Any] | None) -> str:
@@ -129,15 +140,16 @@ def _render_hop(console: Any, hop: dict[str, Any], is_submission: bool) -> None:
         console.print(_line(("    raw?  ", "yellow"), "not understood: " + "  ".join(hop["unrecognised"])))
 
 
-def _render_results(console: Any, title: str, results: list[dict[str, Any]]) -> None:
+def _result_lines(title: str, results: list[dict[str, Any]]) -> list[Any]:
+    out = []
     for result in results:
         props = " ".join(f"{k}={v}" for k, v in {**result["properties"], **result["extras"]}.items())
         comment = f" ({result['comment']})" if result["comment"] else ""
         reason = f" reason={result['reason']}" if result["reason"] else ""
         where = result["authserv_id"] or "?"
         arc = f" [ARC i={result['instance']}]" if result["instance"] is not None else ""
-        console.print(_line(f"  {title:<6}", (result["result"], "bold"), comment, reason, f" {props}",
-                            f"  by {where}{arc}"))
+        out.append(_line(f"  {title:<6}", (result["result"], "bold"), comment, reason, f" {props}", f"  by {where}{arc}"))
+    return out
 
 
 def _render(report: dict[str, Any]) -> None:
@@ -149,15 +161,17 @@ def _render(report: dict[str, Any]) -> None:
     hops = report["hops"]
     submission = report["submission"]
     console.print()
-    console.print(_line(("Received chain, oldest first", "bold underline"), f" ({len(hops)} hops)"))
+    console.print(_line(("Received chain, oldest first", "bold underline"), f" ({_count(len(hops), 'hop')})"))
+    for note in report["notes"]:
+        console.print(_line(("note: ", "yellow"), note))
     for hop in hops:
         _render_hop(console, hop, submission is not None and hop["number"] == submission["hop"])
     console.print()
     if submission:
         who = f", authenticated sender {submission['authenticated_sender']}" if submission["authenticated_sender"] else ""
         console.print(_line(("Authenticated submission: ", "bold green"),
-                            f"hop {submission['hop']} from {submission['client_ip'] or '?'}"
-                            f" ({submission['client_name'] or 'no rDNS'}, helo {submission['helo'] or '?'})"
+                            f"hop {submission['hop']} from {submission['from_ip'] or '?'}"
+                            f" ({submission['reverse_name'] or 'no rDNS'}, helo {submission['helo'] or '?'})"
                             f" to {submission['by_host'] or '?'} with {submission['protocol'] or '?'},"
                             f" queue id {submission['queue_id'] or '?'}{who}"))
         if submission["earlier_hops"]:
@@ -178,35 +192,48 @@ def _render(report: dict[str, Any]) -> None:
         console.print(_line(("Authenticated submission: ", "bold"), "none of the hops says the client authenticated"))
     log = report["log"]
     if log is not None:
-        _render_log(console, log)
-    console.print()
-    console.print(_line(("Verdicts", "bold underline")))
+        _render_log(console, log, len(hops))
+    verdicts = _verdict_lines(report)
+    if verdicts:
+        console.print()
+        console.print(_line(("Verdicts", "bold underline")))
+        for line in verdicts:
+            console.print(line)
+    if report["malformed_lines"]:
+        console.print()
+        console.print(_line(("Lines that are not header fields", "bold underline")))
+        for bad in report["malformed_lines"]:
+            console.print(_line(("  line ", "yellow"), f"{bad['line']}: {bad['text']}"))
+
+
+def _verdict_lines(report: dict[str, Any]) -> list[Any]:
+    """The SPF, DKIM, DMARC, ARC and other Authentication-Results lines, in that order."""
+    out: list[Any] = []
     for spf in report["spf"]["received_spf"]:
         pairs = " ".join(f"{k}={v}" for k, v in spf["pairs"].items())
-        console.print(_line("  SPF   ", (spf["result"] or "?", "bold"), f" ({spf['comment']})" if spf["comment"] else "",
-                            f" {pairs}  [Received-SPF]"))
-    _render_results(console, "SPF", report["spf"]["results"])
+        out.append(_line("  SPF   ", (spf["result"] or "?", "bold"), f" ({spf['comment']})" if spf["comment"] else "",
+                         f" {pairs}  [Received-SPF]"))
+    out += _result_lines("SPF", report["spf"]["results"])
     for signature in report["dkim"]["signatures"]:
-        console.print(_line("  DKIM  signature ", " ".join(f"{k}={v}" for k, v in signature.items() if k != "h")))
-    _render_results(console, "DKIM", report["dkim"]["results"])
+        out.append(_line("  DKIM  signature ", " ".join(f"{k}={v}" for k, v in signature.items() if k != "h")))
+    out += _result_lines("DKIM", report["dkim"]["results"])
     for note in report["dkim"]["filters"]:
         tied = f"  (queue id of hop {note['hop']})" if note["hop"] else ""
-        console.print(_line("  DKIM  filter: ", note["raw"], tied))
-    _render_results(console, "DMARC", report["dmarc"]["results"])
+        out.append(_line("  DKIM  filter: ", note["raw"], tied))
+    out += _result_lines("DMARC", report["dmarc"]["results"])
     for arc_set in report["arc"]["sets"]:
         seal = arc_set["seal"] or {}
-        console.print(_line(f"  ARC   i={arc_set['instance']} ", f"cv={seal.get('cv', '?')} d={seal.get('d', '?')}"))
-    _render_results(console, "ARC", report["arc"]["results"])
+        out.append(_line(f"  ARC   i={arc_set['instance']} ", f"cv={seal.get('cv', '?')} d={seal.get('d', '?')}"))
+    out += _result_lines("ARC", report["arc"]["results"])
     others = [r for header in report["auth_results"] for r in header["results"]
               if r["method"] not in ("spf", "dkim", "dmarc", "arc")]
     for result in others:
         props = " ".join(f"{k}={v}" for k, v in result["properties"].items())
-        console.print(_line(f"  {result['method']:<6}", (result["result"], "bold"), f" {props}"))
-    for bad in report["malformed_lines"]:
-        console.print(_line(("  not a header line ", "yellow"), f"{bad['line']}: {bad['text']}"))
+        out.append(_line(f"  {result['method']:<6}", (result["result"], "bold"), f" {props}"))
+    return out
 
 
-def _render_log(console: Any, log: dict[str, Any]) -> None:
+def _render_log(console: Any, log: dict[str, Any], hop_count: int) -> None:
     def check(value: bool | None) -> str:
         return "unknown" if value is None else ("yes" if value else "NO")
 
@@ -214,9 +241,14 @@ def _render_log(console: Any, log: dict[str, Any]) -> None:
         console.print(_line(("Log: ", "bold"), f"hop {log['hop']}, queue id {log['queue_id']}: ",
                             (f"sasl_username={login['sasl_username']}", "bold green"),
                             f" sasl_method={login['sasl_method']} client={login['client']}"))
-        console.print(_line("     checks: client IP = hop IP: ", check(login["client_ip_matches_hop"]),
-                            "; Message-ID = header: ", check(login["message_id_matches_header"]),
-                            "; relayed as ", ", ".join(login["relayed_as"]) or "?",
-                            " = next hop's queue id: ", check(login["next_hop_queue_id_matches"])))
+        checks = ["     checks: client IP = hop IP: ", check(login["client_ip_matches_hop"]),
+                  "; Message-ID = header: ", check(login["message_id_matches_header"])]
+        relayed = ", ".join(login["relayed_as"])
+        if log["hop"] < hop_count:                    # a next hop exists: does its queue id match the log's?
+            checks += ["; relayed as ", relayed or "(not in the log)",
+                       " = next hop's queue id: ", check(login["next_hop_queue_id_matches"])]
+        elif relayed:
+            checks += ["; relayed as ", relayed]
+        console.print(_line(*checks))
     if log["note"]:
         console.print(_line(("Log: ", "bold"), log["note"]))

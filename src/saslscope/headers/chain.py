@@ -24,10 +24,18 @@ from saslscope.headers.authresults import (
 )
 from saslscope.headers.fields import HeaderBlock, decode_words, split_header_block
 from saslscope.headers.received import Hop, parse_received
-from saslscope.headers.source import HeaderInputError, read_message_bytes
+from saslscope.headers.source import HeaderInputError, MessageSource, read_message
 
 # Clocks of unrelated servers drift; a hop "before" its predecessor by less than this is noise.
 DEFAULT_SKEW_TOLERANCE = 60.0
+
+# At most this many fields of one name are analysed (Received, Authentication-Results, ...), and as
+# many lines that are not fields are kept. RFC 5321 §6.3 has relays treat 100 Received fields as a
+# loop (Postfix bounces at hopcount_limit = 50, Exim at received_headers_max = 30), so no delivered
+# message has more real hops. The newest (topmost) are kept: they were written by the receiving
+# servers; what lies below them is what the sender could forge. A 16 MB header of 92,000 Received
+# lines took 62 s as text and 1.15 GB as JSON before this bound.
+MAX_FIELDS_PER_NAME = 100
 
 # Header fields summarised at the top of a report (RFC 2047 words decoded).
 # X-Originating-IP: webmail and Exchange record the submitting client there (a MAPI hop has no
@@ -58,6 +66,9 @@ class HeaderAnalysis:
     malformed_lines: list[tuple[int, str]] = field(default_factory=list)
     envelope_line: str | None = None
     skew_tolerance: float = DEFAULT_SKEW_TOLERANCE
+    source: MessageSource | None = None              # where the message was read (analyze_source)
+    # field name (or "malformed lines") -> how many were left out beyond MAX_FIELDS_PER_NAME
+    omitted: dict[str, int] = field(default_factory=dict)
 
     @property
     def submission(self) -> Hop | None:
@@ -81,26 +92,37 @@ def _is_submission(hop: Hop) -> bool:
 
 
 def analyze_block(block: HeaderBlock, skew_tolerance: float = DEFAULT_SKEW_TOLERANCE) -> HeaderAnalysis:
-    """Analyse an already split header block."""
-    hops = [parse_received(f.value) for f in reversed(block.get_all("Received"))]
+    """Analyse an already split header block (at most :data:`MAX_FIELDS_PER_NAME` fields of a name)."""
+    omitted: dict[str, int] = {}
+
+    def newest(name: str) -> list[str]:
+        found = block.get_all(name)
+        if len(found) > MAX_FIELDS_PER_NAME:
+            omitted[name] = len(found) - MAX_FIELDS_PER_NAME
+        return [f.value for f in found[:MAX_FIELDS_PER_NAME]]
+
+    hops = [parse_received(value) for value in reversed(newest("Received"))]
     _set_delays(hops, skew_tolerance)
     submission = next((i for i, hop in enumerate(hops) if _is_submission(hop)), None)
     summary = {name: decode_words(value) for name in SUMMARY_FIELDS if (value := block.first(name)) is not None}
+    if len(block.malformed) > MAX_FIELDS_PER_NAME:
+        omitted["malformed lines"] = len(block.malformed) - MAX_FIELDS_PER_NAME
     return HeaderAnalysis(
         hops=hops,
         submission_index=submission,
         summary=summary,
-        auth_results=[parse_authentication_results(f.value) for f in block.get_all("Authentication-Results")],
-        arc_auth_results=[parse_authentication_results(f.value, arc=True)
-                          for f in block.get_all("ARC-Authentication-Results")],
-        received_spf=[parse_received_spf(f.value) for f in block.get_all("Received-SPF")],
-        dkim_signatures=[summarize_signature(f.value) for f in block.get_all("DKIM-Signature")],
-        arc_seals=[summarize_signature(f.value) for f in block.get_all("ARC-Seal")],
-        arc_message_signatures=[summarize_signature(f.value) for f in block.get_all("ARC-Message-Signature")],
-        dkim_filters=[f.unfolded for f in block.get_all("DKIM-Filter")],
-        malformed_lines=list(block.malformed),
+        auth_results=[parse_authentication_results(value) for value in newest("Authentication-Results")],
+        arc_auth_results=[parse_authentication_results(value, arc=True)
+                          for value in newest("ARC-Authentication-Results")],
+        received_spf=[parse_received_spf(value) for value in newest("Received-SPF")],
+        dkim_signatures=[summarize_signature(value) for value in newest("DKIM-Signature")],
+        arc_seals=[summarize_signature(value) for value in newest("ARC-Seal")],
+        arc_message_signatures=[summarize_signature(value) for value in newest("ARC-Message-Signature")],
+        dkim_filters=[" ".join(value.split()) for value in newest("DKIM-Filter")],
+        malformed_lines=block.malformed[:MAX_FIELDS_PER_NAME],
         envelope_line=block.envelope_line,
         skew_tolerance=skew_tolerance,
+        omitted=omitted,
     )
 
 
@@ -121,13 +143,16 @@ def analyze_bytes(data: bytes, skew_tolerance: float = DEFAULT_SKEW_TOLERANCE) -
 
 def analyze_source(path: str, index: int | None = None, stdin: BinaryIO | None = None,
                    skew_tolerance: float = DEFAULT_SKEW_TOLERANCE) -> HeaderAnalysis:
-    """Read ``path`` (``-`` for stdin; an mbox message with ``index``) and analyse its header.
+    """Read ``path`` (``-`` for stdin; an mbox message with ``index``; a Maildir directory, its newest
+    message or message ``index`` in delivery order) and analyse its header.
 
     Raises :class:`HeaderInputError` when the input is unreadable, empty, or has no header fields.
     """
-    data = read_message_bytes(path, index, stdin)
-    block = split_header_block(_decode(data))
+    source = read_message(path, index, stdin)
+    block = split_header_block(_decode(source.data))
     if not block.fields:
-        where = "stdin" if path == "-" else path
+        where = "stdin" if path == "-" else (f"{path}/{source.file}" if source.file else path)
         raise HeaderInputError(f"{where} has no header fields (expected lines like 'Received: ...')")
-    return analyze_block(block, skew_tolerance)
+    analysis = analyze_block(block, skew_tolerance)
+    analysis.source = source
+    return analysis

@@ -55,10 +55,10 @@ def join_log(analysis: HeaderAnalysis, log_paths: list[str]) -> dict[str, Any]:
     """The log evidence for the authenticated hop(s). Raises HeaderInputError if a log is unreadable."""
     from saslscope.maillog import LogInputError, analyze
 
-    candidates = [(number, hop) for number, hop in enumerate(analysis.hops, start=1)
+    candidates = [(number, hop, hop.queue_id) for number, hop in enumerate(analysis.hops, start=1)
                   if hop.authenticated and hop.queue_id]
     joined: dict[str, Any] = {"queue_id": None, "hop": None, "logins": [], "note": None,
-                              "searched": [{"hop": n, "queue_id": h.queue_id} for n, h in candidates]}
+                              "searched": [{"hop": n, "queue_id": queue_id} for n, _, queue_id in candidates]}
     if analysis.submission is None:
         joined["note"] = "no hop says the client authenticated, so there is no queue id to look up"
         return joined
@@ -66,8 +66,8 @@ def join_log(analysis: HeaderAnalysis, log_paths: list[str]) -> dict[str, Any]:
         joined["hop"] = (analysis.submission_index or 0) + 1
         joined["note"] = "the authenticated hop names no queue id"
         return joined
-    options: dict[str, Any] = {"keep": {hop.queue_id for _, hop in candidates}}
-    dated = [hop.time for _, hop in candidates if hop.time is not None]
+    options: dict[str, Any] = {"keep": {queue_id for _, _, queue_id in candidates}}
+    dated = [hop.time for _, hop, _ in candidates if hop.time is not None]
     if dated:
         options["year"] = dated[0].year          # syslog lines carry no year; the header does
     try:
@@ -75,17 +75,17 @@ def join_log(analysis: HeaderAnalysis, log_paths: list[str]) -> dict[str, Any]:
     except LogInputError as error:
         raise HeaderInputError(f"cannot use the log: {error}") from None
     header_message_id = _bare_message_id(analysis.summary.get("Message-ID"))
-    for number, hop in candidates:
-        traces = log.trace(hop.queue_id)
+    for number, hop, queue_id in candidates:
+        traces = log.trace(queue_id)
         if traces:
             next_hop = analysis.hops[number] if number < len(analysis.hops) else None
-            joined["hop"], joined["queue_id"] = number, hop.queue_id
+            joined["hop"], joined["queue_id"] = number, queue_id
             joined["logins"] = [_login(trace, hop, next_hop, header_message_id) for trace in traces]
             break
     if not joined["logins"]:
-        first_number, first = candidates[0]
-        joined["hop"], joined["queue_id"] = first_number, first.queue_id
-        ids = ", ".join(h.queue_id for _, h in candidates)
+        first_number, _, first_id = candidates[0]
+        joined["hop"], joined["queue_id"] = first_number, first_id
+        ids = ", ".join(queue_id for _, _, queue_id in candidates)
         joined["note"] = f"queue id {ids} does not appear in the log" if len(candidates) == 1 \
             else f"none of the queue ids {ids} appears in the log"
     elif all(login["sasl_username"] is None for login in joined["logins"]):

@@ -594,7 +594,7 @@ def parse_received(value: str) -> Hop:
             keyword, starts_clause = "from-again", True       # XMail's envelope sender after "for"
         if keyword == "tls" and words and words[-1].text.lower() == "over":
             starts_clause = False                               # IIS "by host over TLS secured channel"
-        if starts_clause:
+        if starts_clause and keyword is not None:
             if where is not None and (words or not commented):
                 _apply_clause(hop, where, words)
             where, words, commented = keyword, [], False

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from saslscope.headers.authresults import AuthResults
-from saslscope.headers.chain import HeaderAnalysis
+from saslscope.headers.chain import MAX_FIELDS_PER_NAME, HeaderAnalysis
 from saslscope.headers.received import Hop
 
 
@@ -92,8 +92,8 @@ def to_dict(analysis: HeaderAnalysis, log: dict[str, Any] | None = None) -> dict
         hop = hops[analysis.submission_index]
         submission = {
             "hop": hop["number"],
-            "client_ip": hop["from_ip"],
-            "client_name": hop["reverse_name"],
+            "from_ip": hop["from_ip"],
+            "reverse_name": hop["reverse_name"],
             "helo": hop["helo"],
             "by_host": hop["by_host"],
             "protocol": hop["protocol"],
@@ -105,6 +105,10 @@ def to_dict(analysis: HeaderAnalysis, log: dict[str, Any] | None = None) -> dict
             # Hops below the submission were written before an authenticated server saw the
             # message: the submitting client (or its own relay) wrote them, nobody checked them.
             "earlier_hops": analysis.submission_index,
+            # Deprecated aliases of from_ip and reverse_name (the names every hop uses), kept for
+            # one release (docs/headers.md): removed in 0.3.
+            "client_ip": hop["from_ip"],
+            "client_name": hop["reverse_name"],
         }
     return {
         "summary": dict(analysis.summary),
@@ -127,4 +131,27 @@ def to_dict(analysis: HeaderAnalysis, log: dict[str, Any] | None = None) -> dict
         "skew_tolerance_seconds": analysis.skew_tolerance,
         "malformed_lines": [{"line": number, "text": text} for number, text in analysis.malformed_lines],
         "envelope_line": analysis.envelope_line,
+        "source": analysis.source.to_dict() if analysis.source else None,
+        "omitted": dict(analysis.omitted),
+        "notes": _notes(analysis),
     }
+
+
+def _notes(analysis: HeaderAnalysis) -> list[str]:
+    """What the report leaves out, in words (also printed by the human output)."""
+    notes = []
+    source = analysis.source
+    if source is not None and source.kind == "maildir" and source.count and source.count > 1:
+        notes.append(f"message {source.index} of the {source.count} in Maildir {source.path} in delivery order "
+                     f"(0 = oldest, -1 = newest; --index chooses): {source.file}")
+    for name, count in analysis.omitted.items():
+        kept = MAX_FIELDS_PER_NAME
+        if name == "Received":
+            notes.append(f"{count} older Received fields were not analysed: only the newest {kept} are. RFC 5321 §6.3 "
+                         "treats 100 hops as a mail loop and Postfix bounces at 50, so the older ones were most "
+                         "likely added by the sender (forged), not by the servers the message passed")
+        elif name == "malformed lines":
+            notes.append(f"{count} more lines that are not header fields were left out (the first {kept} are shown)")
+        else:
+            notes.append(f"{count} more {name} fields were left out (only the newest {kept} are analysed)")
+    return notes

@@ -108,6 +108,7 @@ def tokenize(text: str) -> list[Token]:
             i += 1
         else:
             word = _WORD.match(text, i)
+            assert word is not None               # every other character starts one of the tokens above
             tokens.append(Token("word", word.group()))
             i = word.end()
     return tokens

@@ -84,14 +84,31 @@ def _plain(blob: bytes) -> Explanation:
     return Explanation("plain-message", "PLAIN message (client)", "PLAIN", "client", fields)
 
 
-def _login_prompt(blob: bytes) -> Explanation:
+# The prompts servers send (Postfix/Cyrus, Dovecot, Exchange, Exim, qmail: "Username:", "Password:";
+# draft-murchison-sasl-login-00 §2: "User Name", "Password"). When nobody said the blob came from the
+# server, only these exact texts are read as a prompt: anything else that merely starts with "pass" or
+# "user" may be what a client typed, i.e. a password, and is masked like any bare text.
+_STANDARD_PROMPTS = frozenset({b"Username:", b"Password:"})
+
+
+def _login_prompt(blob: bytes, *, loose: bool) -> Explanation:
+    """A LOGIN prompt; ``loose`` (the server is known to have sent it) accepts any server's wording."""
     asks_password = prompt_asks_password(blob)
-    if asks_password is None or len(blob) > 64:
+    if asks_password is None or len(blob) > 64 or not (loose or blob in _STANDARD_PROMPTS):
         raise MalformedMessage("not a LOGIN prompt ('Username:' or 'Password:')")
     meaning = "asks for the password" if asks_password else "asks for the user name"
     return Explanation(
         "login-prompt", "LOGIN prompt (server)", "LOGIN", "server", (Field("prompt", printable(blob), note=meaning),)
     )
+
+
+def _login_prompt_from_server(blob: bytes) -> Explanation:
+    return _login_prompt(blob, loose=True)
+
+
+def _login_prompt_unsure(blob: bytes) -> Explanation:
+    """Nobody said who sent it: "Password1!" must not pass for a prompt and be shown."""
+    return _login_prompt(blob, loose=False)
 
 
 def _login_value(blob: bytes) -> Explanation:
@@ -120,19 +137,33 @@ def _anonymous(blob: bytes) -> Explanation:
 
 # --- XOAUTH2 and OAUTHBEARER (RFC 7628) ------------------------------------------------------------
 
-_XOAUTH2 = re.compile(rb"user=(?P<user>[^\x01]*)\x01auth=(?P<scheme>[^\x01 ]+) (?P<token>[^\x01]*)\x01\x01")
+_XOAUTH2 = re.compile(rb"user=(?P<user>[^\x01]*)\x01auth=(?P<auth>[^\x01]+)\x01\x01")
 
 
-def _bearer_token_fields(scheme: str, token: str) -> list[Field]:
-    return [Field("auth scheme", scheme), Field("token", printable(token), secret=True, note="OAuth 2.0 access token")]
+# HTTP authentication schemes an OAuth client puts before its token (RFC 6750 §2.1 Bearer, RFC 9449
+# DPoP; MAC and PoP from drafts some providers shipped). Only one of these is shown as the scheme:
+# anything else before the first space may be the start of the token itself.
+_AUTH_SCHEMES = frozenset({"bearer", "dpop", "mac", "pop"})
+
+
+def _auth_value_fields(value: str) -> tuple[list[Field], list[str]]:
+    """The fields (and warnings) of an ``auth=`` value: ``Bearer <token>`` (RFC 7628 §3.1)."""
+    scheme, space, token = value.partition(" ")
+    if space and scheme.lower() in _AUTH_SCHEMES:
+        return [Field("auth scheme", scheme),
+                Field("token", printable(token), secret=True, note="OAuth 2.0 access token")], []
+    field = Field("auth", printable(value), secret=True, note="the whole auth= value: it may be the token itself")
+    return [field], ["auth= does not start with an authentication scheme such as 'Bearer ' (RFC 7628 §3.1, "
+                     "RFC 6750 §2.1): a server will refuse it"]
 
 
 def _xoauth2(blob: bytes) -> Explanation:
     match = _XOAUTH2.fullmatch(blob)
     if match is None:
         raise MalformedMessage("an XOAUTH2 message is 'user=U ^A auth=Bearer TOKEN ^A ^A'")
-    fields = [Field("user", printable(match["user"])), *_bearer_token_fields(printable(match["scheme"]), utf8_text(match["token"]))]
-    return Explanation("xoauth2-message", "XOAUTH2 message (client)", "XOAUTH2", "client", tuple(fields))
+    auth_fields, warnings = _auth_value_fields(utf8_text(match["auth"]))
+    fields = [Field("user", printable(match["user"])), *auth_fields]
+    return Explanation("xoauth2-message", "XOAUTH2 message (client)", "XOAUTH2", "client", tuple(fields), tuple(warnings))
 
 
 def _oauthbearer(blob: bytes) -> Explanation:
@@ -141,19 +172,22 @@ def _oauthbearer(blob: bytes) -> Explanation:
         raise MalformedMessage("an OAUTHBEARER message is 'gs2-header ^A key=value^A ... ^A' (RFC 7628 §3.1)")
     fields = [Field("gs2 flag", header.flag), Field("authzid", header.authzid or "(none)")]
     has_auth = False
+    warnings: list[str] = []
     for pair in rest[1:-2].split("\x01"):
         key, sep, value = pair.partition("=")
         if not sep or not key.isalpha():
             raise MalformedMessage(f"OAUTHBEARER key/value {printable(pair[:20])!r} is not key=value (RFC 7628 §3.1)")
         if key == "auth":
-            scheme, _, token = value.partition(" ")
-            fields += _bearer_token_fields(scheme, token)
+            auth_fields, auth_warnings = _auth_value_fields(value)
+            fields += auth_fields
+            warnings += auth_warnings
             has_auth = True
         else:
             fields.append(Field(key, printable(value)))
     if not has_auth:
         raise MalformedMessage("OAUTHBEARER message lacks the required auth= (RFC 7628 §3.1)")
-    return Explanation("oauthbearer-message", "OAUTHBEARER message (client)", "OAUTHBEARER", "client", tuple(fields))
+    return Explanation("oauthbearer-message", "OAUTHBEARER message (client)", "OAUTHBEARER", "client", tuple(fields),
+                       tuple(warnings))
 
 
 def _oauthbearer_ack(blob: bytes) -> Explanation:
@@ -316,7 +350,8 @@ _EXPLAINERS: tuple[tuple[tuple[str, ...], str, _Explainer], ...] = (
     (("CRAM-MD5",), "server", _cram_challenge),
     (("CRAM-MD5",), "client", _cram_response),
     (("PLAIN",), "client", _plain),
-    (("LOGIN",), "server", _login_prompt),
+    (("LOGIN",), "server", _login_prompt_from_server),
+    (("LOGIN",), "server", _login_prompt_unsure),
     # Only with a mechanism hint: these accept almost anything.
     (("LOGIN",), "client", _login_value),
     (("EXTERNAL",), "client", _external),
@@ -324,6 +359,8 @@ _EXPLAINERS: tuple[tuple[tuple[str, ...], str, _Explainer], ...] = (
     (("GSSAPI",), "any", explain_gssapi_opaque),
 )
 _HINT_ONLY = {_login_value, _external, _anonymous, explain_gssapi_opaque}
+_KNOWN_SERVER_ONLY = {_login_prompt_from_server}     # tried only when the direction is "server"
+_UNKNOWN_DIRECTION_ONLY = {_login_prompt_unsure}      # ... and this one only when it is not known
 FAMILIES = ("SCRAM", "OAUTHBEARER", "XOAUTH2", "DIGEST-MD5", "CRAM-MD5", "PLAIN", "LOGIN", "EXTERNAL", "ANONYMOUS",
             "NTLM", "GSSAPI")
 DIRECTIONS = ("server", "client")
@@ -365,6 +402,9 @@ def explain(
             continue
         if direction and side not in (direction, "any"):
             continue
+        if (explainer in _KNOWN_SERVER_ONLY and direction != "server") or \
+                (explainer in _UNKNOWN_DIRECTION_ONLY and direction is not None):
+            continue
         try:
             explanation = explainer(blob)
         except MalformedMessage as exc:
@@ -376,7 +416,7 @@ def explain(
             reasons.append(f"{explanation.title} is sent by the {explanation.direction}")
             continue
         return dataclasses.replace(explanation, mechanism=mechanism.upper()) if mechanism else explanation
-    if family is not None:
+    if mechanism is not None:
         side = f" {direction}" if direction else ""
         raise MalformedMessage(f"not a {mechanism.upper()}{side} message: {reasons[0] if reasons else 'no such step'}")
     return _unknown(blob, direction)

@@ -37,11 +37,16 @@ class PastedBlob:
     answering: bytes | None = None
 
 
+class HiddenData(MalformedMessage):
+    """The transcript shows a placeholder (``****``, ``<hidden>``) where the data was: not an error
+    of the input, but nothing to decode either."""
+
+
 def _hidden_by_the_log(data: str) -> MalformedMessage | None:
     if data == "*":
         return MalformedMessage("'*' is the client cancelling the exchange (RFC 4954 §4): nothing to decode")
     if _HIDDEN.match(data):
-        return MalformedMessage(f"the log hides this data ({data[:24]}): nothing to decode")
+        return HiddenData(f"the transcript hides this data ({data[:24]}): nothing to decode")
     return None
 
 

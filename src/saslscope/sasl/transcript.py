@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from saslscope.sasl.errors import MalformedMessage
-from saslscope.sasl.pasted import AUTH_COMMAND, PastedBlob, parse_decorated
+from saslscope.sasl.pasted import AUTH_COMMAND, HiddenData, PastedBlob, parse_decorated
 from saslscope.sasl.transcript_formats import TranscriptLine, transcript_line
 
 # certificates openssl s_client -showcerts prints inside the session
@@ -67,6 +67,11 @@ def read_pasted_session(lines: Iterable[str]) -> Iterator[tuple[int, PastedBlob 
     # lines are bare), nor a stray "->" in a pasted note.
     transcript = any(decorated.marked and decorated.text and _PROTOCOL_LINE.match(decorated.text.strip())
                      for decorated in decorated_lines)
+    # A session (a transcript, or bare protocol lines and a tool's notes as s_client prints them) puts
+    # its blobs inside AUTH exchanges; what lies outside one is context (stderr noise, DATA), not an
+    # error. Input without any of that is a list of blobs, each one decoded and checked.
+    session = transcript or any(decorated.marked or _PROTOCOL_LINE.match((decorated.text or "").strip())
+                                for decorated in decorated_lines)
     if transcript:
         _join_wrapped_base64(decorated_lines)
     mechanism: str | None = None
@@ -89,13 +94,18 @@ def read_pasted_session(lines: Iterable[str]) -> Iterator[tuple[int, PastedBlob 
             in_exchange = False
             continue
         starts = challenge or AUTH_COMMAND.fullmatch(stripped) is not None
-        if transcript and not in_exchange and not starts:
-            continue                              # DATA lines, notes: not part of any AUTH exchange
+        if session and not in_exchange and not starts:
+            continue                              # DATA lines, notes, stderr: not part of any AUTH exchange
         in_exchange = True
         try:
             pasted = parse_decorated(decorated)
         except MalformedMessage as exc:
             yield number, exc
+            if isinstance(exc, HiddenData):       # a masked step still is a step: the next line answers it
+                if command := AUTH_COMMAND.fullmatch(stripped):
+                    mechanism = command["mechanism"].upper()
+                last_direction = decorated.direction or ("client" if last_direction == "server" else None)
+                last_challenge = None
             continue
         if pasted.mechanism:
             mechanism = pasted.mechanism

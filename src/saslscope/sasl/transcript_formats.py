@@ -2,8 +2,9 @@
 
 Each rule finds the protocol line inside one tool's transcript line and who sent it: RFC
 listings (``S:``/``C:``), swaks, msmtp ``--debug``, PHPMailer ``SMTPDebug``, Postfix's
-``debug_peer_list`` smtpd, Python's smtplib, Dovecot's auth debug log; openssl s_client's
-report, telnet's and JavaMail's notes are recognised as notes.
+``debug_peer_list`` smtpd, Python's smtplib, Dovecot's auth debug log, saslscope's own
+``login``/``probe`` transcript; openssl s_client's report (session tickets and stderr included),
+telnet's and JavaMail's notes are recognised as notes.
 """
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ _ARROW = re.compile(r"^(?:.*?\s)?(?P<arrow><--|-->|<~|~>|<-|->)(?:\s+(?P<payload
 _ARROW_SIDE = {"<--": "server", "<~": "server", "<-": "server", "-->": "client", "~>": "client", "->": "client"}
 # swaks' own notes ("=== Connected to ...", "*** ..." errors): not protocol lines.
 _SWAKS_NOTE = re.compile(r"^\s*(?:===|\*\*\*|<\*\*|\*\*>)")
+# saslscope login/probe's own transcript (saslscope.smtp.transcript.render_events):
+# "[   9.7 ms] ~> AUTH PLAIN ********  (masked: ...)", its "==" notes ("== TLS: TLSv1.3 ...") and the
+# "| ..." lines of --explain; the remark after two spaces is saslscope's, not the peer's.
+_SASLSCOPE_NOTE = re.compile(r"^(?:\[\s*\d+(?:\.\d+)? ms\]\s+)?(?:==|\|)(?:\s|$)")
+_SASLSCOPE_REMARK = re.compile(r"  \((?:masked: reveals the password/token; --show-secrets shows it"
+                               r"|offline-crackable: do not publish with the challenge|reveals the password/token!)\)$")
 # Postfix smtpd with debug_peer_list: "postfix/smtpd[9]: < host[192.0.2.1]: AUTH LOGIN" ("<" is
 # what the client sent) and "> host[192.0.2.1]: 334 VXNlcm5hbWU6" (the server's reply).
 _POSTFIX_VERBOSE = re.compile(r"(?:^|\s)(?P<arrow>[<>]) (?:[^\s\[\]]*\[[^\]\s]*\]): (?P<payload>.*)$")
@@ -42,7 +49,12 @@ _OPENSSL_NOTE = re.compile(
     r"No ALPN|ALPN protocol:|Early data|Verify return code:|SSL-Session:|Protocol\s*:|Cipher\s*:|Session-ID|"
     r"Resumption PSK:|PSK identity|SRP username:|TLS session ticket|Start Time:|Timeout\s*:|"
     r"Extended master secret:|Max Early Data:|read R BLOCK|Post-Handshake New Session Ticket arrived:|Master-Key:|"
-    r"\d{4} - [0-9a-f]{2}[ -]|\d+ s:|[iav]:(?:/|[A-Z]+ ?=|PKEY:|NotBefore:)|"
+    r"[0-9a-f]{4} - [0-9a-f]{2}[ -]|\d+ s:|[iav]:(?:/|[A-Z]+ ?=|PKEY:|NotBefore:)|"
+    # what s_client writes to stderr and at the end: "Can't use SSL_get_servername" (a client without
+    # SNI), "DONE" at the end of its input (which is valid base64!), errno notes, OpenSSL 3.2+'s
+    # "Connecting to ...", "didn't find starttls in server response"
+    r"Can't use SSL_get_servername$|DONE$|closed$|(?:read|write):errno=|Connecting to \S+$|"
+    r"didn't find starttls in server response|"
     # the shell prompt the paste starts with, telnet's own lines, JavaMail's "DEBUG SMTP: ..." notes
     r"[$#] |\S+@\S+:\S*[$#] |Trying \S+\.\.\.$|Connected to \S+\.$|Escape character is |Connection closed by foreign host\.$|DEBUG(?: [A-Z0-9]+)?: )")
 
@@ -75,7 +87,7 @@ def transcript_line(line: str) -> TranscriptLine:
     """Take off the decoration an RFC listing (``S:``/``C:``), swaks, msmtp, PHPMailer, Postfix's
     verbose smtpd, Python's smtplib or Dovecot's auth debug log put around a protocol line; a line
     without any is returned as it is."""
-    if _SWAKS_NOTE.match(line) or _OPENSSL_NOTE.match(line.strip()):
+    if _SWAKS_NOTE.match(line) or _OPENSSL_NOTE.match(line.strip()) or _SASLSCOPE_NOTE.match(line.strip()):
         return TranscriptLine(None, marked=True)
     if match := _RFC_LISTING.match(line):
         return TranscriptLine(match["payload"], "server" if match["side"] == "S" else "client", True)
@@ -92,5 +104,6 @@ def transcript_line(line: str) -> TranscriptLine:
     if match := _POSTFIX_VERBOSE.search(line):
         return TranscriptLine(match["payload"], "client" if match["arrow"] == "<" else "server", True)
     if match := _ARROW.match(line):
-        return TranscriptLine(match["payload"] or "", _ARROW_SIDE[match["arrow"]], True)
+        payload = _SASLSCOPE_REMARK.sub("", match["payload"] or "")
+        return TranscriptLine(payload, _ARROW_SIDE[match["arrow"]], True)
     return TranscriptLine(line)
