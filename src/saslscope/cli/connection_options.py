@@ -56,6 +56,7 @@ def connection_options(func: F) -> F:
         click.option("--client-key", type=click.Path(exists=True, dir_okay=False), help="Private key for --client-cert (if not in the same file)."),
         click.option("--tls-min", type=click.Choice(TLS_VERSION_NAMES), help="Lowest TLS version to accept."),
         click.option("--sni", metavar="NAME", help="Server name to send (SNI) and to verify the certificate against (default: HOST)."),
+        click.option("--source-address", metavar="ADDR", help="Connect from this local IP address (like swaks --local-interface), e.g. 127.0.0.2."),
         click.option("--helo", metavar="NAME", help="Name to give in EHLO (default: this host's name, or its address literal)."),
         click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds to wait for each network step."),
         click.option("--cert-warn-days", type=click.FloatRange(min=0), default=14, show_default=True, help="Warn when the certificate expires within this many days."),
@@ -76,6 +77,7 @@ def session_fields(
     client_key: str | None,
     tls_min: str | None,
     sni: str | None,
+    source_address: str | None,
     helo: str | None,
     timeout: float,
     cert_warn_days: float,
@@ -89,6 +91,8 @@ def session_fields(
         host = host[1:-1]  # [::1], the URL/SMTP way of writing an IPv6 literal
     if not host:
         raise click.UsageError("HOST is empty")
+    if source_address is not None:
+        source_address = _ip_literal(source_address)
     if insecure:
         click.secho(
             "WARNING: --insecure: the server's certificate is NOT verified; whoever sits in "
@@ -112,7 +116,18 @@ def session_fields(
         "helo": helo,
         "timeout": timeout,
         "expiry_warning_days": cert_warn_days,
+        "source_address": source_address,
     }
+
+
+def _ip_literal(text: str) -> str:
+    """``--source-address``: an IPv4 or IPv6 address (brackets allowed), not a name."""
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_address(text[1:-1] if text.startswith("[") and text.endswith("]") else text))
+    except ValueError:
+        raise click.UsageError(f"--source-address wants an IP address, not {text!r}") from None
 
 
 def output_options(func: F) -> F:

@@ -64,6 +64,8 @@ class SessionOptions:
     timeout: float = DEFAULT_TIMEOUT
     #: a certificate expiring sooner than this many days is a warning finding
     expiry_warning_days: float = EXPIRY_WARNING_DAYS
+    #: the local address our end of the connection is bound to (None: the system picks)
+    source_address: str | None = None
 
     @property
     def effective_port(self) -> int:
@@ -154,7 +156,9 @@ class Session:
 
     def connect(self) -> None:
         options = self.options
-        self.transport = Transport.connect(options.host, options.effective_port, options.timeout)
+        self.transport = Transport.connect(
+            options.host, options.effective_port, options.timeout, options.source_address
+        )
         self.result.peer = self.transport.peer
         self.result.timings["connect"] = self.result.transcript.elapsed()
         self.note(f"connected to {_hostport(*self.transport.peer)}")

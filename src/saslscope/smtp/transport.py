@@ -100,16 +100,23 @@ class Transport:
         self.peer: tuple[str, int] = sock.getpeername()[:2]
 
     @classmethod
-    def connect(cls, host: str, port: int, timeout: float) -> Transport:
-        """TCP connection to ``host`` (name, IPv4 or IPv6 literal) trying every address."""
+    def connect(cls, host: str, port: int, timeout: float, source_address: str | None = None) -> Transport:
+        """TCP connection to ``host`` (name, IPv4 or IPv6 literal) trying every address.
+
+        ``source_address`` binds our end to that local address first (like swaks'
+        ``--local-interface``), so that one machine can play clients from several
+        addresses, for instance across 127.0.0.0/8.
+        """
+        source = (source_address, 0) if source_address is not None else None
         try:
-            sock = socket.create_connection((host, port), timeout=timeout)
+            sock = socket.create_connection((host, port), timeout=timeout, source_address=source)
         except socket.gaierror as exc:
             raise ConnectFailed(f"cannot resolve {host}: {exc.strerror}") from None
         except TimeoutError:
             raise ConnectFailed(f"no answer from {_hostport(host, port)} within {timeout:g} s") from None
         except OSError as exc:
-            raise ConnectFailed(f"cannot connect to {_hostport(host, port)}: {_reason(exc)}") from None
+            source_note = f" from {source_address}" if source_address is not None else ""
+            raise ConnectFailed(f"cannot connect to {_hostport(host, port)}{source_note}: {_reason(exc)}") from None
         sock.settimeout(timeout)
         return cls(sock, timeout)
 
