@@ -8,6 +8,7 @@ See :mod:`saslscope.sasl.base` for the shape of a mechanism and
 (one blob, a ``334`` line, or a whole session as swaks, msmtp or a log printed it).
 """
 
+from saslscope.sasl._exchange import MAX_MESSAGE
 from saslscope.sasl.base import (
     Challenge,
     ChannelBinding,
@@ -25,8 +26,18 @@ from saslscope.sasl.errors import (
     StateError,
     UnsupportedMechanism,
 )
+from saslscope.sasl.registry import (
+    CLIENT_MECHANISMS,
+    SERVER_MECHANISMS,
+    client_mechanism,
+    client_mechanism_class,
+    server_mechanism,
+)
 
 __all__ = [
+    "CLIENT_MECHANISMS",
+    "MAX_MESSAGE",
+    "SERVER_MECHANISMS",
     "AuthenticationFailed",
     "Challenge",
     "ChannelBinding",
@@ -43,4 +54,7 @@ __all__ = [
     "StoredCredential",
     "Success",
     "UnsupportedMechanism",
+    "client_mechanism",
+    "client_mechanism_class",
+    "server_mechanism",
 ]

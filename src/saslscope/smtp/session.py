@@ -22,7 +22,7 @@ from saslscope.smtp.codec import Reply, format_command
 from saslscope.smtp.errors import ConnectFailed, Outcome, SessionError, SmtpRefused, TlsFailed
 from saslscope.smtp.findings import EXPIRY_WARNING_DAYS, Finding
 from saslscope.smtp.findings import findings as collect_findings
-from saslscope.smtp.transcript import Direction, Event, Transcript
+from saslscope.smtp.transcript import MASK, Direction, Event, Transcript
 from saslscope.smtp.transport import (
     DEFAULT_TLS_FOR_PORT,
     TlsMode,
@@ -46,8 +46,12 @@ class QuitAfter(str, Enum):
     RCPT = "rcpt"
     DATA = "data"      # the whole message
 
+    def before(self, other: QuitAfter) -> bool:
+        """True if a session told to stop here stops before ``other`` is reached."""
+        return _PHASE_INDEX[self] < _PHASE_INDEX[other]
 
-QUIT_ORDER = list(QuitAfter)
+
+_PHASE_INDEX = {phase: index for index, phase in enumerate(QuitAfter)}
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,15 @@ class SessionResult:
     timings: dict[str, float] = field(default_factory=dict)
     #: certificates expiring sooner than this many days give a warning finding
     expiry_warning_days: float = EXPIRY_WARNING_DAYS
+    #: secret byte strings sent in this session (the base64 of a PLAIN answer, the password):
+    #: masked wherever a reply echoes them (``mask``), kept out of every output
+    secrets: list[bytes] = field(default_factory=list, repr=False)
+
+    def mask(self, text: str) -> str:
+        """``text`` with every known secret replaced by the mask."""
+        for secret in self.secrets:
+            text = text.replace(secret.decode("utf-8", "backslashreplace"), MASK)
+        return text
 
     @cached_property
     def findings(self) -> list[Finding]:
@@ -143,11 +156,27 @@ class Session:
         return self.receive()
 
     def receive(self, **details: Any) -> Reply:
-        assert self.transport is not None
-        tls = self.under_tls
-        reply = self.transport.read_reply()
-        self.result.transcript.record(Direction.RECEIVED, reply.raw, tls, **details)
+        reply = self.read_reply()
+        self.record_reply(reply, **details)
         return reply
+
+    def read_reply(self, deadline: float | None = None) -> Reply:
+        """The next reply, not yet recorded (the caller records it with :meth:`record_reply`);
+        ``deadline`` (``time.monotonic()``) bounds it further than the per-reply timeout."""
+        assert self.transport is not None
+        return self.transport.read_reply(deadline)
+
+    def record_reply(self, reply: Reply, **details: Any) -> None:
+        """Record a received reply; known secrets it echoes are masked when rendered."""
+        masks = tuple(secret for secret in self.result.secrets if secret in reply.raw)
+        self.result.transcript.record(Direction.RECEIVED, reply.raw, self.under_tls, masks=masks, **details)
+
+    def add_secret(self, secret: bytes) -> None:
+        if secret and secret not in self.result.secrets:
+            self.result.secrets.append(secret)
+
+    def mask(self, text: str) -> str:
+        return self.result.mask(text)
 
     def note(self, text: str) -> None:
         self.result.transcript.note(text, self.under_tls)

@@ -136,14 +136,16 @@ class Transport:
         except OSError as exc:
             raise ConnectFailed(f"connection lost while sending: {_reason(exc)}") from None
 
-    def read_reply(self) -> Reply:
+    def read_reply(self, deadline: float | None = None) -> Reply:
         """The next complete reply. Raises :class:`ConnectFailed` on timeout or when the
         server closes the connection, :class:`ProtocolViolation` on malformed replies.
 
         The timeout covers the whole reply, not each read: a server dripping one byte at
-        a time cannot hold the client for longer than that.
+        a time cannot hold the client for longer than that. ``deadline`` (a
+        ``time.monotonic()`` value) can end it sooner: AUTH bounds its whole exchange so.
         """
-        deadline = time.monotonic() + self._timeout
+        own_deadline = time.monotonic() + self._timeout
+        deadline = own_deadline if deadline is None else min(deadline, own_deadline)
         while not self._ready:
             remaining = deadline - time.monotonic()
             try:
