@@ -44,6 +44,7 @@ from saslscope.sasl import MAX_MESSAGE
 from saslscope.sasl.b64 import decode_b64
 from saslscope.sasl.base import Challenge, ClientMechanism, ServerMechanism, Success
 from saslscope.sasl.errors import AuthenticationFailed, SaslError
+from saslscope.smtp.errors import SmtpError
 
 #: RFC 4954 §4: an AUTH command line, and any SASL line that follows, may be 12,288 octets
 #: including CRLF. The SASL layer bounds every decoded message by the same number.
@@ -54,7 +55,7 @@ MAX_CHALLENGES = 8
 CANCEL = b"*"
 
 
-class AuthProtocolError(Exception):
+class AuthProtocolError(SmtpError):
     """An exchange object was driven out of order (a caller bug, not the peer's fault)."""
 
 
