@@ -81,7 +81,8 @@ class LoginResult(SessionResult):
     username: str | None = None
     authenticated: bool = False
     auth_reply: Reply | None = None
-    #: SCRAM/DIGEST-MD5: did the server prove it knows the password (None: mechanism can't)
+    #: SCRAM/DIGEST-MD5: did the server prove it knows the password (None: the mechanism
+    #: can't, or the server did not accept the login, so the question does not arise)
     server_verified: bool | None = None
     mail_replies: list[Reply] = field(default_factory=list)
     queue_id: str | None = None
@@ -215,7 +216,7 @@ def _authenticate(session: Session, options: LoginOptions, result: LoginResult, 
     if not advertised:
         where = "after STARTTLS" if session.under_tls else "on this connection"
         hint = _starttls_hint(options, result)
-        raise AuthRejected(f"the server does not offer AUTH {where}{hint}")
+        raise PolicyRefusal(f"the server does not offer AUTH {where}{hint}")
     name = (options.mechanism or "").upper() or choose_mechanism(
         advertised, options.credentials, tls=session.under_tls
     )
@@ -251,7 +252,8 @@ def _authenticate(session: Session, options: LoginOptions, result: LoginResult, 
         _record_reply(session, name, reply, exchange.last_challenge, secrecy)
     result.auth_reply = reply
     result.timings["auth"] = result.transcript.elapsed()
-    result.server_verified = mechanism.server_verified
+    # whether the server proved itself is a question only once it accepted (235)
+    result.server_verified = mechanism.server_verified if reply.code == 235 else None
     if step.verdict is ClientVerdict.SUCCEEDED:
         result.authenticated = True
         return

@@ -181,11 +181,11 @@ class Transport:
         if leftover and after_starttls:
             raise ProtocolViolation(
                 f"the server sent {len(leftover)} octets after its STARTTLS 220 and before the TLS "
-                f"handshake ({leftover[:40]!r}): STARTTLS injection, session ended, nothing sent"
+                f"handshake (\"{_excerpt(leftover)}\"): STARTTLS injection, session ended, nothing sent"
             )
         if leftover:
             raise TlsFailed(
-                f"the server spoke first in cleartext ({leftover[:40]!r}) instead of waiting for "
+                f"the server spoke first in cleartext (\"{_excerpt(leftover)}\") instead of waiting for "
                 "the TLS handshake: not an implicit-TLS port (try --starttls)"
             )
         try:
@@ -226,10 +226,19 @@ class CertificateRejected(TlsFailed):
     """The server's certificate did not verify (chain, host name, validity)."""
 
     def __init__(self, verify_message: str, verify_code: int | None = None) -> None:
-        super().__init__(f"certificate verification failed: {verify_message}")
+        super().__init__(
+            f"certificate verification failed: {verify_message} (a private or test CA: --cafile FILE; "
+            "another name on the certificate: --sni NAME; to look without verifying: --insecure)"
+        )
         self.verify_message = verify_message
         #: OpenSSL's X509_V_ERR_* number (62 host name mismatch, 10 expired...)
         self.verify_code = verify_code
+
+
+def _excerpt(data: bytes, limit: int = 40) -> str:
+    """The first ``limit`` octets as text, line ends shown as ``\\r\\n``: not a Python repr."""
+    text = data[:limit].decode("utf-8", "backslashreplace").replace("\r", "\\r").replace("\n", "\\n")
+    return text + ("..." if len(data) > limit else "")
 
 
 def _hostport(host: str, port: int) -> str:
