@@ -85,8 +85,9 @@ def login(
     """
     check_output_choice(as_json, nagios)
     from saslscope.sasl.base import ClientCredentials
-    from saslscope.smtp.client import LoginOptions, QuitAfter
+    from saslscope.smtp.client import LoginOptions
     from saslscope.smtp.client import login as run_login
+    from saslscope.smtp.session import QuitAfter
 
     fields = session_fields(**connection)  # type: ignore[arg-type]
     stop = QuitAfter(quit_after) if quit_after else None

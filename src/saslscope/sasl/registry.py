@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterable
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from saslscope.sasl.base import ClientCredentials, ClientMechanism, ServerMechanism
 from saslscope.sasl.cram import CramMD5Client, CramMD5Server
@@ -25,32 +25,31 @@ from saslscope.sasl.oauth import OAuthBearerClient, XOAuth2Client
 from saslscope.sasl.plain import PlainClient, PlainServer
 from saslscope.sasl.scram import SCRAM_CLIENTS, SCRAM_SERVERS
 
+_CLIENT_CLASSES: tuple[type[ClientMechanism], ...] = (
+    *SCRAM_CLIENTS,
+    DigestMD5Client,
+    CramMD5Client,
+    OAuthBearerClient,
+    XOAuth2Client,
+    PlainClient,
+    LoginClient,
+    ExternalClient,
+    AnonymousClient,
+)
+_SERVER_CLASSES: tuple[type[ServerMechanism], ...] = (*SCRAM_SERVERS, CramMD5Server, PlainServer, LoginServer)
+
 #: wire name -> client class (called with ``(credentials, **options)``), strongest first
 #: (the ``strength`` class attribute)
 CLIENT_MECHANISMS: dict[str, type[ClientMechanism]] = {
-    cls.name: cls
-    for cls in sorted(
-        (
-            *SCRAM_CLIENTS,
-            DigestMD5Client,
-            CramMD5Client,
-            OAuthBearerClient,
-            XOAuth2Client,
-            PlainClient,
-            LoginClient,
-            ExternalClient,
-            AnonymousClient,
-        ),
-        key=lambda cls: cls.strength,
-    )
+    cls.name: cls for cls in sorted(_CLIENT_CLASSES, key=lambda cls: cls.strength)
 }
 #: wire name -> server class (called with ``(store, **options)``)
-SERVER_MECHANISMS: dict[str, type[ServerMechanism]] = {
-    cls.name: cls for cls in (*SCRAM_SERVERS, CramMD5Server, PlainServer, LoginServer)
-}
+SERVER_MECHANISMS: dict[str, type[ServerMechanism]] = {cls.name: cls for cls in _SERVER_CLASSES}
+
+M = TypeVar("M")
 
 
-def _find(table: dict[str, Any], name: str, side: str) -> Callable[..., Any]:
+def _find(table: dict[str, M], name: str, side: str) -> M:
     try:
         return table[name.upper()]
     except KeyError:
@@ -91,12 +90,12 @@ def client_mechanism(name: str, credentials: ClientCredentials, **options: Any) 
     mechanism takes them (see each class: ``nonce``, ``channel_binding``, ``host``,
     ``initial_response``...); an option no client mechanism takes raises :class:`TypeError`.
     """
-    factory = client_mechanism_class(name)
+    factory: Callable[..., ClientMechanism] = client_mechanism_class(name)
     return factory(credentials, **_accepted(factory, options, CLIENT_MECHANISMS.values()))
 
 
 def server_mechanism(name: str, store: CredentialStore, **options: Any) -> ServerMechanism:
     """A fresh server for mechanism ``name``; options it does not take are ignored if
     another server mechanism takes them, and raise :class:`TypeError` if none does."""
-    factory = _find(SERVER_MECHANISMS, name, "server")
+    factory: Callable[..., ServerMechanism] = _find(SERVER_MECHANISMS, name, "server")
     return factory(store, **_accepted(factory, options, SERVER_MECHANISMS.values()))
