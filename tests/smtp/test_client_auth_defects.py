@@ -7,6 +7,8 @@ import base64
 import json
 import time
 
+import pytest
+
 from saslscope.sasl.base import ClientCredentials
 from saslscope.smtp.auth import MAX_CHALLENGES
 from saslscope.smtp.client import LoginOptions, login
@@ -118,31 +120,24 @@ def test_a_535_echoing_the_credentials_is_masked_in_error_transcript_json_and_na
     assert blob in login_text(result, show_secrets=True)
 
 
-def test_scram_over_tls_without_plus_offered_sends_the_y_flag(pki):
-    """RFC 5802 §6: a client that can bind, offered no -PLUS, must not send ``n``."""
+@pytest.mark.parametrize(
+    ("offered", "flag"),
+    [
+        # RFC 5802 §6: a client that can bind, offered no -PLUS, must not send "n"
+        ("SCRAM-SHA-256", b"y,,"),
+        # the user chose plain SCRAM although -PLUS is offered: no downgrade to report
+        ("SCRAM-SHA-256 SCRAM-SHA-256-PLUS", b"n,,"),
+    ],
+)
+def test_scram_gs2_flag_over_tls_follows_what_the_server_offers(pki, offered, flag):
     first_messages: list[bytes] = []
 
     def script(peer: Peer) -> None:
-        line = _until_auth(peer, pki, "SCRAM-SHA-256")
+        line = _until_auth(peer, pki, offered)
         first_messages.append(base64.b64decode(line.split()[2]))
         peer.send(b"535 5.7.8 Error: authentication failed\r\n")
         _finish(peer)
 
     with serving(script) as server:
         login(_options(server, pki, mechanism="SCRAM-SHA-256"))
-    assert first_messages and first_messages[0].startswith(b"y,,n=centos7@phoenixknight.jp,r=")
-
-
-def test_scram_when_plus_is_offered_but_not_chosen_sends_n(pki):
-    """The user chose plain SCRAM although -PLUS is offered: no downgrade to report."""
-    first_messages: list[bytes] = []
-
-    def script(peer: Peer) -> None:
-        line = _until_auth(peer, pki, "SCRAM-SHA-256 SCRAM-SHA-256-PLUS")
-        first_messages.append(base64.b64decode(line.split()[2]))
-        peer.send(b"535 5.7.8 Error: authentication failed\r\n")
-        _finish(peer)
-
-    with serving(script) as server:
-        login(_options(server, pki, mechanism="SCRAM-SHA-256"))
-    assert first_messages and first_messages[0].startswith(b"n,,")
+    assert first_messages and first_messages[0].startswith(flag + b"n=centos7@phoenixknight.jp,r=")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import click
@@ -100,7 +101,8 @@ def login(
     if needs_auth:
         if not username:
             raise click.UsageError("--user is required to log in (or --quit-after tls to stop before AUTH)")
-        credentials = _credentials(username, authzid, password_env, password_file, token_env, token_file, mechanism)
+        sources = SecretSources(password_env, password_file, token_env, token_file)
+        credentials = _credentials(username, authzid, sources, mechanism)
     options = LoginOptions(
         **fields,
         mechanism=None if mechanism is None or mechanism.lower() == "all" else mechanism.upper(),
@@ -124,21 +126,23 @@ def login(
     )
 
 
-def _credentials(
-    username: str,
-    authzid: str,
-    password_env: str | None,
-    password_file: str | None,
-    token_env: str | None,
-    token_file: str | None,
-    mechanism: str | None,
-) -> ClientCredentials:
+@dataclass(frozen=True)
+class SecretSources:
+    """Where ``--password-*`` and ``--token-*`` say the secret is."""
+
+    password_env: str | None
+    password_file: str | None
+    token_env: str | None
+    token_file: str | None
+
+
+def _credentials(username: str, authzid: str, sources: SecretSources, mechanism: str | None) -> ClientCredentials:
     from saslscope.sasl.base import ClientCredentials
 
-    if token_env or token_file:
-        if password_env or password_file:
+    if sources.token_env or sources.token_file:
+        if sources.password_env or sources.password_file:
             raise click.UsageError("give a password or a token, not both")
-        token = read_secret(env=token_env, file=token_file, what="token")
+        token = read_secret(env=sources.token_env, file=sources.token_file, what="token")
         return ClientCredentials(username=username, authzid=authzid, token=token)
     from saslscope.sasl.errors import UnsupportedMechanism
     from saslscope.sasl.registry import client_mechanism_class
@@ -151,7 +155,7 @@ def _credentials(
             raise click.UsageError(f"{exc}, or all") from None
     if mechanism_class is not None and not mechanism_class.needs_password:
         return ClientCredentials(username=username, authzid=authzid)
-    password = read_secret(env=password_env, file=password_file, prompt=f"Password for {username}")
+    password = read_secret(env=sources.password_env, file=sources.password_file, prompt=f"Password for {username}")
     return ClientCredentials(username=username, authzid=authzid, password=password)
 
 

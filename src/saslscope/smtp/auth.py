@@ -98,13 +98,6 @@ class ClientLine:
 
 
 @dataclass(frozen=True)
-class ServerMessage:
-    """A decoded ``334`` challenge, handed to the caller for its transcript."""
-
-    data: bytes
-
-
-@dataclass(frozen=True)
 class ClientDone:
     """The exchange is over. ``code``/``text`` are the server's last reply."""
 
@@ -134,7 +127,7 @@ class ClientExchange:
         self.state = ClientState.IDLE
         self.challenges = 0
         #: the challenge decoded from the reply just received (for transcripts), else None
-        self.last_challenge: ServerMessage | None = None
+        self.last_challenge: bytes | None = None
         self._withheld: bytes | None = None
         self._cancel_verdict = ClientVerdict.BROKEN
         self._cancel_reason = ""
@@ -170,7 +163,7 @@ class ClientExchange:
             challenge = decode_b64(text)
         except SaslError:
             return self._cancel(ClientVerdict.BROKEN, f"334 challenge is not valid base64: {text[:60]!r}")
-        self.last_challenge = ServerMessage(challenge)
+        self.last_challenge = challenge
         try:
             if self._withheld is not None:
                 answer, self._withheld = self._withheld, None

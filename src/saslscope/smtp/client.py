@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from saslscope.sasl.base import ClientCredentials, ClientMechanism
 from saslscope.sasl.errors import SaslError, UnsupportedMechanism
-from saslscope.smtp.auth import ClientDone, ClientExchange, ClientLine, ClientVerdict, ServerMessage
+from saslscope.smtp.auth import ClientDone, ClientExchange, ClientLine, ClientVerdict
 from saslscope.smtp.capabilities import Capabilities
 from saslscope.smtp.codec import Reply, dot_stuff, format_address, format_command
 from saslscope.smtp.errors import (
@@ -281,14 +281,12 @@ def _send_auth_line(session: Session, name: str, line: ClientLine, secrecy: Secr
     )
 
 
-def _record_reply(
-    session: Session, name: str, reply: Reply, challenge: ServerMessage | None, secrecy: Secrecy | None
-) -> None:
+def _record_reply(session: Session, name: str, reply: Reply, challenge: bytes | None, secrecy: Secrecy | None) -> None:
     """Record a reply read during AUTH. Challenges carry the mechanism's secrecy when it is
     offline-crackable (SCRAM's salt and nonces are part of what an offline attack needs)."""
     details: dict[str, Any] = {}
     if challenge is not None:
-        details["sasl"] = SaslPayload(name, "server", challenge.data)
+        details["sasl"] = SaslPayload(name, "server", challenge)
         if secrecy is Secrecy.OFFLINE_CRACKABLE:
             details["secrecy"] = secrecy
     session.record_reply(reply, **details)
