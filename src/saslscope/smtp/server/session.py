@@ -472,7 +472,7 @@ class SubmissionSession(SMTP):
             await self._auth_exchange_failed(typed_name, event)
             return
         self.session.authenticated = True
-        self.session.auth_data = event.success
+        self.session.auth_data = event.success  # type: ignore[assignment]  # aiosmtpd's stub says None
         self.sasl_method = typed_name
         self.sasl_username = event.success.username
         await self.push("235 2.7.0 Authentication successful")
