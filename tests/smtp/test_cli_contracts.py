@@ -157,3 +157,23 @@ def test_every_error_line_has_the_one_prefix(command):
     assert result.returncode == Exit.USAGE
     assert result.stderr.splitlines()[-1] == "saslscope: HOST is empty"
     assert "Error:" not in result.stderr
+
+
+@pytest.mark.parametrize("mechanism", ["CRAM-MD5", "SCRAM-SHA-256", "PLAIN"])
+def test_a_login_without_plus_does_not_import_cryptography(pki, mechanism):
+    """Start-up: certificate parsing (cryptography, about 100 ms to import) is for findings,
+    --json and -PLUS binding data only; the gs2 "y" flag needs no binding data."""
+    behaviour = Behaviour(tls_context=server_context(str(pki.chain_path), str(pki.key_path)))
+    code = (
+        "import sys\n"
+        "from saslscope.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    status = exc.code\n"
+        "print(status, 'cryptography' in sys.modules)\n"
+    )
+    with serving(honest_script(behaviour)) as server:
+        result = subprocess.run(
+            [sys.executable, "-c", code, "login", "127.0.0.1", "-p", str(server.port), "--cafile", str(pki.ca_cert_path),
+             "-u", USER, "--password-env", "PW", "--mech", mechanism],
+            capture_output=True, text=True, timeout=60, env={**os.environ, "PW": "zaq12345"},
+        )
+    assert result.stdout.splitlines()[-1] == "0 False", result.stdout + result.stderr

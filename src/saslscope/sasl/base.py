@@ -77,6 +77,9 @@ class ClientMechanism(ABC):
     #: DIGEST-MD5, historic since RFC 6331) < sends the secret (PLAIN < LOGIN) < tokens
     #: (OAUTHBEARER < XOAUTH2) < no secret at all. The registry lists clients in this order.
     strength: ClassVar[int] = 100
+    #: the mechanism takes TLS channel binding (``channel_binding=``): SCRAM, whose plain
+    #: variants send gs2 flag "y" when given one (RFC 5802 §6)
+    can_bind: ClassVar[bool] = False
 
     def initial_response(self) -> bytes | None:
         """Bytes to send with the AUTH command, ``b""`` for an empty one, ``None`` for none."""

@@ -128,6 +128,7 @@ class ScramClient(ClientMechanism):
     hash_name: ClassVar[str]
     plus: ClassVar[bool]
     offline_crackable: ClassVar[bool] = True
+    can_bind: ClassVar[bool] = True
 
     def __init__(
         self,

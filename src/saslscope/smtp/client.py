@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from saslscope.sasl.base import ClientCredentials, ClientMechanism
+from saslscope.sasl.base import ChannelBinding, ClientCredentials, ClientMechanism
 from saslscope.sasl.errors import SaslError, UnsupportedMechanism
 from saslscope.smtp.auth import ClientDone, ClientExchange, ClientLine, ClientVerdict
 from saslscope.smtp.capabilities import Capabilities
@@ -301,20 +301,27 @@ def _starttls_hint(options: LoginOptions, result: LoginResult) -> str:
 
 
 def _make_mechanism(name: str, options: LoginOptions, result: LoginResult, advertised: tuple[str, ...]) -> ClientMechanism:
-    from saslscope.sasl.registry import client_mechanism
+    from saslscope.sasl.registry import client_mechanism, client_mechanism_class
 
     # the registry passes each mechanism only the options it takes: DIGEST-MD5 builds its
     # digest-uri from service and host, OAUTHBEARER sends host and port (RFC 7628 §3.1)
     extra: dict[str, Any] = {"host": options.server_name, "port": result.port, "service": "smtp"}
-    binding = result.tls.channel_binding() if result.tls is not None else None
+    tls = result.tls
     if name.endswith("-PLUS"):
+        binding = tls.channel_binding() if tls is not None else None
         if binding is None:
             raise PolicyRefusal(f"{name} needs TLS channel binding, and this session has none")
         extra["channel_binding"] = binding
-    elif binding is not None and not any(m.endswith("-PLUS") for m in advertised):
+    elif (
+        client_mechanism_class(name).can_bind
+        and tls is not None
+        and tls.chain_der
+        and not any(m.endswith("-PLUS") for m in advertised)
+    ):
         # RFC 5802 §6: a client that could bind, offered no -PLUS, says so with gs2 flag "y",
-        # so that a server which does offer -PLUS (stripped by a man in the middle) sees it
-        extra["channel_binding"] = binding
+        # so that a server which does offer -PLUS (stripped by a man in the middle) sees it.
+        # "y" carries no binding data, so none is computed (that would import cryptography).
+        extra["channel_binding"] = ChannelBinding("tls-server-end-point", b"")
     try:
         return client_mechanism(name, options.credentials, **extra)
     except SaslError as exc:
