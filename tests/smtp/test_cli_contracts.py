@@ -177,3 +177,22 @@ def test_a_login_without_plus_does_not_import_cryptography(pki, mechanism):
             capture_output=True, text=True, timeout=60, env={**os.environ, "PW": "zaq12345"},
         )
     assert result.stdout.splitlines()[-1] == "0 False", result.stdout + result.stderr
+
+
+def test_starttls_against_port_465_gives_its_hint_without_waiting_the_whole_timeout():
+    """Port 465 is implicit TLS (RFC 8314): a server there waits silently for a ClientHello.
+    The hint comes after IMPLICIT_PORT_GREETING_WAIT, not after --timeout (here 600 s, which
+    the test's own 60 s limit would hit first)."""
+    import socket
+
+    from saslscope.smtp.session import IMPLICIT_PORT_GREETING_WAIT
+
+    assert IMPLICIT_PORT_GREETING_WAIT < 60
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.9", 465))  # the tests run as root (the lab needs it too)
+        listener.listen(1)
+        result = subprocess.run([SASLSCOPE, "probe", "127.0.0.9", "-p", "465", "--starttls", "--timeout", "600"],
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == Exit.CONNECT, result.stdout + result.stderr
+    assert "before the greeting (an implicit-TLS port? try --tls)" in result.stderr

@@ -9,6 +9,7 @@ one-line ``error``: nothing the network or the peer does raises out of :func:`ru
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ from saslscope.smtp.transport import (
 
 DEFAULT_PORT = 587
 DEFAULT_TIMEOUT = 30.0
+#: seconds to wait for a cleartext greeting on port 465, which RFC 8314 assigns to implicit TLS
+IMPLICIT_PORT_GREETING_WAIT = 5.0
 
 
 class QuitAfter(str, Enum):
@@ -208,13 +211,21 @@ class Session:
 
     def banner(self) -> Reply:
         """The greeting. An implicit-TLS server waits silently for our ClientHello and
-        then hangs up, so a missing greeting on a cleartext start gets a hint."""
+        then hangs up, so a missing greeting on a cleartext start gets a hint. On the port
+        RFC 8314 assigns to implicit TLS (465) that wait is cut to
+        :data:`IMPLICIT_PORT_GREETING_WAIT` seconds: a cleartext greeting there is the
+        exception, and the user should not wait the whole timeout to learn it."""
+        deadline = None
+        if not self.under_tls and DEFAULT_TLS_FOR_PORT.get(self.options.effective_port) is TlsMode.IMPLICIT:
+            deadline = time.monotonic() + min(self.options.timeout, IMPLICIT_PORT_GREETING_WAIT)
         try:
-            banner = self.receive()
+            banner = self.read_reply(deadline)
         except ConnectFailed as exc:
             if self.under_tls:
                 raise
-            raise ConnectFailed(f"{exc.message} before the greeting (an implicit-TLS port? try --tls)") from None
+            message = exc.message if deadline is None else f"nothing within {IMPLICIT_PORT_GREETING_WAIT:g} s"
+            raise ConnectFailed(f"{message} before the greeting (an implicit-TLS port? try --tls)") from None
+        self.record_reply(banner)
         self.result.banner = banner
         return banner
 
