@@ -111,8 +111,8 @@ def test_probe_finds_no_auth_before_tls_on_submission(postfix_lab: PostfixLab) -
 
 @pytest.mark.parametrize(("port_name", "advertised"), [("submission", DOVECOT_MECHANISMS), ("cyrus", CYRUS_MECHANISMS)])
 def test_probe_finds_every_advertised_mechanism_working(postfix_lab: PostfixLab, port_name: str, advertised: tuple[str, ...]) -> None:
-    """probe starts each mechanism and cancels it ('*'); a real server can run them all."""
-    result = saslscope("probe", postfix_lab.host, "--port", str(getattr(postfix_lab.ports, port_name)), "--cafile", str(postfix_lab.ca_path), "--json")
+    """probe --auth-check starts each mechanism and cancels it ('*'); a real server can run them all."""
+    result = saslscope("probe", postfix_lab.host, "--port", str(getattr(postfix_lab.ports, port_name)), "--cafile", str(postfix_lab.ca_path), "--json", "--auth-check")
     assert result.returncode == Exit.OK, result.stdout + result.stderr
     document = saslscope_json(result)
     assert {check["mechanism"]: check["works"] for check in document["mechanism_checks"]} == dict.fromkeys(advertised, True)

@@ -169,7 +169,7 @@ def test_refused_rcpt_exit_status(pki):
 
 
 def test_probe_text_in_plain_language(honest, pki):
-    result = run("probe", "[127.0.0.1]", "-p", str(honest.port), "--cafile", str(pki.ca_cert_path), "--cert-warn-days", "3")
+    result = run("probe", "[127.0.0.1]", "-p", str(honest.port), "--cafile", str(pki.ca_cert_path), "--cert-warn-days", "3", "--auth-check")
     assert result.exit_code == Exit.OK, result.stdout + result.stderr
     out = result.stdout
     assert "banner: 220 hostile.test ESMTP ready" in out
@@ -200,7 +200,7 @@ def test_unreadable_files(tmp_path):
 
 def test_usage_errors():
     assert run("login", "h", "--insecure", "--cafile", "x").exit_code == Exit.USAGE
-    assert run("login", "h", "--json", "--nagios").exit_code == Exit.USAGE
+    assert run("login", "h", "--json", "--nagios").exit_code == 3  # UNKNOWN: --nagios keeps its contract
     assert run("login", "h", "-u", "u", "--quit-after", "rcpt").exit_code == Exit.USAGE
     assert run("login", "h", "--from", "a@b").exit_code == Exit.USAGE
 
@@ -224,7 +224,7 @@ def test_token_is_the_default_credential_for_oauth_only(honest, pki):
 
 
 def test_probe_json(honest, pki):
-    result = run("probe", "127.0.0.1", "-p", str(honest.port), "--cafile", str(pki.ca_cert_path), "--json")
+    result = run("probe", "127.0.0.1", "-p", str(honest.port), "--cafile", str(pki.ca_cert_path), "--json", "--auth-check")
     assert result.exit_code == Exit.OK, result.stderr
     document = json.loads(result.stdout)
     assert document["command"] == "probe" and document["outcome"] == "ok"
@@ -239,9 +239,14 @@ def test_probe_json(honest, pki):
 def test_mech_all_json(honest, pki):
     result = _login(honest, pki, "--mech", "all", "--json")
     document = json.loads(result.stdout)
-    assert document["discovery"]["outcome"] == "ok"
+    single = json.loads(_login(honest, pki, "--mech", "CRAM-MD5", "--json").stdout)
+    # the same top level as login --json, session-wide parts (certificates...) once
+    assert set(single) <= set(document) and document["mechanism"] == "all"
+    assert document["command"] == "login" and document["schema"] == single["schema"] and document["outcome"] == "ok"
+    assert document["tls"]["certificates"] == single["tls"]["certificates"]
     outcomes = {m["mechanism"]: m["outcome"] for m in document["mechanisms"]}
     assert outcomes["CRAM-MD5"] == "ok" and outcomes["XOAUTH2"] == "policy"
+    assert not {"tls", "capabilities", "banner", "findings"} & set(document["mechanisms"][0])
 
 
 def test_mech_all_nagios(honest, pki):
@@ -252,3 +257,13 @@ def test_mech_all_nagios(honest, pki):
     assert "'CRAM-MD5'=" in line and "XOAUTH2" not in line
     bad = run("login", "127.0.0.1", "-p", str(honest.port), "--cafile", str(pki.ca_cert_path), "-u", USER, "--password-env", "BAD_PW", "--mech", "all", "--nagios")
     assert bad.exit_code == 2 and bad.stdout.startswith("SMTP AUTH CRITICAL - 4 of 4 mechanisms failed: PLAIN (auth-failed)")
+
+
+def test_probe_starts_no_mechanism_unless_asked(honest, pki):
+    """Each start-and-cancel leaves a warning in the server's log (Postfix: 'authentication
+    aborted', Dovecot: a timeout 150 s later), so probe does it only with --auth-check."""
+    result = run("probe", "127.0.0.1", "-p", str(honest.port), "--cafile", str(pki.ca_cert_path), "--cert-warn-days", "3")
+    assert result.exit_code == Exit.OK, result.stderr
+    assert not any(line.upper().startswith(b"AUTH") for peer in honest.peers for line in peer.received)
+    assert "AUTH mechanisms not started (--auth-check" in result.stdout
+    assert "--auth-check" in run("probe", "--help").stdout

@@ -224,7 +224,7 @@ def test_auth_offered_only_before_tls(pki):
     with serving(honest_script(behaviour)) as server:
         result = login(_options(server, pki, mechanism="PLAIN"))
         probed = probe(SessionOptions(server.host, server.port, TlsMode.STARTTLS, TlsSettings(cafile=str(pki.ca_cert_path)), helo="client.test", timeout=5))
-    assert result.outcome is Outcome.AUTH_FAILED
+    assert result.outcome is Outcome.REFUSED_BY_POLICY  # like a mechanism not offered: exit 2
     assert "does not offer AUTH after STARTTLS" in result.error
     assert not any(line.startswith(b"AUTH") for line in server.peers[0].received)
     codes = {f.code for f in findings(probed)}

@@ -11,7 +11,7 @@ import importlib
 import click
 
 from saslscope import __version__
-from saslscope.cli.exitcodes import Exit
+from saslscope.cli.exitcodes import Exit, fail_line, status_help
 
 # command name -> "module:attribute" (a click.Command)
 _COMMANDS: dict[str, tuple[str, str]] = {
@@ -37,7 +37,9 @@ class LazyGroup(click.Group):
         if entry is None:
             return None
         module_name, attr = entry[0].split(":")
-        return getattr(importlib.import_module(module_name), attr)
+        command = getattr(importlib.import_module(module_name), attr)
+        assert isinstance(command, click.Command)
+        return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Short help without importing every command module.
@@ -45,16 +47,10 @@ class LazyGroup(click.Group):
             formatter.write_dl([(name, help_) for name, (_, help_) in _COMMANDS.items()])
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=status_help(*Exit))
 @click.version_option(__version__, prog_name="saslscope")
 def cli() -> None:
-    """Know, with certainty, who is authenticating to your SMTP servers.
-
-    Exit statuses (all commands): 0 success, 1 authentication rejected, 2 usage
-    error, 3 connection failure, 4 TLS failure, 5 server refused MAIL/RCPT/DATA,
-    6 protocol error from the peer, 7 malformed input, 8 no password/token available,
-    130 interrupted (Ctrl-C).
-    """
+    """Know, with certainty, who is authenticating to your SMTP servers."""
 
 
 def main() -> None:
@@ -65,8 +61,17 @@ def main() -> None:
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         raise SystemExit(Exit.INTERRUPTED) from None
+    except click.UsageError as exc:
+        # click's usage hint, then the message with the one prefix every error line has
+        if exc.ctx is not None:
+            click.echo(f"{exc.ctx.get_usage()}\nTry '{exc.ctx.command_path} --help' for help.\n", err=True)
+        fail_line(exc.format_message())
+        raise SystemExit(exc.exit_code) from None
     except click.ClickException as exc:
-        exc.show()
+        if type(exc).show is click.ClickException.show:
+            fail_line(exc.format_message())
+        else:
+            exc.show()  # a command's own rendering (the --nagios status line)
         raise SystemExit(exc.exit_code) from None
     # commands return nothing; an int here is the status a command gave to ctx.exit()
     raise SystemExit(status if isinstance(status, int) else Exit.OK)

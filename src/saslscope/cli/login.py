@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import click
 
 from saslscope.cli.connection_options import (
-    EXIT_HELP,
     OUTCOME_EXIT,
+    MonitoredCommand,
     check_output_choice,
     connection_options,
-    fail_line,
-    finish,
     output_options,
     print_json,
     session_fields,
     show_and_exit,
 )
-from saslscope.cli.exitcodes import Exit
+from saslscope.cli.exitcodes import Exit, fail_line, finish, status_help
 from saslscope.cli.secrets import read_secret, secret_options
 
 if TYPE_CHECKING:  # imported when a command runs, not when --help is shown
@@ -29,7 +28,14 @@ if TYPE_CHECKING:  # imported when a command runs, not when --help is shown
 QUIT_POINTS = ("banner", "ehlo", "tls", "auth", "mail", "rcpt", "data")
 
 
-@click.command(epilog=EXIT_HELP)
+#: every status ``login`` can end with (``status_help`` lists them in --help)
+LOGIN_STATUSES = (
+    Exit.OK, Exit.AUTH_FAILED, Exit.USAGE, Exit.CONNECT, Exit.TLS, Exit.SMTP_REFUSED, Exit.PROTOCOL,
+    Exit.BAD_INPUT, Exit.NO_SECRET, Exit.INTERRUPTED,
+)
+
+
+@click.command(cls=MonitoredCommand, epilog=status_help(*LOGIN_STATUSES, nagios=True))
 @connection_options
 @click.option("--user", "-u", "username", metavar="NAME", help="Authentication identity (authcid).")
 @click.option("--authzid", metavar="NAME", default="", help="Authorization identity to act as (PLAIN, SCRAM...).")
@@ -80,11 +86,13 @@ def login(
     """
     check_output_choice(as_json, nagios)
     from saslscope.sasl.base import ClientCredentials
-    from saslscope.smtp.client import LoginOptions, QuitAfter
+    from saslscope.smtp.client import LoginOptions
     from saslscope.smtp.client import login as run_login
+    from saslscope.smtp.session import QuitAfter
 
     fields = session_fields(**connection)  # type: ignore[arg-type]
     stop = QuitAfter(quit_after) if quit_after else None
+    _check_message_options(recipients)
     message = _message_spec(recipients, mail_from, username, subject, body, dsn_notify, dsn_ret, dsn_envid)
     if stop is not None and stop.value in ("mail", "rcpt", "data") and message is None:
         raise click.UsageError(f"--quit-after {stop.value} needs --to")
@@ -93,7 +101,8 @@ def login(
     if needs_auth:
         if not username:
             raise click.UsageError("--user is required to log in (or --quit-after tls to stop before AUTH)")
-        credentials = _credentials(username, authzid, password_env, password_file, token_env, token_file, mechanism)
+        sources = SecretSources(password_env, password_file, token_env, token_file)
+        credentials = _credentials(username, authzid, sources, mechanism)
     options = LoginOptions(
         **fields,
         mechanism=None if mechanism is None or mechanism.lower() == "all" else mechanism.upper(),
@@ -117,21 +126,23 @@ def login(
     )
 
 
-def _credentials(
-    username: str,
-    authzid: str,
-    password_env: str | None,
-    password_file: str | None,
-    token_env: str | None,
-    token_file: str | None,
-    mechanism: str | None,
-) -> ClientCredentials:
+@dataclass(frozen=True)
+class SecretSources:
+    """Where ``--password-*`` and ``--token-*`` say the secret is."""
+
+    password_env: str | None
+    password_file: str | None
+    token_env: str | None
+    token_file: str | None
+
+
+def _credentials(username: str, authzid: str, sources: SecretSources, mechanism: str | None) -> ClientCredentials:
     from saslscope.sasl.base import ClientCredentials
 
-    if token_env or token_file:
-        if password_env or password_file:
+    if sources.token_env or sources.token_file:
+        if sources.password_env or sources.password_file:
             raise click.UsageError("give a password or a token, not both")
-        token = read_secret(env=token_env, file=token_file, what="token")
+        token = read_secret(env=sources.token_env, file=sources.token_file, what="token")
         return ClientCredentials(username=username, authzid=authzid, token=token)
     from saslscope.sasl.errors import UnsupportedMechanism
     from saslscope.sasl.registry import client_mechanism_class
@@ -144,8 +155,19 @@ def _credentials(
             raise click.UsageError(f"{exc}, or all") from None
     if mechanism_class is not None and not mechanism_class.needs_password:
         return ClientCredentials(username=username, authzid=authzid)
-    password = read_secret(env=password_env, file=password_file, prompt=f"Password for {username}")
+    password = read_secret(env=sources.password_env, file=sources.password_file, prompt=f"Password for {username}")
     return ClientCredentials(username=username, authzid=authzid, password=password)
+
+
+def _check_message_options(recipients: tuple[str, ...]) -> None:
+    """--subject and --body describe a message: given without --to they would be ignored."""
+    if recipients:
+        return
+    context = click.get_current_context()
+    given = [f"--{name}" for name in ("subject", "body")
+             if context.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
+    if given:
+        raise click.UsageError(f"{' and '.join(given)} describe a message: give --to as well")
 
 
 def _message_spec(
@@ -164,6 +186,8 @@ def _message_spec(
         return None
     from saslscope.smtp.message import MessageSpec
 
+    if "\r" in subject or "\n" in subject:
+        raise click.UsageError("--subject must be one line (no CR or LF)")
     sender = mail_from or (username if username and "@" in username else None)
     if sender is None:
         raise click.UsageError("--from is needed when --user is not a mail address")
@@ -205,22 +229,26 @@ class BadInput(click.ClickException):
 
 def _login_all(options: LoginOptions, as_json: bool, nagios: bool) -> None:
     from saslscope.smtp.client import login_each_mechanism, sweep_failures
-    from saslscope.smtp.report import login_json, mechanism_table, session_json, sweep_nagios_line
+    from saslscope.smtp.report import mechanism_table, sweep_json, sweep_nagios_line, terminal_safe
 
     discovery, results = login_each_mechanism(options)
     if nagios:
         line, state = sweep_nagios_line(discovery, results)
         click.echo(line)
         finish(state)
-    if as_json:
-        print_json({"command": "login", "discovery": session_json(discovery), "mechanisms": [login_json(r) for r in results]})
-    elif results:
-        click.echo(mechanism_table(results))
-    if not discovery.ok:
-        fail_line(f"{discovery.outcome.value}: {discovery.error}")
-        finish(OUTCOME_EXIT[discovery.outcome])
-    if not results:
-        fail_line("the server advertises no mechanism saslscope has a client for")
-        finish(Exit.AUTH_FAILED)
     failures = sweep_failures(results)
-    finish(OUTCOME_EXIT[failures[0].outcome] if failures else Exit.OK)
+    if not discovery.ok:
+        status, error = OUTCOME_EXIT[discovery.outcome], f"{discovery.outcome.value}: {discovery.error}"
+    elif not results:
+        status, error = Exit.AUTH_FAILED, "the server advertises no mechanism saslscope has a client for"
+    elif failures:
+        status, error = OUTCOME_EXIT[failures[0].outcome], None
+    else:
+        status, error = Exit.OK, None
+    if as_json:
+        print_json(sweep_json(discovery, results))
+    elif results:
+        click.echo(terminal_safe(mechanism_table(results)))
+    if error is not None:
+        fail_line(terminal_safe(error))
+    finish(status)

@@ -26,7 +26,8 @@ class SaslCommandError(click.ClickException):
 
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        # click's stubs make exit_code a ClassVar; the status here is per error
+        self.exit_code = exit_code  # type: ignore[misc]
 
 
 def exit_for(error: SaslError) -> SaslCommandError:

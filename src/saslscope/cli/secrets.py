@@ -30,19 +30,14 @@ class SecretUnavailable(click.ClickException):
 def secret_options(what: str = "password") -> Callable[[F], F]:
     """Add ``--{what}-env VAR`` and ``--{what}-file FILE`` to a command."""
 
+    sources = (
+        ("file", "FILE", f"Read the {what} from FILE (first line; '-' = standard input)."),
+        ("env", "VAR", f"Read the {what} from environment variable VAR."),
+    )
+
     def decorate(func: F) -> F:
-        func = click.option(
-            f"--{what}-file",
-            f"{what}_file",
-            metavar="FILE",
-            help=f"Read the {what} from FILE (first line; '-' = standard input).",
-        )(func)
-        func = click.option(
-            f"--{what}-env",
-            f"{what}_env",
-            metavar="VAR",
-            help=f"Read the {what} from environment variable VAR.",
-        )(func)
+        for source, metavar, help_text in sources:
+            func = click.option(f"--{what}-{source}", f"{what}_{source}", metavar=metavar, help=help_text)(func)
         return func
 
     return decorate

@@ -72,6 +72,14 @@ class ClientMechanism(ABC):
     #: the server sends the first challenge; no initial response (CRAM-MD5, DIGEST-MD5,
     #: LOGIN unless built with ``initial_response=True``)
     server_speaks_first: ClassVar[bool] = False
+    #: rank when a client picks a mechanism itself, lower is stronger: the exchange binds
+    #: to TLS (SCRAM-*-PLUS) < keeps the password off the wire (SCRAM < CRAM-MD5 <
+    #: DIGEST-MD5, historic since RFC 6331) < sends the secret (PLAIN < LOGIN) < tokens
+    #: (OAUTHBEARER < XOAUTH2) < no secret at all. The registry lists clients in this order.
+    strength: ClassVar[int] = 100
+    #: the mechanism takes TLS channel binding (``channel_binding=``): SCRAM, whose plain
+    #: variants send gs2 flag "y" when given one (RFC 5802 §6)
+    can_bind: ClassVar[bool] = False
 
     def initial_response(self) -> bytes | None:
         """Bytes to send with the AUTH command, ``b""`` for an empty one, ``None`` for none."""

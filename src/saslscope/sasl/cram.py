@@ -69,6 +69,7 @@ class CramMD5Client(ClientMechanism):
     name: ClassVar[str] = "CRAM-MD5"
     offline_crackable: ClassVar[bool] = True
     server_speaks_first: ClassVar[bool] = True
+    strength: ClassVar[int] = 20
 
     def __init__(self, credentials: ClientCredentials) -> None:
         if credentials.password is None:

@@ -82,6 +82,7 @@ class DigestMD5Client(ClientMechanism):
     name: ClassVar[str] = "DIGEST-MD5"
     offline_crackable: ClassVar[bool] = True
     server_speaks_first: ClassVar[bool] = True
+    strength: ClassVar[int] = 21
 
     def __init__(
         self,

@@ -35,6 +35,7 @@ class _SingleMessageClient(ClientMechanism):
 
 class ExternalClient(_SingleMessageClient):
     name: ClassVar[str] = "EXTERNAL"
+    strength: ClassVar[int] = 50
 
     def __init__(self, credentials: ClientCredentials) -> None:
         self.message = credentials.authzid.encode("utf-8")
@@ -42,6 +43,7 @@ class ExternalClient(_SingleMessageClient):
 
 class AnonymousClient(_SingleMessageClient):
     name: ClassVar[str] = "ANONYMOUS"
+    strength: ClassVar[int] = 51
 
     def __init__(self, credentials: ClientCredentials, *, trace: str = "") -> None:
         trace = trace or credentials.username

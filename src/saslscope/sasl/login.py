@@ -42,6 +42,7 @@ class LoginClient(ClientMechanism):
     name: ClassVar[str] = "LOGIN"
     reveals_secret: ClassVar[bool] = True
     server_speaks_first: ClassVar[bool] = True  # unless initial_response=True
+    strength: ClassVar[int] = 31
 
     def __init__(self, credentials: ClientCredentials, *, initial_response: bool = False) -> None:
         if credentials.password is None:

@@ -90,6 +90,7 @@ class XOAuth2Client(_BearerClient):
     """``user={user}^Aauth=Bearer {token}^A^A`` (Google's and Microsoft's XOAUTH2)."""
 
     name: ClassVar[str] = "XOAUTH2"
+    strength: ClassVar[int] = 41
     error_answer: ClassVar[bytes] = b""
 
     def __init__(self, credentials: ClientCredentials) -> None:
@@ -105,6 +106,7 @@ class OAuthBearerClient(_BearerClient):
     """
 
     name: ClassVar[str] = "OAUTHBEARER"
+    strength: ClassVar[int] = 40  # RFC 7628, where XOAUTH2 is a vendor's predecessor
     error_answer: ClassVar[bytes] = KVSEP
 
     def __init__(self, credentials: ClientCredentials, *, host: str | None = None, port: int | None = None) -> None:

@@ -26,6 +26,7 @@ class PlainClient(ClientMechanism):
 
     name: ClassVar[str] = "PLAIN"
     reveals_secret: ClassVar[bool] = True
+    strength: ClassVar[int] = 30
 
     def __init__(self, credentials: ClientCredentials) -> None:
         if credentials.password is None:

@@ -128,6 +128,7 @@ class ScramClient(ClientMechanism):
     hash_name: ClassVar[str]
     plus: ClassVar[bool]
     offline_crackable: ClassVar[bool] = True
+    can_bind: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -361,17 +362,25 @@ class ScramServer(ExchangeServer):
         return Success(self._username, authzid or None, final_data=f"v={_b64(server_signature)}".encode("ascii"))
 
 
+_STRONGEST_HASH_FIRST = ("sha512", "sha256", "sha1")
+
+
 def _variant(base: type, hash_name: str, plus: bool) -> type:
     stem = HASHES[hash_name].title().replace("-", "")  # ScramSha256
     role = "Client" if issubclass(base, ClientMechanism) else "Server"
-    attributes = {"name": _mechanism_name(hash_name, plus), "hash_name": hash_name, "plus": plus, "__module__": __name__}
+    # strength (clients): every -PLUS variant before any plain one, then the longer hash first
+    strength = (0 if plus else 10) + _STRONGEST_HASH_FIRST.index(hash_name)
+    attributes = {
+        "name": _mechanism_name(hash_name, plus), "hash_name": hash_name, "plus": plus, "strength": strength,
+        "__module__": __name__,
+    }
     return type(f"{stem}{'Plus' if plus else ''}{role}", (base,), attributes)
 
 
 #: the concrete classes, strongest hash first, -PLUS before plain
 SCRAM_CLIENTS: tuple[type[ScramClient], ...] = tuple(
-    _variant(ScramClient, h, plus) for h in ("sha512", "sha256", "sha1") for plus in (True, False)
+    _variant(ScramClient, h, plus) for h in _STRONGEST_HASH_FIRST for plus in (True, False)
 )
 SCRAM_SERVERS: tuple[type[ScramServer], ...] = tuple(
-    _variant(ScramServer, h, plus) for h in ("sha512", "sha256", "sha1") for plus in (True, False)
+    _variant(ScramServer, h, plus) for h in _STRONGEST_HASH_FIRST for plus in (True, False)
 )

@@ -5,24 +5,24 @@ A :class:`~saslscope.smtp.session.Session` (banner, EHLO, STARTTLS, EHLO), then 
 transcript. Nothing the network or the peer does raises out of :func:`login`: the result
 says what happened (:class:`~saslscope.smtp.errors.Outcome`) in one line.
 
-What it deliberately never does (the swaks gaps of issue 3): send a password over
+What it deliberately never does, unlike swaks: send a password over
 cleartext unless allowed, fall back to another mechanism after a failure, keep bytes that
 arrived between STARTTLS's ``220`` and the handshake, skip certificate verification unasked.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import socket
+import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from saslscope.sasl.base import ClientCredentials, ClientMechanism
-from saslscope.sasl.errors import AuthenticationFailed, SaslError, UnsupportedMechanism
+from saslscope.sasl.base import ChannelBinding, ClientCredentials, ClientMechanism
+from saslscope.sasl.errors import SaslError, UnsupportedMechanism
+from saslscope.smtp.auth import ClientDone, ClientExchange, ClientLine, ClientVerdict
 from saslscope.smtp.capabilities import Capabilities
-from saslscope.smtp.codec import AUTH_LINE_LIMIT, Reply, dot_stuff, format_address, format_command
+from saslscope.smtp.codec import Reply, dot_stuff, format_address, format_command
 from saslscope.smtp.errors import (
     AuthRejected,
     ConnectFailed,
@@ -33,35 +33,21 @@ from saslscope.smtp.errors import (
     SmtpRefused,
 )
 from saslscope.smtp.session import (
-    QUIT_ORDER,
     QuitAfter,
     Session,
     SessionOptions,
     SessionResult,
     run_session,
 )
-from saslscope.smtp.transcript import Direction, SaslPayload, Secrecy
+from saslscope.smtp.transcript import SaslPayload, Secrecy
 from saslscope.smtp.transport import TlsMode
 
 if TYPE_CHECKING:
     from saslscope.smtp.message import MessageSpec
 
-#: what ``--mech`` picks when not given: strongest first. SCRAM-*-PLUS binds the exchange
-#: to this TLS session (RFC 5802 §6); CRAM-MD5 and DIGEST-MD5 (RFC 6331: historic) at least
-#: keep the password off the wire; PLAIN/LOGIN send it, protected only by TLS.
-PASSWORD_PREFERENCE = (
-    "SCRAM-SHA-512-PLUS",
-    "SCRAM-SHA-256-PLUS",
-    "SCRAM-SHA-1-PLUS",
-    "SCRAM-SHA-512",
-    "SCRAM-SHA-256",
-    "SCRAM-SHA-1",
-    "CRAM-MD5",
-    "DIGEST-MD5",
-    "PLAIN",
-    "LOGIN",
-)
-TOKEN_PREFERENCE = ("OAUTHBEARER", "XOAUTH2")
+#: a password or token this long or longer is masked wherever a server reply repeats it;
+#: a shorter one would mask ordinary words (its base64 in an AUTH line is masked anyway)
+MIN_MASKED_SECRET = 6
 
 #: Postfix "250 2.0.0 Ok: queued as A4FCE204384E"; Exim, Sendmail and others differ
 _QUEUE_ID = re.compile(r"queued as ([0-9A-Za-z]+)")
@@ -71,8 +57,8 @@ _QUEUE_ID = re.compile(r"queued as ([0-9A-Za-z]+)")
 class LoginOptions(SessionOptions):
     """A login (and optionally a test message).
 
-    ``mechanism`` None picks the strongest advertised one we support
-    (:data:`PASSWORD_PREFERENCE`, or :data:`TOKEN_PREFERENCE` when only a token is given).
+    ``mechanism`` None picks the strongest advertised one we support for the credentials
+    given (:func:`choose_mechanism`).
     ``quit_after`` None means AUTH, or DATA when ``message`` is given.
     """
 
@@ -95,7 +81,8 @@ class LoginResult(SessionResult):
     username: str | None = None
     authenticated: bool = False
     auth_reply: Reply | None = None
-    #: SCRAM/DIGEST-MD5: did the server prove it knows the password (None: mechanism can't)
+    #: SCRAM/DIGEST-MD5: did the server prove it knows the password (None: the mechanism
+    #: can't, or the server did not accept the login, so the question does not arise)
     server_verified: bool | None = None
     mail_replies: list[Reply] = field(default_factory=list)
     queue_id: str | None = None
@@ -122,7 +109,7 @@ def login(options: LoginOptions) -> LoginResult:
     content = _build_message(options) if options.message is not None else None
     with run_session(options, result) as session:
         capabilities = session.open(quit_after)
-        if capabilities is None or QUIT_ORDER.index(quit_after) < QUIT_ORDER.index(QuitAfter.AUTH):
+        if capabilities is None or quit_after.before(QuitAfter.AUTH):
             return result
         _authenticate(session, options, result, capabilities)
         if content is not None and quit_after is not QuitAfter.AUTH:
@@ -154,14 +141,18 @@ def sweep_failures(results: list[LoginResult]) -> list[LoginResult]:
 
 
 def choose_mechanism(advertised: tuple[str, ...], credentials: ClientCredentials, *, tls: bool) -> str | None:
-    """The strongest advertised mechanism we have a client for and credentials to use."""
+    """The strongest advertised mechanism we have a client for and credentials to use:
+    the registry's order (each class's ``strength``), password mechanisms when a password is
+    given, token mechanisms when a token is; -PLUS only under TLS."""
     from saslscope.sasl.registry import CLIENT_MECHANISMS
 
-    preference = PASSWORD_PREFERENCE if credentials.password is not None else TOKEN_PREFERENCE
-    for name in preference:
+    for name, mechanism_class in CLIENT_MECHANISMS.items():
         if name.endswith("-PLUS") and not tls:
             continue
-        if name in advertised and name in CLIENT_MECHANISMS:
+        usable = (mechanism_class.needs_password and credentials.password is not None) or (
+            mechanism_class.needs_token and credentials.token is not None
+        )
+        if usable and name in advertised:
             return name
     return None
 
@@ -218,11 +209,14 @@ def _check_cleartext_policy(options: LoginOptions, mechanism: str | None, *, tls
 
 
 def _authenticate(session: Session, options: LoginOptions, result: LoginResult, capabilities: Capabilities) -> None:
-    """AUTH with one mechanism (RFC 4954 §4). Failure is final: no other mechanism is tried."""
+    """AUTH with one mechanism (RFC 4954 §4): an IO loop around :class:`ClientExchange`.
+    Failure is final: no other mechanism is tried. The whole exchange is bounded by
+    ``options.timeout``, whatever the number of rounds."""
     advertised = capabilities.auth_mechanisms
     if not advertised:
         where = "after STARTTLS" if session.under_tls else "on this connection"
-        raise AuthRejected(f"the server does not offer AUTH {where}")
+        hint = _starttls_hint(options, result)
+        raise PolicyRefusal(f"the server does not offer AUTH {where}{hint}")
     name = (options.mechanism or "").upper() or choose_mechanism(
         advertised, options.credentials, tls=session.under_tls
     )
@@ -234,7 +228,7 @@ def _authenticate(session: Session, options: LoginOptions, result: LoginResult, 
     if not options.mechanism:
         session.note(f"mechanism {name}: the strongest one offered that saslscope has (--mech to choose)")
     _check_cleartext_policy(options, name, tls=session.under_tls)
-    mechanism = _make_mechanism(name, options, result)
+    mechanism = _make_mechanism(name, options, result, advertised)
     secrecy = (
         Secrecy.REVEALS_SECRET
         if mechanism.reveals_secret
@@ -242,94 +236,96 @@ def _authenticate(session: Session, options: LoginOptions, result: LoginResult, 
         if mechanism.offline_crackable
         else None
     )
-    first = mechanism.initial_response()
-    # RFC 4954 §4: an empty initial response is sent as "="; one that would make the AUTH
-    # line longer than 12288 octets is sent instead as the answer to an empty 334.
-    encoded = None if first is None else base64.b64encode(first).decode("ascii") or "="
-    withheld: bytes | None = None  # an initial response too long for the AUTH line
-    if first is not None and len(f"AUTH {name} {encoded}\r\n") <= AUTH_LINE_LIMIT:
-        session.send(
-            format_command("AUTH", f"{name} {encoded}", limit=AUTH_LINE_LIMIT),
-            secrecy=secrecy,
-            secret_from=len(f"AUTH {name} "),
-            sasl=SaslPayload(name, "client", first),
-        )
-    else:
-        withheld = first
-        session.send(format_command("AUTH", name))
-    while True:
-        reply, challenge = _receive_sasl(session, name, secrecy)
-        if challenge is None:
-            break
+    for secret in (options.credentials.password, options.credentials.token):
+        if secret is not None and len(secret) >= MIN_MASKED_SECRET:
+            session.add_secret(secret.encode("utf-8"))
+    exchange = ClientExchange(mechanism)
+    deadline = time.monotonic() + options.timeout
+    step: ClientLine | ClientDone = exchange.start()
+    while isinstance(step, ClientLine):
+        _send_auth_line(session, name, step, secrecy)
         try:
-            if withheld is not None:
-                answer, withheld = withheld, None
-            else:
-                answer = mechanism.respond(challenge)
-        except SaslError as exc:
-            # RFC 4954 §4: "*" cancels the exchange; the server answers 501.
-            session.send(b"*\r\n")
-            session.receive()
-            if isinstance(exc, AuthenticationFailed):
-                raise AuthRejected(f"{name}: the server failed to prove itself: {exc}") from None
-            raise ProtocolViolation(f"{name}: unusable challenge from the server: {exc}") from None
-        # an empty answer (acknowledging SCRAM's or DIGEST-MD5's final message) holds nothing secret
-        session.send(
-            base64.b64encode(answer) + b"\r\n",
-            secrecy=secrecy if answer else None,
-            sasl=SaslPayload(name, "client", answer),
-        )
+            reply = session.read_reply(deadline)
+        except ConnectFailed as exc:
+            raise ConnectFailed(f"during AUTH (at most {options.timeout:g} s in all): {exc.message}") from None
+        step = exchange.receive(reply.code, reply.lines[0] if reply.lines else "")
+        _record_reply(session, name, reply, exchange.last_challenge, secrecy)
     result.auth_reply = reply
     result.timings["auth"] = result.transcript.elapsed()
-    result.server_verified = mechanism.server_verified
-    if reply.code != 235:
-        raise AuthRejected(f"{name} authentication rejected: {reply.summary()}")
-    if mechanism.server_verified is False:
-        raise AuthRejected(f"{name}: the server said 235 but never proved it knows the password")
-    result.authenticated = True
+    # whether the server proved itself is a question only once it accepted (235)
+    result.server_verified = mechanism.server_verified if reply.code == 235 else None
+    if step.verdict is ClientVerdict.SUCCEEDED:
+        result.authenticated = True
+        return
+    reason = session.mask(step.reason)
+    if step.verdict is ClientVerdict.BROKEN:
+        raise ProtocolViolation(f"{name}: {reason}")
+    raise AuthRejected(f"{name} {reason}" if step.verdict is ClientVerdict.REJECTED else f"{name}: {reason}")
 
 
-def _make_mechanism(name: str, options: LoginOptions, result: LoginResult) -> ClientMechanism:
-    from saslscope.sasl.registry import client_mechanism
+def _send_auth_line(session: Session, name: str, line: ClientLine, secrecy: Secrecy | None) -> None:
+    """Send one AUTH line; a line that reveals the secret teaches the session what to mask
+    wherever it turns up later (a server echoing it in a 535, for instance)."""
+    if line.payload is None:
+        session.send(line.line + b"\r\n")
+        return
+    # an empty answer (acknowledging SCRAM's or DIGEST-MD5's final message) holds nothing secret
+    line_secrecy = secrecy if line.payload else None
+    if line_secrecy is Secrecy.REVEALS_SECRET:
+        session.add_secret(line.line[line.payload_from :])
+    session.send(
+        line.line + b"\r\n",
+        secrecy=line_secrecy,
+        secret_from=line.payload_from,
+        sasl=SaslPayload(name, "client", line.payload),
+    )
+
+
+def _record_reply(session: Session, name: str, reply: Reply, challenge: bytes | None, secrecy: Secrecy | None) -> None:
+    """Record a reply read during AUTH. Challenges carry the mechanism's secrecy when it is
+    offline-crackable (SCRAM's salt and nonces are part of what an offline attack needs)."""
+    details: dict[str, Any] = {}
+    if challenge is not None:
+        details["sasl"] = SaslPayload(name, "server", challenge)
+        if secrecy is Secrecy.OFFLINE_CRACKABLE:
+            details["secrecy"] = secrecy
+    session.record_reply(reply, **details)
+
+
+def _starttls_hint(options: LoginOptions, result: LoginResult) -> str:
+    """``--no-tls`` against a server that offers STARTTLS: AUTH is probably there after it."""
+    before = result.capabilities_before_tls
+    if options.effective_tls_mode is TlsMode.NONE and before is not None and "STARTTLS" in before:
+        return " (it offers STARTTLS: AUTH is probably offered after it; drop --no-tls)"
+    return ""
+
+
+def _make_mechanism(name: str, options: LoginOptions, result: LoginResult, advertised: tuple[str, ...]) -> ClientMechanism:
+    from saslscope.sasl.registry import client_mechanism, client_mechanism_class
 
     # the registry passes each mechanism only the options it takes: DIGEST-MD5 builds its
     # digest-uri from service and host, OAUTHBEARER sends host and port (RFC 7628 §3.1)
     extra: dict[str, Any] = {"host": options.server_name, "port": result.port, "service": "smtp"}
+    tls = result.tls
     if name.endswith("-PLUS"):
-        binding = result.tls.channel_binding() if result.tls is not None else None
+        binding = tls.channel_binding() if tls is not None else None
         if binding is None:
             raise PolicyRefusal(f"{name} needs TLS channel binding, and this session has none")
         extra["channel_binding"] = binding
+    elif (
+        client_mechanism_class(name).can_bind
+        and tls is not None
+        and tls.chain_der
+        and not any(m.endswith("-PLUS") for m in advertised)
+    ):
+        # RFC 5802 §6: a client that could bind, offered no -PLUS, says so with gs2 flag "y",
+        # so that a server which does offer -PLUS (stripped by a man in the middle) sees it.
+        # "y" carries no binding data, so none is computed (that would import cryptography).
+        extra["channel_binding"] = ChannelBinding("tls-server-end-point", b"")
     try:
         return client_mechanism(name, options.credentials, **extra)
     except SaslError as exc:
         raise PolicyRefusal(f"cannot use {name}: {exc}") from None
-
-
-def _receive_sasl(session: Session, mechanism: str, secrecy: Secrecy | None) -> tuple[Reply, bytes | None]:
-    """A reply during AUTH, and the decoded challenge if it is a 334. Challenges carry the
-    mechanism's secrecy when it is offline-crackable (SCRAM's salt and nonces are part of
-    what an offline attack needs)."""
-    assert session.transport is not None
-    tls = session.under_tls
-    try:
-        reply = session.transport.read_reply()
-    except ConnectFailed as exc:
-        raise ConnectFailed(f"during AUTH: {exc.message}") from None
-    challenge: bytes | None = None
-    details: dict[str, Any] = {}
-    if reply.code == 334:
-        text = reply.lines[0].strip() if reply.lines else ""
-        try:
-            challenge = base64.b64decode(text, validate=True)
-        except binascii.Error:
-            session.result.transcript.record(Direction.RECEIVED, reply.raw, tls)
-            raise ProtocolViolation(f"334 challenge is not valid base64: {text[:60]!r}") from None
-        details["sasl"] = SaslPayload(mechanism, "server", challenge)
-        if secrecy is Secrecy.OFFLINE_CRACKABLE:
-            details["secrecy"] = secrecy
-    session.result.transcript.record(Direction.RECEIVED, reply.raw, tls, **details)
-    return reply, challenge
 
 
 # -- the test message -------------------------------------------------------------------

@@ -18,9 +18,8 @@ from saslscope.smtp.errors import InvalidCommand, ProtocolViolation
 # up to 4 KiB and call anything longer a protocol violation instead of buffering forever.
 REPLY_LINE_LIMIT = 4096
 # RFC 5321 §4.5.3.1.4: a command line is at most 512 octets including CRLF. The AUTH
-# command and SASL responses are exempt (RFC 4954 §4: up to 12288 octets for AUTH lines).
+# command and SASL responses are exempt (saslscope.smtp.auth.AUTH_LINE_LIMIT).
 COMMAND_LINE_LIMIT = 512
-AUTH_LINE_LIMIT = 12288
 # A multi-line reply with more lines than this is not a server talking SMTP. Real EHLO
 # replies have about 10-20 lines.
 REPLY_MAX_LINES = 200

@@ -21,8 +21,12 @@ class Outcome(str, Enum):
     REFUSED_BY_POLICY = "policy"     # we refused: password over cleartext, mechanism not offered
 
 
-class SessionError(Exception):
-    """Base class; ``outcome`` says what kind of failure it is."""
+class SmtpError(Exception):
+    """The root of every error :mod:`saslscope.smtp` raises."""
+
+
+class SessionError(SmtpError):
+    """A client session failed; ``outcome`` says what kind of failure it is."""
 
     outcome: Outcome = Outcome.PROTOCOL
 

@@ -12,8 +12,6 @@ if TYPE_CHECKING:
 
 #: a certificate that expires sooner than this is a warning (Let's Encrypt renews at 30 days)
 EXPIRY_WARNING_DAYS = 14
-#: mechanisms that put the password itself on the wire (RFC 4616, draft-murchison-sasl-login)
-CLEARTEXT_PASSWORD_MECHANISMS = frozenset({"PLAIN", "LOGIN"})
 _WEAK_PROTOCOLS = frozenset({"SSLv3", "TLSv1", "TLSv1.1"})
 
 
@@ -29,6 +27,15 @@ _VERIFY_FINDINGS = {
     20: "certificate-untrusted",            # X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
     21: "certificate-untrusted",            # X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE
 }
+
+
+def _reveals_password(name: str) -> bool:
+    """The mechanism puts the password itself on the wire (PLAIN, LOGIN): read off the
+    client class's ``reveals_secret`` and ``needs_password``, their one home."""
+    from saslscope.sasl.registry import CLIENT_MECHANISMS
+
+    mechanism_class = CLIENT_MECHANISMS.get(name.upper())
+    return mechanism_class is not None and mechanism_class.reveals_secret and mechanism_class.needs_password
 
 
 class Severity(str, Enum):
@@ -57,8 +64,7 @@ def findings(
     found += _mechanisms(result)
     # one finding per code: an expired certificate fails verification (code 10) and shows
     # in its dates, but is one thing to fix
-    seen: set[str] = set()
-    unique = [f for f in found if not (f.code in seen or seen.add(f.code))]
+    unique = list({f.code: f for f in reversed(found)}.values())[::-1]
     order = list(Severity)
     return sorted(unique, key=lambda f: order.index(f.severity))
 
@@ -81,7 +87,7 @@ def _cleartext_auth(result: SessionResult) -> list[Finding]:
                 "authenticating in the clear (Postfix: smtpd_tls_auth_only = yes)",
             )
         )
-    exposed = sorted(CLEARTEXT_PASSWORD_MECHANISMS.intersection(mechanisms))
+    exposed = sorted(name for name in mechanisms if _reveals_password(name))
     if exposed:
         found.append(
             Finding(
@@ -97,7 +103,10 @@ def _tls(result: SessionResult, now: datetime, expiry_warning_days: float) -> li
     found: list[Finding] = []
     verification_error = getattr(result, "verification_error", None)
     if verification_error:
-        code = _VERIFY_FINDINGS.get(getattr(result, "verification_code", None), "certificate-not-verified")
+        verify_code = getattr(result, "verification_code", None)
+        code = _VERIFY_FINDINGS.get(verify_code, "certificate-not-verified") if verify_code is not None else (
+            "certificate-not-verified"
+        )
         found.append(Finding(Severity.CRITICAL, code, f"certificate verification failed: {verification_error}"))
     legacy = getattr(result, "legacy_tls_accepted", None)
     if legacy:

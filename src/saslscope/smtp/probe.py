@@ -31,12 +31,15 @@ class ProbeResult(SessionResult):
     #: them, or if they were not checked (``legacy_tls_checked``)
     legacy_tls_accepted: str | None = None
     legacy_tls_checked: bool = False
+    #: whether each advertised mechanism was started (``check_mechanisms``)
+    mechanisms_checked: bool = False
 
 
-def probe(options: SessionOptions, *, check_mechanisms: bool = True, check_legacy_tls: bool = True) -> ProbeResult:
+def probe(options: SessionOptions, *, check_mechanisms: bool = False, check_legacy_tls: bool = True) -> ProbeResult:
     """Banner, EHLO before/after TLS, TLS details, and (``check_mechanisms``) whether each
     advertised mechanism starts: ``AUTH MECH``, expect 334, cancel with ``*``. No
-    credentials are sent. Mechanisms are only started under TLS.
+    credentials are sent. Mechanisms are only started under TLS, and only when asked: each
+    start leaves a warning in the server's log (docs/client.md, "probe and the server's log").
 
     When the certificate does not verify, a second connection without verification
     collects what the server presents, and ``verification_error`` says why it failed.
@@ -86,6 +89,7 @@ def _probe_once(options: SessionOptions, check_mechanisms: bool, transcript: Tra
             result.verification_code = exc.verify_code
             raise
         if check_mechanisms and capabilities is not None and session.under_tls:
+            result.mechanisms_checked = True
             for name in capabilities.auth_mechanisms:
                 result.mechanism_checks.append(_check_mechanism(session, name))
     return result

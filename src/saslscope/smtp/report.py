@@ -6,6 +6,7 @@ docs/client.md and kept stable.
 
 from __future__ import annotations
 
+import re
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,22 @@ class NagiosState(IntEnum):
 
 # -- text -------------------------------------------------------------------------------
 
+#: C0 controls but tab and newline, DEL, C1 controls, and the Unicode bidi overrides and
+#: isolates that can reorder what a terminal shows
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    r"""``text`` with every character a terminal would act on written as an escape
+    (``\x1b``, ``\u202e``): banners, EHLO lines and replies are the server's text, not ours
+    to let move the cursor, change colours or retitle the window."""
+    return _UNSAFE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
 
 def transcript_text(result: SessionResult, *, show_secrets: bool = False, explain: bool = False) -> str:
     """The readable transcript (``<-``/``->`` cleartext, ``<~``/``~>`` under TLS)."""
@@ -45,6 +62,7 @@ def login_text(result: LoginResult, *, show_secrets: bool = False, explain: bool
     lines = [transcript_text(result, show_secrets=show_secrets, explain=explain), ""]
     lines.append(login_verdict(result))
     if result.server_verified is not None:
+        # only after a 235: after a rejection the check does not apply
         lines.append(f"server proved it knows the password: {'yes' if result.server_verified else 'NO'}")
     return "\n".join(lines)
 
@@ -108,6 +126,8 @@ def probe_text(result: ProbeResult, *, transcript: bool = False) -> str:
     if result.capabilities is not None:
         title = "EHLO without TLS" if cleartext_only else "EHLO after TLS" if result.capabilities_before_tls else "EHLO"
         lines += _capability_lines(title, result.capabilities)
+    if not result.mechanisms_checked and result.capabilities is not None and result.capabilities.auth_mechanisms:
+        lines.append("AUTH mechanisms not started (--auth-check starts and cancels each one, which the server logs)")
     if result.mechanism_checks:
         lines.append("AUTH mechanisms started (AUTH MECH, then cancelled with '*'; no credentials sent):")
         for check in result.mechanism_checks:
@@ -137,10 +157,12 @@ def _target(result: SessionResult) -> str:
 # -- JSON -------------------------------------------------------------------------------
 
 
-def _reply_json(reply: Reply | None) -> dict[str, Any] | None:
+def _reply_json(result: SessionResult, reply: Reply | None, show_secrets: bool = False) -> dict[str, Any] | None:
+    """A reply; secrets sent in the session that it repeats are masked unless asked."""
     if reply is None:
         return None
-    return {"code": reply.code, "enhanced_status": reply.enhanced_status, "lines": list(reply.lines)}
+    lines = list(reply.lines) if show_secrets else [result.mask(line) for line in reply.lines]
+    return {"code": reply.code, "enhanced_status": reply.enhanced_status, "lines": lines}
 
 
 def session_json(result: SessionResult, *, show_secrets: bool = False, explain: bool = False) -> dict[str, Any]:
@@ -153,7 +175,7 @@ def session_json(result: SessionResult, *, show_secrets: bool = False, explain: 
         "peer": list(result.peer) if result.peer else None,
         "outcome": result.outcome.value,
         "error": result.error,
-        "banner": _reply_json(result.banner),
+        "banner": _reply_json(result, result.banner),
         "capabilities_before_tls": result.capabilities_before_tls.to_json() if result.capabilities_before_tls else None,
         "capabilities": result.capabilities.to_json() if result.capabilities else None,
         "tls": result.tls.to_json() if result.tls else None,
@@ -170,9 +192,43 @@ def login_json(result: LoginResult, *, show_secrets: bool = False, explain: bool
         username=result.username,
         authenticated=result.authenticated,
         server_verified=result.server_verified,
-        auth_reply=_reply_json(result.auth_reply),
-        mail_replies=[_reply_json(r) for r in result.mail_replies],
+        auth_reply=_reply_json(result, result.auth_reply, show_secrets),
+        mail_replies=[_reply_json(result, r, show_secrets) for r in result.mail_replies],
         queue_id=result.queue_id,
+    )
+    return document
+
+
+#: what each mechanism's entry of ``login --mech all --json`` leaves to the top level, where
+#: the discovery connection's values stand once
+_SESSION_KEYS = ("command", "schema", "host", "port", "tls_mode", "banner", "capabilities_before_tls",
+                 "capabilities", "tls", "findings")
+
+
+def sweep_json(discovery: SessionResult, results: list[LoginResult]) -> dict[str, Any]:
+    """``login --mech all --json``: the top level has the keys of ``login --json`` (the
+    discovery connection's banner, capabilities, TLS and findings, once), with
+    ``mechanism`` "all" and the overall ``outcome``; ``mechanisms`` has one entry per
+    advertised mechanism, without the session-wide keys."""
+    from saslscope.smtp.client import sweep_failures
+
+    failures = sweep_failures(results)
+    document = {"command": "login", **session_json(discovery)}
+    if discovery.ok and failures:
+        document.update(outcome=failures[0].outcome.value, error=f"{len(failures)} of {len(results)} mechanisms failed")
+    tried = [r for r in results if r.outcome is not Outcome.REFUSED_BY_POLICY]
+    document.update(
+        mechanism="all",
+        username=results[0].username if results else None,
+        authenticated=bool(tried) and not failures and discovery.ok,
+        # per mechanism, in ``mechanisms``; null here so that the keys match login --json
+        server_verified=None,
+        auth_reply=None,
+        mail_replies=[],
+        queue_id=None,
+        mechanisms=[
+            {key: value for key, value in login_json(r).items() if key not in _SESSION_KEYS} for r in results
+        ],
     )
     return document
 
@@ -221,7 +277,7 @@ def nagios_line(result: SessionResult) -> str:
         what += "; " + "; ".join(f.message for f in worst)
     perfdata = [f"time={result.timings.get('end', 0.0):.6f}s;;;0"]
     perfdata += [f"{name}={result.timings[name]:.6f}s;;;0" for name in ("connect", "tls", "auth") if name in result.timings]
-    text = what.replace("|", "/").replace("\n", " ")
+    text = terminal_safe(what.replace("|", "/").replace("\n", " "))
     return f"SMTP AUTH {state.name} - {text} | {' '.join(perfdata)}"
 
 
@@ -243,5 +299,5 @@ def sweep_nagios_line(discovery: SessionResult, results: list[LoginResult]) -> t
     else:
         state, text = NagiosState.OK, f"{len(tried)} mechanisms authenticated: " + " ".join(r.mechanism or "?" for r in tried)
     perfdata = [f"'{r.mechanism}'={r.timings.get('auth', r.timings.get('end', 0.0)):.6f}s;;;0" for r in tried]
-    line = f"SMTP AUTH {state.name} - {text.replace('|', '/')}"
+    line = f"SMTP AUTH {state.name} - {terminal_safe(text.replace('|', '/').replace(chr(10), ' '))}"
     return (f"{line} | {' '.join(perfdata)}" if perfdata else line), state

@@ -9,6 +9,7 @@ one-line ``error``: nothing the network or the peer does raises out of :func:`ru
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from saslscope.smtp.codec import Reply, format_command
 from saslscope.smtp.errors import ConnectFailed, Outcome, SessionError, SmtpRefused, TlsFailed
 from saslscope.smtp.findings import EXPIRY_WARNING_DAYS, Finding
 from saslscope.smtp.findings import findings as collect_findings
-from saslscope.smtp.transcript import Direction, Event, Transcript
+from saslscope.smtp.transcript import MASK, Direction, Event, Transcript
 from saslscope.smtp.transport import (
     DEFAULT_TLS_FOR_PORT,
     TlsMode,
@@ -33,6 +34,8 @@ from saslscope.smtp.transport import (
 
 DEFAULT_PORT = 587
 DEFAULT_TIMEOUT = 30.0
+#: seconds to wait for a cleartext greeting on port 465, which RFC 8314 assigns to implicit TLS
+IMPLICIT_PORT_GREETING_WAIT = 5.0
 
 
 class QuitAfter(str, Enum):
@@ -46,8 +49,12 @@ class QuitAfter(str, Enum):
     RCPT = "rcpt"
     DATA = "data"      # the whole message
 
+    def before(self, other: QuitAfter) -> bool:
+        """True if a session told to stop here stops before ``other`` is reached."""
+        return _PHASE_INDEX[self] < _PHASE_INDEX[other]
 
-QUIT_ORDER = list(QuitAfter)
+
+_PHASE_INDEX = {phase: index for index, phase in enumerate(QuitAfter)}
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,8 @@ class SessionOptions:
     timeout: float = DEFAULT_TIMEOUT
     #: a certificate expiring sooner than this many days is a warning finding
     expiry_warning_days: float = EXPIRY_WARNING_DAYS
+    #: the local address our end of the connection is bound to (None: the system picks)
+    source_address: str | None = None
 
     @property
     def effective_port(self) -> int:
@@ -100,6 +109,15 @@ class SessionResult:
     timings: dict[str, float] = field(default_factory=dict)
     #: certificates expiring sooner than this many days give a warning finding
     expiry_warning_days: float = EXPIRY_WARNING_DAYS
+    #: secret byte strings sent in this session (the base64 of a PLAIN answer, the password):
+    #: masked wherever a reply echoes them (``mask``), kept out of every output
+    secrets: list[bytes] = field(default_factory=list, repr=False)
+
+    def mask(self, text: str) -> str:
+        """``text`` with every known secret replaced by the mask."""
+        for secret in self.secrets:
+            text = text.replace(secret.decode("utf-8", "backslashreplace"), MASK)
+        return text
 
     @cached_property
     def findings(self) -> list[Finding]:
@@ -141,11 +159,27 @@ class Session:
         return self.receive()
 
     def receive(self, **details: Any) -> Reply:
-        assert self.transport is not None
-        tls = self.under_tls
-        reply = self.transport.read_reply()
-        self.result.transcript.record(Direction.RECEIVED, reply.raw, tls, **details)
+        reply = self.read_reply()
+        self.record_reply(reply, **details)
         return reply
+
+    def read_reply(self, deadline: float | None = None) -> Reply:
+        """The next reply, not yet recorded (the caller records it with :meth:`record_reply`);
+        ``deadline`` (``time.monotonic()``) bounds it further than the per-reply timeout."""
+        assert self.transport is not None
+        return self.transport.read_reply(deadline)
+
+    def record_reply(self, reply: Reply, **details: Any) -> None:
+        """Record a received reply; known secrets it echoes are masked when rendered."""
+        masks = tuple(secret for secret in self.result.secrets if secret in reply.raw)
+        self.result.transcript.record(Direction.RECEIVED, reply.raw, self.under_tls, masks=masks, **details)
+
+    def add_secret(self, secret: bytes) -> None:
+        if secret and secret not in self.result.secrets:
+            self.result.secrets.append(secret)
+
+    def mask(self, text: str) -> str:
+        return self.result.mask(text)
 
     def note(self, text: str) -> None:
         self.result.transcript.note(text, self.under_tls)
@@ -154,7 +188,9 @@ class Session:
 
     def connect(self) -> None:
         options = self.options
-        self.transport = Transport.connect(options.host, options.effective_port, options.timeout)
+        self.transport = Transport.connect(
+            options.host, options.effective_port, options.timeout, options.source_address
+        )
         self.result.peer = self.transport.peer
         self.result.timings["connect"] = self.result.transcript.elapsed()
         self.note(f"connected to {_hostport(*self.transport.peer)}")
@@ -175,13 +211,21 @@ class Session:
 
     def banner(self) -> Reply:
         """The greeting. An implicit-TLS server waits silently for our ClientHello and
-        then hangs up, so a missing greeting on a cleartext start gets a hint."""
+        then hangs up, so a missing greeting on a cleartext start gets a hint. On the port
+        RFC 8314 assigns to implicit TLS (465) that wait is cut to
+        :data:`IMPLICIT_PORT_GREETING_WAIT` seconds: a cleartext greeting there is the
+        exception, and the user should not wait the whole timeout to learn it."""
+        deadline = None
+        if not self.under_tls and DEFAULT_TLS_FOR_PORT.get(self.options.effective_port) is TlsMode.IMPLICIT:
+            deadline = time.monotonic() + min(self.options.timeout, IMPLICIT_PORT_GREETING_WAIT)
         try:
-            banner = self.receive()
+            banner = self.read_reply(deadline)
         except ConnectFailed as exc:
             if self.under_tls:
                 raise
-            raise ConnectFailed(f"{exc.message} before the greeting (an implicit-TLS port? try --tls)") from None
+            message = exc.message if deadline is None else f"nothing within {IMPLICIT_PORT_GREETING_WAIT:g} s"
+            raise ConnectFailed(f"{message} before the greeting (an implicit-TLS port? try --tls)") from None
+        self.record_reply(banner)
         self.result.banner = banner
         return banner
 

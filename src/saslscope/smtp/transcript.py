@@ -79,7 +79,9 @@ class Event:
     ``data`` is the exact bytes sent or received (for a note: its UTF-8 text).
     ``secret_from`` is where secret material starts inside ``data`` (after ``AUTH PLAIN ``),
     so the command word stays readable when the rest is masked. ``sasl`` is the decoded
-    SASL message for ``--explain``; it is as secret as the event itself.
+    SASL message for ``--explain``; it is as secret as the event itself. ``masks`` are
+    secrets sent earlier that this event's data repeats (a server echoing ``AUTH PLAIN
+    ...`` in its 535): masked wherever they stand unless ``show_secrets``.
     """
 
     direction: Direction
@@ -89,6 +91,7 @@ class Event:
     secrecy: Secrecy | None = None
     secret_from: int = 0
     sasl: SaslPayload | None = None
+    masks: tuple[bytes, ...] = field(default=(), repr=False)
 
     def masked(self, show_secrets: bool) -> bool:
         return self.secrecy is Secrecy.REVEALS_SECRET and not show_secrets
@@ -98,6 +101,9 @@ class Event:
         text = self.data.decode("utf-8", errors="backslashreplace").replace("\r\n", "\n").rstrip("\n")
         if self.masked(show_secrets):
             return text[: self.secret_from] + MASK
+        if not show_secrets:
+            for secret in self.masks:
+                text = text.replace(secret.decode("utf-8", "backslashreplace"), MASK)
         return text
 
     def explanation(self, show_secrets: bool = False) -> list[str]:
@@ -113,7 +119,7 @@ class Event:
             "elapsed": round(self.elapsed, 6),
             "text": self.text(show_secrets),
             "secret": self.secrecy.value if self.secrecy else None,
-            "masked": self.masked(show_secrets),
+            "masked": self.masked(show_secrets) or (bool(self.masks) and not show_secrets),
         }
         if explain and self.sasl is not None:
             document["explanation"] = self.sasl.explain_json(show_secrets=show_secrets, masked=self.masked(show_secrets))

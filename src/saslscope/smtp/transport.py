@@ -100,16 +100,23 @@ class Transport:
         self.peer: tuple[str, int] = sock.getpeername()[:2]
 
     @classmethod
-    def connect(cls, host: str, port: int, timeout: float) -> Transport:
-        """TCP connection to ``host`` (name, IPv4 or IPv6 literal) trying every address."""
+    def connect(cls, host: str, port: int, timeout: float, source_address: str | None = None) -> Transport:
+        """TCP connection to ``host`` (name, IPv4 or IPv6 literal) trying every address.
+
+        ``source_address`` binds our end to that local address first (like swaks'
+        ``--local-interface``), so that one machine can play clients from several
+        addresses, for instance across 127.0.0.0/8.
+        """
+        source = (source_address, 0) if source_address is not None else None
         try:
-            sock = socket.create_connection((host, port), timeout=timeout)
+            sock = socket.create_connection((host, port), timeout=timeout, source_address=source)
         except socket.gaierror as exc:
             raise ConnectFailed(f"cannot resolve {host}: {exc.strerror}") from None
         except TimeoutError:
             raise ConnectFailed(f"no answer from {_hostport(host, port)} within {timeout:g} s") from None
         except OSError as exc:
-            raise ConnectFailed(f"cannot connect to {_hostport(host, port)}: {_reason(exc)}") from None
+            source_note = f" from {source_address}" if source_address is not None else ""
+            raise ConnectFailed(f"cannot connect to {_hostport(host, port)}{source_note}: {_reason(exc)}") from None
         sock.settimeout(timeout)
         return cls(sock, timeout)
 
@@ -129,14 +136,16 @@ class Transport:
         except OSError as exc:
             raise ConnectFailed(f"connection lost while sending: {_reason(exc)}") from None
 
-    def read_reply(self) -> Reply:
+    def read_reply(self, deadline: float | None = None) -> Reply:
         """The next complete reply. Raises :class:`ConnectFailed` on timeout or when the
         server closes the connection, :class:`ProtocolViolation` on malformed replies.
 
         The timeout covers the whole reply, not each read: a server dripping one byte at
-        a time cannot hold the client for longer than that.
+        a time cannot hold the client for longer than that. ``deadline`` (a
+        ``time.monotonic()`` value) can end it sooner: AUTH bounds its whole exchange so.
         """
-        deadline = time.monotonic() + self._timeout
+        own_deadline = time.monotonic() + self._timeout
+        deadline = own_deadline if deadline is None else min(deadline, own_deadline)
         while not self._ready:
             remaining = deadline - time.monotonic()
             try:
@@ -172,11 +181,11 @@ class Transport:
         if leftover and after_starttls:
             raise ProtocolViolation(
                 f"the server sent {len(leftover)} octets after its STARTTLS 220 and before the TLS "
-                f"handshake ({leftover[:40]!r}): STARTTLS injection, session ended, nothing sent"
+                f"handshake (\"{_excerpt(leftover)}\"): STARTTLS injection, session ended, nothing sent"
             )
         if leftover:
             raise TlsFailed(
-                f"the server spoke first in cleartext ({leftover[:40]!r}) instead of waiting for "
+                f"the server spoke first in cleartext (\"{_excerpt(leftover)}\") instead of waiting for "
                 "the TLS handshake: not an implicit-TLS port (try --starttls)"
             )
         try:
@@ -217,10 +226,19 @@ class CertificateRejected(TlsFailed):
     """The server's certificate did not verify (chain, host name, validity)."""
 
     def __init__(self, verify_message: str, verify_code: int | None = None) -> None:
-        super().__init__(f"certificate verification failed: {verify_message}")
+        super().__init__(
+            f"certificate verification failed: {verify_message} (a private or test CA: --cafile FILE; "
+            "another name on the certificate: --sni NAME; to look without verifying: --insecure)"
+        )
         self.verify_message = verify_message
         #: OpenSSL's X509_V_ERR_* number (62 host name mismatch, 10 expired...)
         self.verify_code = verify_code
+
+
+def _excerpt(data: bytes, limit: int = 40) -> str:
+    """The first ``limit`` octets as text, line ends shown as ``\\r\\n``: not a Python repr."""
+    text = data[:limit].decode("utf-8", "backslashreplace").replace("\r", "\\r").replace("\n", "\\n")
+    return text + ("..." if len(data) > limit else "")
 
 
 def _hostport(host: str, port: int) -> str:

@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import asyncio.sslproto as sslproto
-import base64
-import binascii
 import collections
 import functools
 import ipaddress
@@ -37,17 +35,15 @@ from typing import TYPE_CHECKING, Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from saslscope.sasl.base import Challenge, ChannelBinding, ServerMechanism
-from saslscope.sasl.errors import AuthenticationFailed, SaslError
+from saslscope.sasl.base import ChannelBinding
 from saslscope.sasl.registry import server_mechanism
+from saslscope.smtp.auth import AUTH_LINE_LIMIT, FailureKind, ServerChallenge, ServerExchange, ServerFailed
 from saslscope.smtp.server.postfix_log import SMTPD_COMMANDS, CommandCounters, new_queue_id
 from saslscope.smtp.server.queue import ClientInfo, TlsSummary, Transaction, queue_and_deliver
 
 if TYPE_CHECKING:
     from saslscope.smtp.server.server import ServerContext
 
-#: RFC 4954 §4: an AUTH line, and so any SASL response line, may be 12288 octets.
-MAX_AUTH_LINE = 12288
 #: how long reverse DNS may take before the client is logged as ``unknown`` (Postfix waits for
 #: the resolver; a test server should not)
 NAME_LOOKUP_TIMEOUT = 2.0
@@ -454,73 +450,50 @@ class SubmissionSession(SMTP):
             await self._auth_failed(typed_name, "Invalid authentication mechanism", None,
                                     reply="504 5.5.4 Unsupported authentication mechanism", penalize=False)
             return
-        response: bytes | None = None
-        if len(words) == 2:
-            # RFC 4954 §4: "=" is an initial response of zero length.
-            response = b"" if words[1] == "=" else _decode_base64(words[1])
-            if response is None:
-                await self._protocol_failure(typed_name, "Invalid base64 data in initial response")
-                return
         mechanism = server_mechanism(
             typed_name, self.context.config.store,
             hostname=self.hostname, lenient=self.context.config.lenient_cram,
             channel_binding=self.channel_bindings,
         )
-        await self._authenticate(typed_name, mechanism, response)
+        await self._run_auth_exchange(typed_name, ServerExchange(mechanism), words[1] if len(words) == 2 else None)
 
-    async def _authenticate(self, typed_name: str, mechanism: ServerMechanism, response: bytes | None) -> None:
+    async def _run_auth_exchange(self, typed_name: str, exchange: ServerExchange, initial: str | None) -> None:
+        """The IO loop around :class:`ServerExchange`: push each 334, read each answer.
+
+        (Not named ``_authenticate``: that is aiosmtpd's own private method, which its
+        ``auth_PLAIN``/``auth_LOGIN`` call.)
+        """
         assert self.session is not None
-        try:
-            outcome = mechanism.step(response)
-            while isinstance(outcome, Challenge):
-                outcome = mechanism.step(await self._challenge(typed_name, outcome.data))
-            if outcome.final_data is not None:
-                # RFC 4954 §4: additional data with success goes in a 334, answered by an empty line.
-                await self._challenge(typed_name, outcome.final_data)
-        except _ExchangeEnded:
-            return
-        except AuthenticationFailed as exc:
-            await self._auth_failed(typed_name, exc.reason, exc.username or mechanism.claimed_username)
-            return
-        except SaslError as exc:
-            await self._auth_failed(typed_name, str(exc), mechanism.claimed_username)
+        event = exchange.start(initial)
+        while isinstance(event, ServerChallenge):
+            await self.push(event.line)
+            event = exchange.receive(await self._read_auth_line())
+        if isinstance(event, ServerFailed):
+            await self._auth_exchange_failed(typed_name, event)
             return
         self.session.authenticated = True
-        self.session.auth_data = outcome
+        self.session.auth_data = event.success  # type: ignore[assignment]  # aiosmtpd's stub says None
         self.sasl_method = typed_name
-        self.sasl_username = outcome.username
+        self.sasl_username = event.success.username
         await self.push("235 2.7.0 Authentication successful")
 
-    async def _challenge(self, typed_name: str, data: bytes) -> bytes:
-        """Send ``334 base64(data)`` and return the decoded answer.
-
-        Raises :class:`_ExchangeEnded` (the reply and the log line already done) when the
-        client cancels with ``*``, sends invalid base64 or an overlong line.
-        """
-        await self.push("334 " + base64.b64encode(data).decode("ascii"))
-        line = await self._read_auth_line()
-        if line is None:
-            await self._protocol_failure(typed_name, "Response line too long")
-            raise _ExchangeEnded
-        if line == b"*":
+    async def _auth_exchange_failed(self, typed_name: str, failure: ServerFailed) -> None:
+        """Reply and log a failed exchange the way Postfix with Dovecot SASL does."""
+        if failure.kind is FailureKind.ABORTED:
             # smtpd_sasl_glue.c logs the abort (RFC 4954 §4: "*" cancels the exchange)
             self.context.log.smtpd(self.pid, f"{self.namaddr}: SASL {typed_name} authentication aborted",
                                    severity="warning")
             await self.push("501 5.7.0 Authentication aborted")
-            raise _ExchangeEnded
-        # "=" is invalid here: it stands for an empty *initial* response only (RFC 4954 §4)
-        decoded = _decode_base64(line.decode("ascii", "replace"))
-        if decoded is None:
-            await self._protocol_failure(typed_name, "Invalid base64 data in continued response")
-            raise _ExchangeEnded
-        return decoded
+        elif failure.kind in (FailureKind.BAD_BASE64, FailureKind.TOO_LONG):
+            await self._protocol_failure(typed_name, failure.reason)
+        else:
+            await self._auth_failed(typed_name, failure.reason, failure.username)
 
-    async def _read_auth_line(self) -> bytes | None:
-        """One client line without its CRLF, or None if longer than :data:`MAX_AUTH_LINE`.
-
-        aiosmtpd's reader stops at 1001 octets (RFC 5321's text line); a SASL response may
-        be longer (RFC 4954 §4), so read on past the limit, keeping at most MAX_AUTH_LINE.
-        """
+    async def _read_auth_line(self) -> bytes:
+        """One client line without its CRLF. aiosmtpd's reader stops at 1001 octets (RFC
+        5321's text line); a SASL response may be longer (RFC 4954 §4), so read on past that
+        limit, keeping at most one octet more than :data:`AUTH_LINE_LIMIT`, enough for the
+        exchange to see that the line is too long."""
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -530,14 +503,13 @@ class SubmissionSession(SMTP):
             except asyncio.LimitOverrunError as exc:
                 chunk = await self._reader.read(exc.consumed)
                 done = False
+            if size <= AUTH_LINE_LIMIT:
+                chunks.append(chunk[: AUTH_LINE_LIMIT + 1 - size])
             size += len(chunk)
-            if size <= MAX_AUTH_LINE + 2:
-                chunks.append(chunk)
             if done:
                 break
-        if size > MAX_AUTH_LINE + 2:
-            return None
-        return b"".join(chunks).rstrip(b"\r\n").strip()
+        line = b"".join(chunks)
+        return line[:-1].removesuffix(b"\r") if size <= AUTH_LINE_LIMIT and line.endswith(b"\n") else line
 
     async def _auth_failed(
         self, typed_name: str, reason: str, username: str | None, *,
@@ -623,14 +595,3 @@ class SubmissionSession(SMTP):
         if result.failures:
             return "451 4.3.0 Error: queue file write error"
         return f"250 2.0.0 Ok: queued as {envelope.transaction.queue_id}"
-
-
-class _ExchangeEnded(Exception):
-    """An AUTH exchange stopped early; the client has its reply and the log its line."""
-
-
-def _decode_base64(text: str) -> bytes | None:
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        return None
