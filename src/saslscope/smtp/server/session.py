@@ -6,7 +6,8 @@ needs and aiosmtpd leaves to the application:
 * AUTH driven by the server side of :mod:`saslscope.sasl` for every mechanism (RFC 4954):
   mechanism names are case-insensitive and logged as the client spelled them (Postfix logs
   ``sasl_method=cram-md5`` when the client typed ``auth cram-md5``); ``*`` aborts; the SCRAM
-  server-final message goes out as one more ``334``; failures are delayed per client address.
+  server-final message goes out as one more ``334``; after a failure the client's next AUTH
+  waits before it is checked (:mod:`saslscope.smtp.server.penalty`).
 * With a certificate and without cleartext AUTH allowed, the session behaves like Postfix's
   submission service (``smtpd_tls_security_level=encrypt``): AUTH is offered only under TLS
   and every command but HELO/EHLO/NOOP/QUIT/STARTTLS waits for STARTTLS (``530 5.7.0``).
@@ -449,6 +450,8 @@ class SubmissionSession(SMTP):
             await self.push("501 5.5.4 Syntax: AUTH mechanism")
             return
         typed_name = words[0]
+        if not await self._penalty_gate(typed_name):
+            return
         if typed_name.upper() not in self._offered_mechanisms():
             # RFC 4954 §4 wants 504; the log line is the one Postfix writes for it
             await self._auth_failed(typed_name, "Invalid authentication mechanism", None,
@@ -506,6 +509,7 @@ class SubmissionSession(SMTP):
             # smtpd_sasl_glue.c logs the abort (RFC 4954 §4: "*" cancels the exchange)
             self.context.log.smtpd(self.pid, f"{self.namaddr}: SASL {typed_name} authentication aborted",
                                    severity="warning")
+            self.context.penalty.record_failure(self.client_addr)  # an abort may hide a guess
             await self.push("501 5.7.0 Authentication aborted")
             raise _ExchangeEnded
         # "=" is invalid here: it stands for an empty *initial* response only (RFC 4954 §4)
@@ -539,11 +543,30 @@ class SubmissionSession(SMTP):
             return None
         return b"".join(chunks).rstrip(b"\r\n").strip()
 
+    async def _penalty_gate(self, typed_name: str) -> bool:
+        """Dovecot-style auth penalty, before anything of this AUTH is checked: wait for this
+        client's next slot, or refuse unchecked (454) when it is too far away. A client that
+        hangs up while waiting is cancelled here, its guess never checked. False: refused."""
+        wait = self.context.penalty.admit(self.client_addr)
+        if wait is None:
+            self.context.log.smtpd(
+                self.pid,
+                f"{self.namaddr}: SASL {typed_name} authentication failed: "
+                "too many recent failures from this client, sasl_username=(unavailable)",
+                severity="warning",
+            )
+            await self.push("454 4.7.0 Temporary authentication failure")
+            return False
+        if wait:
+            await asyncio.sleep(wait)
+        return True
+
     async def _auth_failed(
         self, typed_name: str, reason: str, username: str | None, *,
         reply: str = "535 5.7.8 Error: authentication failed", penalize: bool = True,
     ) -> None:
-        """Log a failed AUTH as Postfix does and reply; credential failures are delayed.
+        """Log a failed AUTH as Postfix does and reply; failures make the client's next AUTH
+        wait (see :meth:`_penalty_gate`).
 
         The reason of a credential failure stays in the log: the client learns nothing about
         whether the user exists (Postfix+Dovecot reply ``(reason unavailable)`` too).
@@ -555,16 +578,14 @@ class SubmissionSession(SMTP):
             f"sasl_username={username or '(unavailable)'}",
             severity="warning",
         )
-        delay = self.context.penalty.record_failure(self.client_addr) if penalize else 0.0
-        if delay:
-            await asyncio.sleep(delay)
+        if penalize:
+            self.context.penalty.record_failure(self.client_addr)
         await self.push(reply)
 
     async def _protocol_failure(self, typed_name: str, reason: str) -> None:
         """A malformed exchange (not a password guess): Postfix+Dovecot's reason goes to the
         client as well, which helps whoever is debugging a client."""
-        await self._auth_failed(typed_name, reason, None, reply=f"535 5.7.8 Error: authentication failed: {reason}",
-                                penalize=False)
+        await self._auth_failed(typed_name, reason, None, reply=f"535 5.7.8 Error: authentication failed: {reason}")
 
     # ----------------------------------------------------------------- mail transaction
 
