@@ -189,7 +189,7 @@ class SubmissionSession(SMTP):
         peer = self.session.peer if self.session else None
         self.client_addr = str(peer[0]) if isinstance(peer, tuple) else "unknown"
         self.pid = self.context.acquire_pid()
-        self.context.sessions.add(self)
+        self.context.session_started(self)
         try:
             self.client_name = await self._client_name(self.client_addr)
             self.namaddr = f"{self.client_name}[{self.client_addr}]"
@@ -202,23 +202,28 @@ class SubmissionSession(SMTP):
         finally:
             self._log_end_of_session()
             self.context.release_pid(self.pid)
-            self.context.sessions.discard(self)
+            self.context.session_ended(self)
 
     def _within_connection_limit(self) -> bool:
-        """Postfix's smtpd_client_connection_count_limit: refuse one address's excess sessions."""
-        limit = self.context.config.max_connections_per_ip
-        count = sum(1 for other in self.context.sessions if getattr(other, "client_addr", None) == self.client_addr)
-        if not limit or count <= limit:
+        """Refuse a session beyond the global cap (Postfix: the smtpd process limit) or beyond
+        its address's share (Postfix's smtpd_client_connection_count_limit)."""
+        config = self.context.config
+        total = len(self.context.sessions)
+        count = self.context.connections_from(self.client_addr)
+        if config.max_connections and total > config.max_connections:
+            warning = (f"service {self.context.service}: all {config.max_connections} connections in use; "
+                       f"refusing {self.namaddr}")
+            reply = "421 4.3.2 Service currently unavailable"
+        elif config.max_connections_per_ip and count > config.max_connections_per_ip:
+            warning = (f"Connection concurrency limit exceeded: {count} from {self.namaddr} "
+                       f"for service {self.context.service}")
+            reply = f"421 4.7.0 {self.hostname} Error: too many connections from {self.client_addr}"
+        else:
             return True
-        self.context.log.smtpd(
-            self.pid,
-            f"Connection concurrency limit exceeded: {count} from {self.namaddr} for service {self.context.service}",
-            severity="warning",
-        )
+        self.context.log.smtpd(self.pid, warning, severity="warning")
         self.end_reason = None  # Postfix logs no "lost connection" for a refused client
         assert self.transport is not None
-        self.transport.write(f"421 4.7.0 {self.hostname} Error: too many connections from {self.client_addr}\r\n"
-                             .encode("ascii"))
+        self.transport.write(f"{reply}\r\n".encode("ascii"))
         return False
 
     def _log_end_of_session(self) -> None:
@@ -259,6 +264,13 @@ class SubmissionSession(SMTP):
         # Forward-confirmed: the name must resolve back to the address (Postfix smtpd_peer.c).
         return name if any(info[4][0] == addr for info in infos) else "unknown"
 
+    async def handle_exception(self, error: Exception) -> str:
+        """A bug reached aiosmtpd's command loop. aiosmtpd would reply with the exception's
+        text and print a traceback per command; the client gets a plain 451, the log one line."""
+        self.context.log.smtpd(self.pid, f"internal error after {self.where} from {self.namaddr}: "
+                                         f"{type(error).__name__}", severity="warning")
+        return "451 4.3.0 Error: internal error"
+
     # ----------------------------------------------------------------- replies, counting
 
     async def push(self, status: str | bytes) -> None:
@@ -278,6 +290,8 @@ class SubmissionSession(SMTP):
             self.command_failed = False
             if self._tls_required_first(command):
                 await self.push("530 5.7.0 Must issue a STARTTLS command first")
+            elif arg is not None and not _is_utf8(arg):
+                await self.push(_INVALID_UTF8_REPLIES.get(command, "501 5.5.4 Syntax error: invalid UTF-8"))
             else:
                 await method(arg)
             # No await between here and the end: QUIT cancels this task, and the count must
@@ -610,6 +624,9 @@ class SubmissionSession(SMTP):
                 f"to=<{address}> proto={proto} helo=<{self._helo_name}>",
             )
             return reply
+        too_long = recipient_problem(address)
+        if too_long:
+            return too_long
         if envelope.transaction is None:
             envelope.transaction = Transaction(queue_id=new_queue_id(), mail_from=envelope.mail_from or "")
             # smtpd.c: "%s: client=%s" + ", sasl_method=%s" + ", sasl_username=%s"
@@ -635,6 +652,17 @@ class SubmissionSession(SMTP):
                             extended=bool(session.extended_smtp))
         config = self.context.config
         content = envelope.original_content or b""
+        fanout = len(content) * len(envelope.transaction.recipients)
+        if fanout > config.max_fanout_bytes:
+            # refused before any copy is written: a retry cannot duplicate anything
+            self.context.log.smtpd(
+                self.pid,
+                f"{envelope.transaction.queue_id}: reject: END-OF-MESSAGE from {self.namaddr}: {len(content)} bytes "
+                f"x {len(envelope.transaction.recipients)} recipients exceed the fan-out limit of "
+                f"{config.max_fanout_bytes} bytes",
+                severity="warning",
+            )
+            return "552 5.3.4 Error: message too big for this many recipients; send it to fewer at a time"
         result = await asyncio.to_thread(
             queue_and_deliver, envelope.transaction, content,
             client=client, hostname=self.hostname, store=config.maildir, log=self.context.log,
@@ -644,6 +672,34 @@ class SubmissionSession(SMTP):
         if result.failures:
             return "451 4.3.0 Error: queue file write error"
         return f"250 2.0.0 Ok: queued as {envelope.transaction.queue_id}"
+
+
+#: replies for an argument that is not UTF-8 (aiosmtpd hands it over with surrogate escapes):
+#: the address replies Postfix gives for a malformed address, a syntax error for the rest
+_INVALID_UTF8_REPLIES = {
+    "MAIL": "501 5.1.7 Bad sender address syntax",
+    "RCPT": "501 5.1.3 Bad recipient address syntax",
+}
+#: RFC 5321 §4.5.3.1.2: a domain is at most 255 octets (and one path component of the
+#: per-domain Maildir, whose file system allows 255)
+MAX_DOMAIN_LENGTH = 255
+
+
+def _is_utf8(text: str) -> bool:
+    """False if ``text`` carries bytes that were not UTF-8 (surrogate escapes)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def recipient_problem(address: str) -> str | None:
+    """The reply refusing a recipient this server cannot deliver to, or None."""
+    domain = address.rpartition("@")[2]
+    if len(domain.encode("utf-8")) > MAX_DOMAIN_LENGTH:
+        return f"501 5.1.3 Bad recipient address syntax: domain longer than {MAX_DOMAIN_LENGTH} octets"
+    return None
 
 
 class _ExchangeEnded(Exception):
