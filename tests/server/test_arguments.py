@@ -87,7 +87,7 @@ def test_fan_out_is_bounded_before_any_copy_is_written(tmp_path, pki, passwd_pat
     with started_server(tmp_path, pki, passwd_path, max_fanout_bytes=10_000) as server:
         with tls_client(server) as client:
             client.login(CRAM_USER, password(CRAM_USER))
-            body = b"Subject: big\r\n\r\n" + b"x" * 4000 + b"\r\n"
+            body = b"Subject: big\r\n\r\n" + (b"x" * 78 + b"\r\n") * 50
             client.mail(CRAM_USER)
             for name in ("a", "b", "c"):
                 assert client.rcpt(f"{name}@example.com")[0] == 250
