@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from saslscope.sasl.credentials import CredentialStore
+from saslscope.sasl.decoys import Decoys
+from saslscope.sasl.scram import HASHES
 from saslscope.sasl.registry import SERVER_MECHANISMS
 from saslscope.smtp.server.maildir import Delivery, MaildirStore
 from saslscope.smtp.server.penalty import FailurePenalty
@@ -55,6 +57,12 @@ def available_mechanisms() -> tuple[str, ...]:
     """Every mechanism :mod:`saslscope.sasl` has a server side for: the defaults first."""
     defaults = [name for name in DEFAULT_MECHANISMS if name in SERVER_MECHANISMS]
     return tuple(defaults + sorted(set(SERVER_MECHANISMS) - set(defaults)))
+
+
+def scram_hashes(mechanisms: tuple[str, ...]) -> list[str]:
+    """The SCRAM hash names (``sha256``...) among ``mechanisms``."""
+    stems = {stem: hash_name for hash_name, stem in HASHES.items()}
+    return sorted({stems[name.removesuffix("-PLUS")] for name in mechanisms if name.removesuffix("-PLUS") in stems})
 
 
 def default_mechanisms() -> tuple[str, ...]:
@@ -162,6 +170,10 @@ class ServerContext:
         self.server_end_point = (
             server_end_point_hash(config.certificate_der) if config.certificate_der is not None else None
         )
+        #: answers for unknown users shaped and timed like real ones; plaintext users' SCRAM
+        #: keys derived now, so no PBKDF2 runs on the event loop during SCRAM exchanges
+        self.decoys = Decoys.for_store(config.store)
+        self.decoys.warm(config.store, scram_hashes(config.mechanisms))
         self.deliveries: dict[str, list[Delivery]] = {}
         #: sessions with an open connection (to end them on shutdown)
         self.sessions: set[asyncio.BaseProtocol] = set()

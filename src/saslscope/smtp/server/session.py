@@ -481,7 +481,7 @@ class SubmissionSession(SMTP):
         mechanism = server_mechanism(
             typed_name, self.context.config.store,
             hostname=self.hostname, lenient=self.context.config.lenient_cram,
-            channel_binding=self.channel_bindings,
+            channel_binding=self.channel_bindings, decoys=self.context.decoys,
         )
         await self._authenticate(typed_name, mechanism, response)
 
