@@ -120,9 +120,12 @@ def password(user: str) -> str:
     return USERS[user][1]
 
 
-def tls_client(server: ServerUnderTest) -> smtplib.SMTP:
-    """smtplib after STARTTLS (certificate verified against the test CA) and a second EHLO."""
+def tls_client(server: ServerUnderTest, *, tls12: bool = False) -> smtplib.SMTP:
+    """smtplib after STARTTLS (certificate verified against the test CA) and a second EHLO;
+    ``tls12`` caps the client at TLS 1.2 (where the server offers SCRAM-*-PLUS)."""
     context = ssl.create_default_context(cafile=str(server.ca_path))
+    if tls12:
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
     client = smtplib.SMTP("127.0.0.1", server.port, local_hostname="client.test", timeout=30)
     client.starttls(context=context)
     client.ehlo()

@@ -85,7 +85,7 @@ def test_every_client_mechanism_of_saslscope_login_succeeds(tmp_path):
     serve = ServeProcess(tmp_path, "--user", CRAM_USER, "--password-env", "SERVE_PW", "--mech", "PLAIN",
                          "--mech", "LOGIN", "--mech", "CRAM-MD5", "--mech", "SCRAM-SHA-1", "--mech", "SCRAM-SHA-256",
                          "--mech", "SCRAM-SHA-512", "--mech", "SCRAM-SHA-1-PLUS", "--mech", "SCRAM-SHA-256-PLUS",
-                         "--mech", "SCRAM-SHA-512-PLUS", env={"SERVE_PW": "s3cret"})
+                         "--mech", "SCRAM-SHA-512-PLUS", "--tls12-only", env={"SERVE_PW": "s3cret"})
     try:
         result = subprocess.run(
             [*SASLSCOPE, "login", "127.0.0.1", "--port", str(serve.ports["STARTTLS"]), "--starttls",

@@ -39,6 +39,9 @@ class CannotListen(click.ClickException):
 @click.option("--pki-dir", type=click.Path(file_okay=False),
               help="Without --cert: write the throw-away CA and server certificate here (default: a temporary directory).")
 @click.option("--no-tls", is_flag=True, help="Offer no TLS at all (then AUTH needs --allow-cleartext-auth).")
+@click.option("--tls12-only", is_flag=True,
+              help="Cap TLS at 1.2, where SCRAM-*-PLUS is offered (tls-unique, tls-server-end-point); "
+                   "on TLS 1.3 it is not, for lack of tls-exporter in Python's ssl module.")
 @click.option("--hostname", metavar="NAME", help="Name in the banner, the CRAM-MD5 challenge and the log (default: this host's name).")
 @click.option("--passwd-file", type=click.Path(dir_okay=False), help="Dovecot passwd-file with the users ({PLAIN}, {CRAM-MD5}, {SCRAM-SHA-1}, {SCRAM-SHA-256}).")
 @click.option("--user", "username", metavar="NAME", help="Add one user (password from --password-env/--password-file or a prompt).")
@@ -53,7 +56,7 @@ class CannotListen(click.ClickException):
 @click.option("--syslog-name", default="postfix/submission", show_default=True,
               help="Program name prefix of the smtpd lines (postfix/submission/smtpd[pid]).")
 @click.option("--mech", "mechanisms", multiple=True, metavar="MECH",
-              help="Offer this SASL mechanism (repeatable; default PLAIN LOGIN CRAM-MD5 SCRAM-SHA-1 SCRAM-SHA-256 and their -PLUS under TLS).")
+              help="Offer this SASL mechanism (repeatable; default PLAIN LOGIN CRAM-MD5 SCRAM-SHA-1 SCRAM-SHA-256, and their -PLUS on TLS 1.2).")
 @click.option("--allow-cleartext-auth", is_flag=True, help="Offer and accept AUTH before TLS.")
 @click.option("--lenient-cram", is_flag=True, help="Accept a CRAM-MD5 answer with a trailing newline (echo | base64), as Dovecot does.")
 @click.option("--auth-failure-delay", type=click.FloatRange(min=0), default=ServeOptions.failure_delay, show_default=True, metavar="SECONDS",
@@ -73,6 +76,7 @@ def serve(
     key: str | None,
     pki_dir: str | None,
     no_tls: bool,
+    tls12_only: bool,
     hostname: str | None,
     passwd_file: str | None,
     username: str | None,
@@ -146,6 +150,7 @@ def serve(
         max_message_size=max_message_size,
         idle_timeout=idle_timeout,
         max_connections=max_connections,
+        tls12_only=tls12_only,
     )
     temporary = TemporaryDirectories()
     try:

@@ -27,7 +27,7 @@ from saslscope.smtp.server.postfix_log import PostfixLog
 from saslscope.smtp.tlsinfo import server_end_point_hash
 
 #: offered by default, in this order (Dovecot's order, then the channel-binding variants,
-#: which are offered only under TLS because their binding data comes from the TLS session)
+#: which are offered only on TLS 1.2 because their binding data comes from the TLS session)
 DEFAULT_MECHANISMS = (
     "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256-PLUS",
 )
@@ -69,8 +69,16 @@ def default_mechanisms() -> tuple[str, ...]:
     return tuple(name for name in DEFAULT_MECHANISMS if name in SERVER_MECHANISMS)
 
 
-def server_tls_context(cert_path: str | os.PathLike[str], key_path: str | os.PathLike[str]) -> tuple[ssl.SSLContext, bytes]:
+def server_tls_context(
+    cert_path: str | os.PathLike[str],
+    key_path: str | os.PathLike[str],
+    *,
+    max_version: ssl.TLSVersion = ssl.TLSVersion.MAXIMUM_SUPPORTED,
+) -> tuple[ssl.SSLContext, bytes]:
     """A server TLS context for ``cert_path`` (PEM, leaf first, chain after) and ``key_path``.
+
+    TLS 1.2 at least; ``max_version=TLSVersion.TLSv1_2`` caps it, for testing clients'
+    SCRAM-*-PLUS (offered on TLS 1.2 only, see the session's channel bindings).
 
     Returns the context and the leaf certificate in DER, from which the
     ``tls-server-end-point`` channel binding (RFC 5929 §4.1) of SCRAM-*-PLUS is computed.
@@ -78,6 +86,7 @@ def server_tls_context(cert_path: str | os.PathLike[str], key_path: str | os.Pat
     """
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.maximum_version = max_version
     for path in (cert_path, key_path):
         if not os.path.isfile(path) or not os.access(path, os.R_OK):
             raise ValueError(f"cannot read {os.fspath(path)}: not a readable file")

@@ -430,15 +430,27 @@ class SubmissionSession(SMTP):
         )
 
     def _collect_channel_bindings(self) -> None:
-        """RFC 5929 binding data of this TLS session, for SCRAM-*-PLUS (RFC 5802 §6)."""
-        bindings: list[ChannelBinding] = []
-        if self.context.server_end_point is not None:
-            bindings.append(ChannelBinding("tls-server-end-point", self.context.server_end_point))
+        """Channel-binding data of this TLS session, for SCRAM-*-PLUS (RFC 5802 §6).
+
+        Only on TLS 1.2: there clients bind with tls-unique by default (gsasl, and so msmtp)
+        or tls-server-end-point (saslscope login), RFC 5929. TLS 1.3's binding is tls-exporter
+        (RFC 9266, the default of gsasl 2.x), which needs exported keying material that
+        Python's ssl module cannot give (cpython issue 82133); Python even reports a
+        tls-unique for TLS 1.3, where it is undefined (cpython issue 95341). Offering -PLUS
+        there made gsasl fail with 535, so on TLS 1.3 no -PLUS is offered and a client that
+        could bind sends the gs2 flag "y", which is then no downgrade.
+        """
         assert self.transport is not None
         ssl_object = self.transport.get_extra_info("ssl_object")
-        unique = ssl_object.get_channel_binding("tls-unique") if ssl_object is not None else None
-        if unique:  # TLS <= 1.2 only (RFC 9266 §1: undefined for TLS 1.3)
+        if ssl_object is None or ssl_object.version() != "TLSv1.2":
+            self.channel_bindings = ()
+            return
+        bindings: list[ChannelBinding] = []
+        unique = ssl_object.get_channel_binding("tls-unique")
+        if unique:
             bindings.append(ChannelBinding("tls-unique", unique))
+        if self.context.server_end_point is not None:
+            bindings.append(ChannelBinding("tls-server-end-point", self.context.server_end_point))
         self.channel_bindings = tuple(bindings)
 
     # ----------------------------------------------------------------- AUTH (RFC 4954)

@@ -7,6 +7,7 @@ are made and tested in one place; the CLI only maps :class:`SetupError` to exit 
 from __future__ import annotations
 
 import shutil
+import ssl
 import sys
 import tempfile
 from collections.abc import Callable
@@ -67,6 +68,8 @@ class ServeOptions:
     max_message_size: int = ServerConfig.max_message_size
     idle_timeout: float = ServerConfig.idle_timeout
     max_connections: int = ServerConfig.max_connections
+    #: cap TLS at 1.2 (where SCRAM-*-PLUS is offered)
+    tls12_only: bool = False
 
 
 @dataclass
@@ -105,8 +108,8 @@ def build_server(
     temporary = temporary if temporary is not None else TemporaryDirectories()
     if bool(options.cert) != bool(options.key):
         raise SetupError("give --cert and --key together")
-    if options.no_tls and (options.cert or options.implicit_tls or options.pki_dir):
-        raise SetupError("--no-tls cannot be combined with --cert, --pki-dir or --tls-port")
+    if options.no_tls and (options.cert or options.implicit_tls or options.pki_dir or options.tls12_only):
+        raise SetupError("--no-tls cannot be combined with --cert, --pki-dir, --tls-port or --tls12-only")
     if options.no_tls and not options.allow_cleartext_auth:
         notify("note: --no-tls without --allow-cleartext-auth: AUTH will never be offered")
     hostname = _hostname(options, notify)
@@ -118,7 +121,9 @@ def build_server(
             cert, key = _throw_away_pki(options, hostname, temporary, notify)
         assert key is not None
         try:
-            tls_context, certificate_der = server_tls_context(cert, key)
+            tls_context, certificate_der = server_tls_context(
+                cert, key, max_version=ssl.TLSVersion.TLSv1_2 if options.tls12_only else ssl.TLSVersion.MAXIMUM_SUPPORTED
+            )
         except ValueError as exc:
             raise SetupError(str(exc), bad_input=True) from None
     if options.maildir:
