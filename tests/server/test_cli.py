@@ -6,7 +6,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,43 +13,7 @@ import pytest
 
 from saslscope.cli.exitcodes import Exit
 from saslscope.maillog import analyze
-from tests.server.support import CRAM_USER, password
-
-SASLSCOPE = [sys.executable, "-m", "saslscope"]
-
-
-class ServeProcess:
-    def __init__(self, tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> None:
-        self.stderr_path = tmp_path / "serve.err"
-        self.log_path = tmp_path / "maillog"
-        self.stderr_file = open(self.stderr_path, "w")
-        self.process = subprocess.Popen(
-            [*SASLSCOPE, "serve", "--listen", "127.0.0.1:0", "--tls-port", "0", "--log", str(self.log_path),
-             "--pki-dir", str(tmp_path / "pki"), "--maildir", str(tmp_path / "mail"),
-             "--auth-failure-delay", "0.01", *args],
-            stdout=subprocess.DEVNULL, stderr=self.stderr_file, env={**os.environ, **(env or {})},
-        )
-        self.ports = self._wait_for_ports()
-        self.ca_path = tmp_path / "pki" / "ca.pem"
-
-    def _wait_for_ports(self) -> dict[str, int]:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            text = self.stderr_path.read_text()
-            if "ready;" in text:
-                return {mode: int(port) for port, mode in
-                        re.findall(r"listening on 127\.0\.0\.1:(\d+) \((STARTTLS|implicit TLS)\)", text)}
-            if self.process.poll() is not None:
-                raise AssertionError(f"serve exited early ({self.process.returncode}): {text}")
-            time.sleep(0.05)
-        raise AssertionError("serve did not start: " + self.stderr_path.read_text())
-
-    def stop(self, signum: int = signal.SIGTERM) -> int:
-        self.process.send_signal(signum)
-        code = self.process.wait(timeout=30)
-        self.stderr_file.close()
-        return code
-
+from tests.server.support import CRAM_USER, SASLSCOPE, ServeProcess, password
 
 def swaks(port: int, ca: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["swaks", "--server", f"127.0.0.1:{port}", "--tls", "--tls-verify", "--tls-ca-path", str(ca),

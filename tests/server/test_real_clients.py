@@ -72,7 +72,7 @@ def test_wrong_password_gets_535_and_a_log_line(server):
     assert result.returncode != 0
     assert "535 5.7.8 Error: authentication failed" in result.stdout
     [warning] = server.log.wait_for("authentication failed")
-    assert f"warning: localhost[127.0.0.1]: SASL PLAIN authentication failed: " in warning
+    assert "warning: localhost[127.0.0.1]: SASL PLAIN authentication failed: " in warning
     assert warning.endswith(f"sasl_username={PLAIN_USER}")
     [disconnect] = server.log.wait_for("disconnect from")
     assert disconnect.endswith("ehlo=2 starttls=1 auth=0/1 quit=1 commands=4/5")
