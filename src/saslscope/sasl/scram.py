@@ -306,6 +306,8 @@ class ScramServer(ExchangeServer):
             )
 
     def _keys_for(self, credential: StoredCredential | None) -> ScramKeys:
+        # Made for every name, used for unknown ones: the lookup costs the same either way.
+        decoy = self.decoys.unknown_user_keys(self.hash_name, self._username)
         if credential is not None:
             keys = credential.scram_keys(self.hash_name)
             if keys is not None:
@@ -320,7 +322,7 @@ class ScramServer(ExchangeServer):
         else:
             self._refusal = "unknown user"
         # Carry on with made-up keys and fail at the proof (RFC 5802 §9: do not reveal why early).
-        return self.decoys.unknown_user_keys(self.hash_name, self._username)
+        return decoy
 
     def _password_keys(self, credential: StoredCredential) -> ScramKeys:
         if self.salt is None and self.iterations is None:
