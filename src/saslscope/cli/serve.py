@@ -60,7 +60,9 @@ class CannotListen(click.ClickException):
 @click.option("--allow-cleartext-auth", is_flag=True, help="Offer and accept AUTH before TLS.")
 @click.option("--lenient-cram", is_flag=True, help="Accept a CRAM-MD5 answer with a trailing newline (echo | base64), as Dovecot does.")
 @click.option("--auth-failure-delay", type=click.FloatRange(min=0), default=ServeOptions.failure_delay, show_default=True, metavar="SECONDS",
-              help="Delay the reply to a failed AUTH; doubles per failure from the same address (0 = off).")
+              help="After a failed AUTH, the client's next AUTH waits this long before it is checked (235 or 535 "
+                   "alike); doubles per failure from the same address or IPv6 /64; one check per interval "
+                   "however many connections; 454 when the wait would exceed 30 s (0 = off).")
 @click.option("--auth-failure-delay-max", type=click.FloatRange(min=0), default=ServeOptions.failure_delay_max, show_default=True, metavar="SECONDS",
               help="Upper bound of that delay.")
 @click.option("--max-message-size", type=click.IntRange(min=1), default=ServeOptions.max_message_size, show_default=True, metavar="BYTES",
