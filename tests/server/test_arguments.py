@@ -7,7 +7,12 @@ import socket
 import pytest
 
 from tests.server.support import CRAM_USER, password, started_server, tls_client
-from tests.server.test_hostile_clients import assert_still_serving, raw_connection, read_reply
+from tests.server.test_hostile_clients import (
+    assert_still_serving,
+    raw_connection,
+    read_reply,
+    send_until_too_many_errors,
+)
 
 
 def test_non_utf8_recipients_are_refused_counted_and_end_in_too_many_errors(tmp_path, pki, passwd_path):
@@ -17,15 +22,7 @@ def test_non_utf8_recipients_are_refused_counted_and_end_in_too_many_errors(tmp_
             read_reply(sock)
             sock.sendall(b"MAIL FROM:<a@b.test>\r\n")
             assert read_reply(sock).startswith(b"250 ")
-            replies = b""
-            for _ in range(20):
-                sock.sendall(b"RCPT TO:<\xff@b.test>\r\n")
-                replies += read_reply(sock)
-            while b"421 " not in replies:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                replies += chunk
+            replies = send_until_too_many_errors(sock, b"RCPT TO:<\xff@b.test>\r\n", 20)
         assert replies.count(b"501 5.1.3 Bad recipient address syntax") == 20
         assert b"421 4.7.0 mail.test Error: too many errors" in replies
         assert b"Error: (" not in replies and b"Unicode" not in replies

@@ -31,6 +31,23 @@ def read_reply(sock: socket.socket) -> bytes:
             return data
 
 
+def send_until_too_many_errors(sock: socket.socket, line: bytes, times: int) -> bytes:
+    """Send ``line`` ``times`` times, one reply each, then read to the server's 421 or close.
+
+    Exactly the limit, then read to the end: a command sent after the server closed would be
+    answered by a TCP reset, which can discard the 421 before it is read."""
+    replies = b""
+    for _ in range(times):
+        sock.sendall(line)
+        replies += read_reply(sock)
+    while b"421 " not in replies:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        replies += chunk
+    return replies
+
+
 def assert_still_serving(server) -> None:
     with tls_client(server) as client:
         client.user, client.password = CRAM_USER, password(CRAM_USER)
@@ -59,17 +76,7 @@ def test_overlong_line_is_refused_without_closing(server):
 
 def test_unknown_commands_are_counted_and_end_in_too_many_errors(server):
     with raw_connection(server) as sock:
-        replies = b""
-        # exactly the limit (20), then read to the end: a command sent after the server closed
-        # would be answered by a TCP reset, which can discard the 421 before it is read
-        for _ in range(20):
-            sock.sendall(b"XYZZY\r\n")
-            replies += read_reply(sock)
-        while b"421 " not in replies:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            replies += chunk
+        replies = send_until_too_many_errors(sock, b"XYZZY\r\n", 20)
     assert b"500 5.5.2 Error: command not recognized" in replies
     assert b"421 4.7.0 mail.test Error: too many errors" in replies
     assert server.log.wait_for("too many errors after UNKNOWN from localhost[127.0.0.1]")

@@ -73,7 +73,7 @@ class FailurePenalty:
         """The spacing between checks after ``failures`` failures."""
         if self.base <= 0 or failures <= 0:
             return 0.0
-        return min(self.base * 2 ** min(failures - 1, 32), self.cap)
+        return float(min(self.base * 2.0 ** min(failures - 1, 32), self.cap))
 
     def admit(self, address: str) -> float | None:
         """Called when an AUTH starts, before anything is checked.

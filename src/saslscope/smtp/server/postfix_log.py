@@ -158,10 +158,17 @@ class PostfixLog:
         self._lock = threading.Lock()
 
     @classmethod
-    def to_file(cls, path: str | os.PathLike[str], **options: object) -> PostfixLog:
+    def to_file(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        hostname: str = "localhost",
+        syslog_name: str = "postfix/submission",
+        timestamps: TimestampStyle = TimestampStyle.BSD,
+    ) -> PostfixLog:
         """A log appended to ``path`` (created 0600 if missing, never through a symlink),
         reopenable after rotation."""
-        log = cls(open_append_private(path), **options)  # type: ignore[arg-type]
+        log = cls(open_append_private(path), hostname=hostname, syslog_name=syslog_name, timestamps=timestamps)
         log.path = os.fspath(path)
         return log
 

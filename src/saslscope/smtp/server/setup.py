@@ -135,13 +135,13 @@ def build_server(
     except OSError as exc:
         raise SetupError(f"cannot use {maildir_root} as Maildir: {exc.strerror}", bad_input=True) from None
     notify(f"maildir: {maildir_root} ({'one per recipient domain' if options.per_domain else 'single'})")
-    log_options = {"hostname": hostname, "syslog_name": options.syslog_name, "timestamps": options.timestamps}
     if options.log_path in (None, "-"):
-        log = PostfixLog(sys.stdout, **log_options)
+        log = PostfixLog(sys.stdout, hostname=hostname, syslog_name=options.syslog_name, timestamps=options.timestamps)
         notify("log: standard output")
     else:
         try:
-            log = PostfixLog.to_file(options.log_path, **log_options)
+            log = PostfixLog.to_file(options.log_path, hostname=hostname, syslog_name=options.syslog_name,
+                                     timestamps=options.timestamps)
         except OSError as exc:
             raise SetupError(f"cannot open the log {options.log_path}: {exc.strerror}", bad_input=True) from None
         notify(f"log: {options.log_path} (SIGHUP reopens it after rotation)")
