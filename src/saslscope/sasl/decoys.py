@@ -114,12 +114,12 @@ class Decoys:
 
         Raises :class:`~saslscope.sasl.errors.InvalidCredentials` for a password SASLprep refuses.
         """
-        from saslscope.sasl.scram import derive_scram_keys
-
         cache_key = (hash_name, credential.username)
         cached = self._derived.get(cache_key)
         if cached is not None and cached[0] is credential:
             return cached[1]
+        from saslscope.sasl.scram import derive_scram_keys  # (scram imports this module)
+
         assert credential.password is not None
         parameters = self.parameters(hash_name)
         keys = derive_scram_keys(credential.password, hash_name, self.salt(hash_name, credential.username),
