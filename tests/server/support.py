@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import re
+import signal
 import smtplib
 import ssl
 import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -120,10 +125,49 @@ def password(user: str) -> str:
     return USERS[user][1]
 
 
-def tls_client(server: ServerUnderTest) -> smtplib.SMTP:
-    """smtplib after STARTTLS (certificate verified against the test CA) and a second EHLO."""
+def tls_client(server: ServerUnderTest, *, tls12: bool = False) -> smtplib.SMTP:
+    """smtplib after STARTTLS (certificate verified against the test CA) and a second EHLO;
+    ``tls12`` caps the client at TLS 1.2 (where the server offers SCRAM-*-PLUS)."""
     context = ssl.create_default_context(cafile=str(server.ca_path))
+    if tls12:
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
     client = smtplib.SMTP("127.0.0.1", server.port, local_hostname="client.test", timeout=30)
     client.starttls(context=context)
     client.ehlo()
     return client
+
+
+SASLSCOPE = [sys.executable, "-m", "saslscope"]
+
+
+class ServeProcess:
+    def __init__(self, tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        self.stderr_path = tmp_path / "serve.err"
+        self.log_path = tmp_path / "maillog"
+        self.stderr_file = open(self.stderr_path, "w")
+        self.process = subprocess.Popen(
+            [*SASLSCOPE, "serve", "--listen", "127.0.0.1:0", "--tls-port", "0", "--log", str(self.log_path),
+             "--pki-dir", str(tmp_path / "pki"), "--maildir", str(tmp_path / "mail"),
+             "--auth-failure-delay", "0.01", *args],
+            stdout=subprocess.DEVNULL, stderr=self.stderr_file, env={**os.environ, **(env or {})},
+        )
+        self.ports = self._wait_for_ports()
+        self.ca_path = tmp_path / "pki" / "ca.pem"
+
+    def _wait_for_ports(self) -> dict[str, int]:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            text = self.stderr_path.read_text()
+            if "ready;" in text:
+                return {mode: int(port) for port, mode in
+                        re.findall(r"listening on 127\.0\.0\.1:(\d+) \((STARTTLS|implicit TLS)\)", text)}
+            if self.process.poll() is not None:
+                raise AssertionError(f"serve exited early ({self.process.returncode}): {text}")
+            time.sleep(0.05)
+        raise AssertionError("serve did not start: " + self.stderr_path.read_text())
+
+    def stop(self, signum: int = signal.SIGTERM) -> int:
+        self.process.send_signal(signum)
+        code = self.process.wait(timeout=30)
+        self.stderr_file.close()
+        return code

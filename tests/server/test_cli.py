@@ -6,7 +6,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,43 +13,7 @@ import pytest
 
 from saslscope.cli.exitcodes import Exit
 from saslscope.maillog import analyze
-from tests.server.support import CRAM_USER, password
-
-SASLSCOPE = [sys.executable, "-m", "saslscope"]
-
-
-class ServeProcess:
-    def __init__(self, tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> None:
-        self.stderr_path = tmp_path / "serve.err"
-        self.log_path = tmp_path / "maillog"
-        self.stderr_file = open(self.stderr_path, "w")
-        self.process = subprocess.Popen(
-            [*SASLSCOPE, "serve", "--listen", "127.0.0.1:0", "--tls-port", "0", "--log", str(self.log_path),
-             "--pki-dir", str(tmp_path / "pki"), "--maildir", str(tmp_path / "mail"),
-             "--auth-failure-delay", "0.01", *args],
-            stdout=subprocess.DEVNULL, stderr=self.stderr_file, env={**os.environ, **(env or {})},
-        )
-        self.ports = self._wait_for_ports()
-        self.ca_path = tmp_path / "pki" / "ca.pem"
-
-    def _wait_for_ports(self) -> dict[str, int]:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            text = self.stderr_path.read_text()
-            if "ready;" in text:
-                return {mode: int(port) for port, mode in
-                        re.findall(r"listening on 127\.0\.0\.1:(\d+) \((STARTTLS|implicit TLS)\)", text)}
-            if self.process.poll() is not None:
-                raise AssertionError(f"serve exited early ({self.process.returncode}): {text}")
-            time.sleep(0.05)
-        raise AssertionError("serve did not start: " + self.stderr_path.read_text())
-
-    def stop(self, signum: int = signal.SIGTERM) -> int:
-        self.process.send_signal(signum)
-        code = self.process.wait(timeout=30)
-        self.stderr_file.close()
-        return code
-
+from tests.server.support import CRAM_USER, SASLSCOPE, ServeProcess, password
 
 def swaks(port: int, ca: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["swaks", "--server", f"127.0.0.1:{port}", "--tls", "--tls-verify", "--tls-ca-path", str(ca),
@@ -69,7 +32,8 @@ def test_serve_runs_until_a_signal_and_logs_in_postfix_format(tmp_path, passwd_p
         assert "535 5.7.8 Error: authentication failed" in bad.stdout
     finally:
         code = serve.stop(signum)
-    assert code == 0
+    # issue 14 item 5: Ctrl-C is 130 in the exit-status table, SIGTERM a normal stop
+    assert code == (Exit.INTERRUPTED if signum == signal.SIGINT else Exit.OK)
     assert "stopped" in serve.stderr_path.read_text()
     lines = serve.log_path.read_text().splitlines()
     assert any(f"sasl_method=CRAM-MD5, sasl_username={CRAM_USER}" in line for line in lines)
@@ -84,7 +48,7 @@ def test_every_client_mechanism_of_saslscope_login_succeeds(tmp_path):
     serve = ServeProcess(tmp_path, "--user", CRAM_USER, "--password-env", "SERVE_PW", "--mech", "PLAIN",
                          "--mech", "LOGIN", "--mech", "CRAM-MD5", "--mech", "SCRAM-SHA-1", "--mech", "SCRAM-SHA-256",
                          "--mech", "SCRAM-SHA-512", "--mech", "SCRAM-SHA-1-PLUS", "--mech", "SCRAM-SHA-256-PLUS",
-                         "--mech", "SCRAM-SHA-512-PLUS", env={"SERVE_PW": "s3cret"})
+                         "--mech", "SCRAM-SHA-512-PLUS", "--tls12-only", env={"SERVE_PW": "s3cret"})
     try:
         result = subprocess.run(
             [*SASLSCOPE, "login", "127.0.0.1", "--port", str(serve.ports["STARTTLS"]), "--starttls",
@@ -181,3 +145,73 @@ def test_unusable_certificates_are_one_line_errors(tmp_path, pki):
                                 capture_output=True, text=True, timeout=60, check=False)
         assert result.returncode == Exit.BAD_INPUT, result.stderr
         assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def run_serve(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`serve` with TMPDIR inside the test's directory, so that what it leaves there shows."""
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    return subprocess.run([*SASLSCOPE, "serve", "--user", "u", "--password-env", "HOME", *args],
+                          capture_output=True, text=True, timeout=60, check=False,
+                          env={**os.environ, "TMPDIR": str(tmp_path / "tmp")})
+
+
+@pytest.mark.parametrize("name", ["bücher.test", "mail test", "-bad.test", "a" * 64 + ".test", "x..y"])
+def test_invalid_hostname_is_a_usage_error_at_start_up(tmp_path, name):
+    result = run_serve(tmp_path, "--listen", "127.0.0.1:0", "--hostname", name)
+    assert result.returncode == Exit.USAGE, result.stderr
+    assert "is not a host name" in result.stderr and "Traceback" not in result.stderr
+    assert list((tmp_path / "tmp").iterdir()) == []  # nothing made before the check
+
+
+def test_temporary_directories_are_removed_when_binding_fails(tmp_path):
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        result = run_serve(tmp_path, "--listen", f"127.0.0.1:{busy.getsockname()[1]}")
+    assert result.returncode == Exit.CONNECT, result.stderr
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_temporary_pki_is_removed_and_a_maildir_with_mail_is_kept_and_named(tmp_path):
+    env = {"SERVE_PW": "pw", "TMPDIR": str(tmp_path / "tmp")}
+    (tmp_path / "tmp").mkdir()
+    stderr_path = tmp_path / "serve.err"
+    with open(stderr_path, "w") as stderr:
+        process = subprocess.Popen([*SASLSCOPE, "serve", "--listen", "127.0.0.1:0", "--user", CRAM_USER,
+                                    "--password-env", "SERVE_PW", "--log", str(tmp_path / "maillog")],
+                                   stdout=subprocess.DEVNULL, stderr=stderr, env={**os.environ, **env})
+        try:
+            wait_until(lambda: "ready;" in stderr_path.read_text())
+            text = stderr_path.read_text()
+            [port] = re.findall(r"listening on 127\.0\.0\.1:(\d+)", text)
+            [ca] = re.findall(r"--cafile (\S+?);", text)
+            assert (Path(ca).parent / "server.key").stat().st_mode & 0o777 == 0o600
+            sent = swaks(int(port), Path(ca), "--auth", "PLAIN", "--auth-user", CRAM_USER, "--auth-password", "pw",
+                         "--from", CRAM_USER, "--to", "bob@example.test")
+            assert sent.returncode == 0, sent.stdout
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == Exit.OK
+    [maildir] = re.findall(r"mail kept in (\S+) ", stderr_path.read_text())
+    assert len(list(Path(maildir).glob("*/new/*"))) == 1
+    assert [p.name for p in (tmp_path / "tmp").iterdir()] == [Path(maildir).name]  # the PKI is gone
+
+
+def test_demo_names_an_unusable_workdir(tmp_path):
+    for workdir in ("/proc/x", str(tmp_path / "file" / "sub")):
+        (tmp_path / "file").write_text("")
+        result = subprocess.run([*SASLSCOPE, "demo", "--workdir", workdir], capture_output=True, text=True,
+                                timeout=60, check=False)
+        assert result.returncode == Exit.BAD_INPUT, result.stderr
+        assert workdir in result.stderr and "Traceback" not in result.stderr
+
+
+def test_demo_never_replaces_an_earlier_demos_files(tmp_path):
+    first = subprocess.run([*SASLSCOPE, "demo", "--workdir", str(tmp_path / "d")], capture_output=True, text=True,
+                           timeout=120, check=False)
+    assert first.returncode == 0, first.stderr
+    ca = (tmp_path / "d" / "pki" / "ca.pem").read_bytes()
+    again = subprocess.run([*SASLSCOPE, "demo", "--workdir", str(tmp_path / "d")], capture_output=True, text=True,
+                           timeout=120, check=False)
+    assert again.returncode == Exit.BAD_INPUT and "already exists" in again.stderr
+    assert (tmp_path / "d" / "pki" / "ca.pem").read_bytes() == ca

@@ -31,6 +31,23 @@ def read_reply(sock: socket.socket) -> bytes:
             return data
 
 
+def send_until_too_many_errors(sock: socket.socket, line: bytes, times: int) -> bytes:
+    """Send ``line`` ``times`` times, one reply each, then read to the server's 421 or close.
+
+    Exactly the limit, then read to the end: a command sent after the server closed would be
+    answered by a TCP reset, which can discard the 421 before it is read."""
+    replies = b""
+    for _ in range(times):
+        sock.sendall(line)
+        replies += read_reply(sock)
+    while b"421 " not in replies:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        replies += chunk
+    return replies
+
+
 def assert_still_serving(server) -> None:
     with tls_client(server) as client:
         client.user, client.password = CRAM_USER, password(CRAM_USER)
@@ -59,17 +76,7 @@ def test_overlong_line_is_refused_without_closing(server):
 
 def test_unknown_commands_are_counted_and_end_in_too_many_errors(server):
     with raw_connection(server) as sock:
-        replies = b""
-        # exactly the limit (20), then read to the end: a command sent after the server closed
-        # would be answered by a TCP reset, which can discard the 421 before it is read
-        for _ in range(20):
-            sock.sendall(b"XYZZY\r\n")
-            replies += read_reply(sock)
-        while b"421 " not in replies:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            replies += chunk
+        replies = send_until_too_many_errors(sock, b"XYZZY\r\n", 20)
     assert b"500 5.5.2 Error: command not recognized" in replies
     assert b"421 4.7.0 mail.test Error: too many errors" in replies
     assert server.log.wait_for("too many errors after UNKNOWN from localhost[127.0.0.1]")
@@ -180,7 +187,8 @@ def test_unknown_mechanism_and_bad_initial_response(server):
     warnings = server.log.wait_for("authentication failed", count=2)
     assert "SASL NTLM authentication failed: Invalid authentication mechanism" in warnings[0]
     assert "SASL PLAIN authentication failed: Invalid base64 data in initial response" in warnings[1]
-    assert server.running.server.context.penalty.failures("127.0.0.1") == 0  # protocol errors are not guesses
+    # an unknown mechanism checks nothing; a malformed exchange counts like a wrong guess
+    assert server.running.server.context.penalty.failures("127.0.0.1") == 1
 
 
 def test_overlong_sasl_response_is_refused(server):

@@ -72,7 +72,7 @@ def test_wrong_password_gets_535_and_a_log_line(server):
     assert result.returncode != 0
     assert "535 5.7.8 Error: authentication failed" in result.stdout
     [warning] = server.log.wait_for("authentication failed")
-    assert f"warning: localhost[127.0.0.1]: SASL PLAIN authentication failed: " in warning
+    assert "warning: localhost[127.0.0.1]: SASL PLAIN authentication failed: " in warning
     assert warning.endswith(f"sasl_username={PLAIN_USER}")
     [disconnect] = server.log.wait_for("disconnect from")
     assert disconnect.endswith("ehlo=2 starttls=1 auth=0/1 quit=1 commands=4/5")
@@ -125,12 +125,29 @@ def test_scramp_client_authenticates(server, mechanism, user):
         assert (code, reply) == (235, b"2.7.0 Authentication successful")
 
 
-def test_scramp_client_with_tls_server_end_point_binding(server):
-    with tls_client(server) as client:
-        # scramp hashes the certificate the server sent (RFC 5929 §4.1) on its own
-        binding = ("tls-server-end-point", client.sock)
+@pytest.mark.parametrize("binding_type", ["tls-server-end-point", "tls-unique"])
+def test_scramp_client_with_channel_binding_on_tls12(server, binding_type):
+    with tls_client(server, tls12=True) as client:
+        assert "SCRAM-SHA-256-PLUS" in client.esmtp_features["auth"].split()
+        # scramp computes the binding data from the TLS socket (RFC 5929) on its own
+        binding = (binding_type, client.sock)
         code, _ = scram_login(client, "SCRAM-SHA-256-PLUS", PLAIN_USER, password(PLAIN_USER), binding)
         assert code == 235
+
+
+def test_no_plus_on_tls13_and_the_y_flag_is_no_downgrade_there(server):
+    # issue 14 item 1: -PLUS offered on TLS 1.3 could not be bound with tls-exporter (gsasl's
+    # default there); a client that can bind but sees no -PLUS sends "y" (RFC 5802 §6)
+    with tls_client(server) as client:
+        assert client.sock.version() == "TLSv1.3"
+        offered = client.esmtp_features["auth"].split()
+        assert "SCRAM-SHA-256" in offered and not any(name.endswith("-PLUS") for name in offered)
+        first = base64.b64encode(b"y,,n=" + PLAIN_USER.encode() + b",r=abcdefgh").decode()
+        assert client.docmd("AUTH", f"SCRAM-SHA-256 {first}")[0] == 334
+        assert client.docmd("*")[0] == 501
+    with tls_client(server, tls12=True) as client:  # where -PLUS is offered, "y" is a downgrade
+        first = base64.b64encode(b"y,,n=" + PLAIN_USER.encode() + b",r=abcdefgh").decode()
+        assert client.docmd("AUTH", f"SCRAM-SHA-256 {first}")[0] == 535
 
 
 def test_scram_wrong_password_is_535(server):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from saslscope.cli.exitcodes import Exit
+from saslscope.cli.serve import CannotListen, UnusableFile
 
 
 @click.command()
@@ -19,16 +20,20 @@ def demo(workdir: str | None, show_secrets: bool) -> None:
     Needs no network beyond 127.0.0.1, no configuration and no root. The files are kept
     (the path is printed) so that the delivered message can be read afterwards.
 
-    Exit statuses: 0 the message was delivered; otherwise those of `saslscope login`.
+    Exit statuses: 0 the message was delivered; 7 --workdir cannot hold the files (the
+    message names the path); 3 the server could not listen on 127.0.0.1; otherwise those of
+    `saslscope login`.
     """
     from saslscope.cli.connection_options import OUTCOME_EXIT
     from saslscope.smtp.report import login_text
-    from saslscope.smtp.server.demo import DEMO_USER, run_demo
+    from saslscope.smtp.server.demo import DEMO_USER, DemoWorkdirError, run_demo
 
     try:
         result = run_demo(workdir)
+    except DemoWorkdirError as exc:
+        raise UnusableFile(str(exc)) from None
     except OSError as exc:
-        raise click.ClickException(f"demo could not start its server: {exc.strerror or exc}") from None
+        raise CannotListen(f"demo could not start its server: {exc.strerror or exc}") from None
     echo = click.echo
     echo(f"== saslscope demo: server on {result.host}:{result.port} (STARTTLS), user {DEMO_USER}")
     echo(f"   throw-away CA: {result.ca_cert_path} (the client verifies the server against it)")

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from saslscope.sasl.base import Challenge, ServerMechanism, Success
 from saslscope.sasl.credentials import CredentialStore, StoredCredential
+from saslscope.sasl.decoys import Decoys
 from saslscope.sasl.errors import MalformedMessage, SaslError, StateError
 
 #: Largest client message we look at. RFC 4954 §4 lets an AUTH line be 12288 octets
@@ -25,10 +26,19 @@ def same_identity(authcid: str, authzid: str) -> bool:
 class ExchangeServer(ServerMechanism):
     """A server mechanism driven round by round; any error or success ends it for good."""
 
-    def __init__(self, store: CredentialStore) -> None:
+    def __init__(self, store: CredentialStore, decoys: Decoys | None = None) -> None:
         self.store = store
+        self._decoys = decoys
         self._round = 0
         self._finished = False
+
+    @property
+    def decoys(self) -> Decoys:
+        """How to answer unknown users like known ones. A server builds one per store and
+        passes it to every mechanism; without one it is built here, from the whole store."""
+        if self._decoys is None:
+            self._decoys = Decoys.for_store(self.store)
+        return self._decoys
 
     def step(self, response: bytes | None) -> Challenge | Success:
         if self._finished:

@@ -17,6 +17,7 @@ from typing import ClassVar
 from saslscope.sasl._exchange import ExchangeServer, decode_utf8
 from saslscope.sasl.base import Challenge, ClientCredentials, ClientMechanism, Success
 from saslscope.sasl.credentials import CredentialStore, StoredCredential
+from saslscope.sasl.decoys import Decoys
 from saslscope.sasl.errors import AuthenticationFailed, InvalidCredentials, MalformedMessage, StateError
 from saslscope.sasl.md5state import (
     MD5_INITIAL_STATE,
@@ -114,8 +115,9 @@ class CramMD5Server(ExchangeServer):
         hostname: str = "localhost",
         lenient: bool = False,
         challenge: bytes | None = None,
+        decoys: Decoys | None = None,
     ) -> None:
-        super().__init__(store)
+        super().__init__(store, decoys)
         self.lenient = lenient
         #: the challenge sent (injectable for tests)
         self.challenge = challenge if challenge is not None else make_challenge(hostname)
@@ -134,6 +136,7 @@ class CramMD5Server(ExchangeServer):
         digest = match["digest"].decode("ascii")
         credential = self._lookup(username)
         if credential is None:
+            cram_md5_digest(self.decoys.secret.hex(), self.challenge)  # the work a real user costs
             raise AuthenticationFailed("unknown user", username)
         digest_matches = hmac.compare_digest(self._expected_digest(credential), digest.lower())
         if not self.lenient:

@@ -13,6 +13,7 @@ from saslscope.sasl._exchange import ExchangeServer, decode_utf8
 from saslscope.sasl.base import Challenge, ClientCredentials, ClientMechanism, Success
 from saslscope.sasl.credentials import CredentialStore
 from saslscope.sasl.errors import InvalidCredentials, MalformedMessage, StateError
+from saslscope.sasl.decoys import Decoys
 from saslscope.sasl.plain import check_password
 
 USERNAME_PROMPT = b"Username:"
@@ -76,8 +77,8 @@ class LoginServer(ExchangeServer):
 
     name: ClassVar[str] = "LOGIN"
 
-    def __init__(self, store: CredentialStore) -> None:
-        super().__init__(store)
+    def __init__(self, store: CredentialStore, *, decoys: Decoys | None = None) -> None:
+        super().__init__(store, decoys)
         self._username: str | None = None
 
     def _step(self, round_number: int, response: bytes | None) -> Challenge | Success:
@@ -91,5 +92,5 @@ class LoginServer(ExchangeServer):
             self._username = decode_utf8(response, "LOGIN user name")
             self.claimed_username = self._username
             return Challenge(PASSWORD_PROMPT)
-        check_password(self.store, self._username, decode_utf8(response, "LOGIN password"))
+        check_password(self.store, self._username, decode_utf8(response, "LOGIN password"), self.decoys)
         return Success(self._username)

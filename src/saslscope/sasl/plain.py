@@ -10,6 +10,7 @@ from typing import ClassVar
 from saslscope.sasl._exchange import Authorizer, ExchangeServer, decode_utf8, same_identity
 from saslscope.sasl.base import Challenge, ClientCredentials, ClientMechanism, Success
 from saslscope.sasl.credentials import CredentialStore
+from saslscope.sasl.decoys import Decoys
 from saslscope.sasl.errors import AuthenticationFailed, InvalidCredentials, MalformedMessage, StateError
 from saslscope.sasl.passwords import password_matches
 
@@ -61,9 +62,15 @@ def parse_plain(message: bytes) -> tuple[str, str, str]:
     return authzid, authcid, password
 
 
-def check_password(store: CredentialStore, username: str, password: str) -> None:
-    """Raise :class:`AuthenticationFailed` unless ``password`` is ``username``'s (PLAIN, LOGIN)."""
+def check_password(store: CredentialStore, username: str, password: str, decoys: Decoys | None = None) -> None:
+    """Raise :class:`AuthenticationFailed` unless ``password`` is ``username``'s (PLAIN, LOGIN).
+
+    With ``decoys``, every check costs the same, whoever the user is and however stored
+    (:meth:`~saslscope.sasl.decoys.Decoys.equal_work`).
+    """
     credential = store.lookup(username)
+    if decoys is not None:
+        decoys.equal_work(password, credential)
     if credential is None:
         raise AuthenticationFailed("unknown user", username)
     if not password_matches(credential, password):
@@ -76,8 +83,10 @@ class PlainServer(ExchangeServer):
 
     name: ClassVar[str] = "PLAIN"
 
-    def __init__(self, store: CredentialStore, *, authorize: Authorizer = same_identity) -> None:
-        super().__init__(store)
+    def __init__(
+        self, store: CredentialStore, *, authorize: Authorizer = same_identity, decoys: Decoys | None = None
+    ) -> None:
+        super().__init__(store, decoys)
         self.authorize = authorize
 
     def _step(self, round_number: int, response: bytes | None) -> Challenge | Success:
@@ -87,7 +96,7 @@ class PlainServer(ExchangeServer):
             raise MalformedMessage("PLAIN needs a message")
         authzid, authcid, password = parse_plain(response)
         self.claimed_username = authcid
-        check_password(self.store, authcid, password)
+        check_password(self.store, authcid, password, self.decoys)
         if authzid and not self.authorize(authcid, authzid):
             raise AuthenticationFailed(f"{authcid} is not authorized to act as {authzid}", authcid)
         return Success(authcid, authzid or None)

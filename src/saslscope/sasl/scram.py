@@ -28,6 +28,7 @@ from typing import ClassVar
 from saslscope.sasl._exchange import Authorizer, ExchangeServer, decode_utf8, same_identity
 from saslscope.sasl.base import Challenge, ChannelBinding, ClientCredentials, ClientMechanism, Success
 from saslscope.sasl.credentials import CredentialStore, ScramKeys, StoredCredential
+from saslscope.sasl.decoys import DEFAULT_ITERATIONS, Decoys
 from saslscope.sasl.errors import AuthenticationFailed, InvalidCredentials, MalformedMessage, StateError
 from saslscope.sasl.gs2 import GS2Header, escape_saslname, split_gs2_header, unescape_saslname
 from saslscope.sasl.saslprep import saslprep
@@ -36,8 +37,6 @@ from saslscope.sasl.saslprep import saslprep
 HASHES = {"sha1": "SCRAM-SHA-1", "sha256": "SCRAM-SHA-256", "sha512": "SCRAM-SHA-512"}
 #: channel-binding types we know how to carry (the data comes from the TLS layer)
 CHANNEL_BINDING_TYPES = ("tls-server-end-point", "tls-exporter", "tls-unique")
-#: RFC 7677 §4: at least 4096 iterations; what our server uses for plaintext passwords
-DEFAULT_ITERATIONS = 4096
 #: a client refuses a server asking for more PBKDF2 rounds than this (a denial of service
 #: on the client otherwise; PostgreSQL and Dovecot default to 4096, Cyrus to 10000)
 MAX_ITERATIONS = 1_000_000
@@ -220,23 +219,18 @@ class ScramClient(ClientMechanism):
         return b""
 
 
-# Users without stored SCRAM keys (a plaintext password, or unknown) get a salt derived from
-# this per-process secret: asking twice shows the same salt, as for stored keys, so the salt
-# does not tell an attacker which names exist (RFC 5802 §9).
-_SALT_SECRET = os.urandom(32)
-
-
-def _stable_salt(username: str) -> bytes:
-    return _hmac("sha256", _SALT_SECRET, username.encode("utf-8"))[:16]
-
-
 class ScramServer(ExchangeServer):
     """The server side, verifying against stored ScramKeys or a plaintext password.
 
     ``channel_binding`` is this connection's TLS binding data (one or several types); a
     server that has it offers the -PLUS variants, so a client sending ``y`` is refused as
-    a downgrade (RFC 5802 §6). ``nonce`` (server part) and ``salt`` are for tests;
-    ``iterations`` is used when keys are derived from a plaintext password.
+    a downgrade (RFC 5802 §6).
+
+    Unknown users, and users stored as plaintext, are answered with the store's own SCRAM
+    parameters and stable salts (``decoys``, see :mod:`saslscope.sasl.decoys`; a server
+    passes one per store, built once): the server-first message and its cost are the same
+    for every name. ``nonce`` (server part), ``salt`` and ``iterations`` are for tests: they
+    override what is used to derive a plaintext user's keys.
     """
 
     hash_name: ClassVar[str]
@@ -247,12 +241,13 @@ class ScramServer(ExchangeServer):
         store: CredentialStore,
         *,
         channel_binding: ChannelBinding | tuple[ChannelBinding, ...] | None = None,
-        iterations: int = DEFAULT_ITERATIONS,
+        iterations: int | None = None,
         nonce: str | None = None,
         salt: bytes | None = None,
         authorize: Authorizer = same_identity,
+        decoys: Decoys | None = None,
     ) -> None:
-        super().__init__(store)
+        super().__init__(store, decoys)
         bindings = (channel_binding,) if isinstance(channel_binding, ChannelBinding) else channel_binding or ()
         self.bindings = {binding.kind: binding for binding in bindings}
         self.iterations = iterations
@@ -312,14 +307,15 @@ class ScramServer(ExchangeServer):
             )
 
     def _keys_for(self, credential: StoredCredential | None) -> ScramKeys:
+        # Made for every name, used for unknown ones: the lookup costs the same either way.
+        decoy = self.decoys.unknown_user_keys(self.hash_name, self._username)
         if credential is not None:
             keys = credential.scram_keys(self.hash_name)
             if keys is not None:
                 return keys
             if credential.password is not None:
-                salt = self.salt if self.salt is not None else _stable_salt(self._username)
                 try:
-                    return derive_scram_keys(credential.password, self.hash_name, salt, self.iterations)
+                    return self._password_keys(credential)
                 except InvalidCredentials:
                     self._refusal = "stored password is not valid for SCRAM (SASLprep)"
             else:
@@ -327,7 +323,15 @@ class ScramServer(ExchangeServer):
         else:
             self._refusal = "unknown user"
         # Carry on with made-up keys and fail at the proof (RFC 5802 §9: do not reveal why early).
-        return _keys_from_salted(self.hash_name, _stable_salt(self._username), self.iterations, os.urandom(64))
+        return decoy
+
+    def _password_keys(self, credential: StoredCredential) -> ScramKeys:
+        if self.salt is None and self.iterations is None:
+            return self.decoys.password_keys(credential, self.hash_name)
+        assert credential.password is not None
+        salt = self.salt if self.salt is not None else self.decoys.salt(self.hash_name, credential.username)
+        iterations = self.iterations or self.decoys.parameters(self.hash_name).iterations
+        return derive_scram_keys(credential.password, self.hash_name, salt, iterations)
 
     def _verify_final(self, client_final: str) -> Success:
         assert self._header is not None and self._keys is not None

@@ -26,11 +26,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from saslscope.smtp.findings import EXPIRY_WARNING_DAYS
+from saslscope.smtp.private_files import PUBLIC_FILE, ExistingFileError, create_new, private_directory
+
 #: names every test server answers to: the loopback addresses and the usual loopback names
 DEFAULT_HOSTNAMES: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
 
-#: long enough for any test run, short enough that a leaked test CA is soon worthless
-VALIDITY = datetime.timedelta(days=7)
+#: long enough for any test run and well clear of ``probe``'s "expires soon" warning (so that
+#: saslscope does not warn about its own throw-away certificate), short enough that a leaked
+#: test CA is soon worthless
+VALIDITY = datetime.timedelta(days=EXPIRY_WARNING_DAYS + 16)
 #: clock-skew allowance: certificates are valid from a little before "now"
 BACKDATE = datetime.timedelta(hours=1)
 
@@ -71,14 +76,17 @@ def make_test_pki(
     """Create a CA and a server certificate for ``hostnames`` in ``directory``.
 
     ``hostnames`` may mix DNS names and IP address literals (``127.0.0.1``, ``::1``); the
-    first one becomes the subject CN. The directory is created if needed; existing files of
-    the same names are replaced. Private keys are written with mode 0600.
+    first one becomes the subject CN. The directory is created (0700) if needed. Existing
+    files are never replaced, nor symlinks followed: :class:`~saslscope.smtp.private_files.
+    ExistingFileError` (a FileExistsError) names the first one found. Private keys are 0600.
     """
     names = tuple(dict.fromkeys(hostnames))
     if not names:
         raise ValueError("make_test_pki needs at least one hostname")
-    target = Path(directory)
-    target.mkdir(parents=True, exist_ok=True)
+    target = private_directory(directory)
+    for name in (CA_CERT_FILE, CA_KEY_FILE, CERT_FILE, KEY_FILE, CHAIN_FILE):
+        if os.path.lexists(target / name):
+            raise ExistingFileError(target / name)
 
     now = datetime.datetime.now(datetime.timezone.utc)
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -126,11 +134,11 @@ def make_test_pki(
     )
     ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
     server_pem = server_cert.public_bytes(serialization.Encoding.PEM)
-    _write(pki.ca_cert_path, ca_pem, 0o644)
-    _write(pki.ca_key_path, _private_pem(ca_key), 0o600)
-    _write(pki.cert_path, server_pem, 0o644)
-    _write(pki.chain_path, server_pem + ca_pem, 0o644)
-    _write(pki.key_path, _private_pem(server_key), 0o600)
+    create_new(pki.ca_cert_path, ca_pem, PUBLIC_FILE)
+    create_new(pki.ca_key_path, _private_pem(ca_key))
+    create_new(pki.cert_path, server_pem, PUBLIC_FILE)
+    create_new(pki.chain_path, server_pem + ca_pem, PUBLIC_FILE)
+    create_new(pki.key_path, _private_pem(server_key))
     return pki
 
 
@@ -175,11 +183,3 @@ def _private_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-
-
-def _write(path: Path, data: bytes, mode: int) -> None:
-    # Create with the final mode so a private key is never readable by others, even briefly.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.chmod(path, mode)

@@ -20,6 +20,7 @@ from saslscope.sasl.credentials import MemoryStore, StoredCredential
 from saslscope.smtp.certs import make_test_pki
 from saslscope.smtp.client import LoginOptions, LoginResult, login
 from saslscope.smtp.message import MessageSpec
+from saslscope.smtp.private_files import private_directory
 from saslscope.smtp.server.maildir import Delivery, MaildirStore
 from saslscope.smtp.server.penalty import FailurePenalty
 from saslscope.smtp.server.postfix_log import PostfixLog
@@ -36,6 +37,10 @@ DEMO_BODY = "CRAM-MD5 テストに成功しました\n"
 DEMO_HOSTNAME = "mail.test"
 #: how long to wait for the server to log the end of the session after the client's QUIT
 LOG_SETTLE_TIMEOUT = 5.0
+
+
+class DemoWorkdirError(Exception):
+    """The work directory cannot hold the demo's files; the message names the path."""
 
 
 class _LogBuffer(io.StringIO):
@@ -80,17 +85,29 @@ class DemoResult:
 
 
 def run_demo(workdir: str | Path | None = None, *, timeout: float = 30.0) -> DemoResult:
-    """Run the demo; files (CA, Maildir) go to ``workdir`` or a new temporary directory."""
+    """Run the demo; files (CA, Maildir) go to ``workdir`` or a new temporary directory.
+
+    Raises :class:`DemoWorkdirError` if ``workdir`` cannot hold them (not writable, not a
+    directory, or holding an earlier demo's files, which are never replaced).
+    """
     root = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="saslscope-demo-"))
-    root.mkdir(parents=True, exist_ok=True)
-    pki = make_test_pki(root / "pki", (DEMO_HOSTNAME, "localhost", "127.0.0.1", "::1"))
+    try:
+        private_directory(root)
+        pki = make_test_pki(root / "pki", (DEMO_HOSTNAME, "localhost", "127.0.0.1", "::1"))
+        maildir = MaildirStore(root / "maildir")
+    except FileExistsError as exc:
+        raise DemoWorkdirError(f"{exc.filename} already exists (an earlier demo?): choose another --workdir "
+                               f"or remove {root}") from None
+    except OSError as exc:
+        where = exc.filename or root
+        raise DemoWorkdirError(f"cannot use {where} for the demo's files: {exc.strerror or exc}") from None
     tls_context, certificate_der = server_tls_context(pki.chain_path, pki.key_path)
     store = MemoryStore()
     store.add(StoredCredential(DEMO_USER, password=DEMO_PASSWORD))
     log_buffer = _LogBuffer()
     config = ServerConfig(
         store=store,
-        maildir=MaildirStore(root / "maildir"),
+        maildir=maildir,
         log=PostfixLog(log_buffer, hostname=DEMO_HOSTNAME),
         hostname=DEMO_HOSTNAME,
         tls_context=tls_context,

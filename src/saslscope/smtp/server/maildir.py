@@ -1,18 +1,26 @@
-"""Storing accepted messages in Maildirs (the standard :mod:`mailbox` module); never relaying.
+"""Storing accepted messages in Maildirs; never relaying.
 
 Either one Maildir for everything, or one per recipient domain (``ROOT/example.com/``), as a
 virtual-domain mail server would keep them. Each recipient gets its own copy with its own
 ``Delivered-To:``, as Postfix's local delivery agent does, so the log has one delivery line
 per recipient and each line names a file.
+
+Files are written as Maildir asks (``tmp/`` then a rename into ``new/``, names
+``time.MusecPpid_Rrandom.host``), created ``O_EXCL|O_NOFOLLOW`` with mode 0600 in 0700
+directories, as Postfix's ``local`` writes mail: a message is for its recipient only.
 """
 
 from __future__ import annotations
 
-import mailbox
 import os
 import re
+import secrets
+import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from saslscope.smtp.private_files import open_new_binary, private_directory
 
 _UNSAFE = re.compile(r"[^a-z0-9.-]")
 
@@ -29,9 +37,8 @@ class MaildirStore:
     """Delivers message bytes into ``root`` (a Maildir, or a directory of per-domain Maildirs)."""
 
     def __init__(self, root: str | os.PathLike[str], *, per_domain: bool = True) -> None:
-        self.root = Path(root)
+        self.root = private_directory(root)
         self.per_domain = per_domain
-        self.root.mkdir(parents=True, exist_ok=True)
 
     def maildir_for(self, recipient: str) -> Path:
         """The Maildir directory that receives mail for ``recipient``."""
@@ -39,19 +46,36 @@ class MaildirStore:
             return self.root
         return self.root / domain_directory_name(recipient)
 
-    def deliver(self, recipient: str, message: bytes) -> Delivery:
-        """Add ``message`` (complete, CRLF or LF line ends) to the recipient's Maildir."""
+    def deliver(self, recipient: str, *parts: bytes | memoryview) -> Delivery:
+        """Add a message made of ``parts`` (joined as they are: LF line ends, as every
+        delivery agent writes Maildir files) to the recipient's Maildir.
+
+        Parts, not one buffer, so that a big message is not copied once per recipient.
+        """
         directory = self.maildir_for(recipient)
-        # mailbox.Maildir(create=True) makes tmp/new/cur only for a directory that does not
-        # exist yet; an existing empty directory (the usual --maildir DIR) needs them too.
         for sub in ("tmp", "new", "cur"):
-            (directory / sub).mkdir(parents=True, exist_ok=True)
-        box = mailbox.Maildir(directory, factory=None, create=False)
-        # Raw bytes, not a parsed Message: the email generator would re-fold headers. Maildir
-        # files use the local line end (LF), as every delivery agent writes them.
-        key = box.add(message.replace(b"\r\n", b"\n"))
-        # Maildir.add puts a message without flags in new/ under its unique name.
-        return Delivery(recipient, directory / "new" / key)
+            private_directory(directory / sub)
+        name = _unique_name()
+        temporary = directory / "tmp" / name
+        fd = open_new_binary(temporary)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                for part in parts:
+                    handle.write(part)
+                handle.flush()
+                os.fsync(handle.fileno())
+            final = directory / "new" / name
+            os.link(temporary, final)  # never replaces an existing file (Maildir's rule)
+        finally:
+            temporary.unlink(missing_ok=True)
+        return Delivery(recipient, final)
+
+
+def _unique_name() -> str:
+    """A Maildir file name: ``seconds.M<microseconds>P<pid>_R<random>.<host>`` (maildir(5))."""
+    now = time.time()
+    host = socket.gethostname().replace("/", "\\057").replace(":", "\\072") or "localhost"
+    return f"{int(now)}.M{int(now % 1 * 1_000_000)}P{os.getpid()}_R{secrets.token_hex(8)}.{host}"
 
 
 def domain_directory_name(recipient: str) -> str:

@@ -83,7 +83,9 @@ def parse_passwd_file(text: str, *, path: str = "<passwd-file>", default_scheme:
     """Parse passwd-file ``text`` (see the module docstring for the format)."""
     result = PasswdFile(path=path)
     first_seen: dict[str, int] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Dovecot splits on "\n" only; splitlines() would also split on VT, FF, NEL, U+2028...
+    # and turn the tail of a password into a user of its own.
+    for number, line in enumerate(text.split("\n"), start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue

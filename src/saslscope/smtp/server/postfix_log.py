@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from saslscope.smtp.private_files import open_append_private
+
 
 class TimestampStyle(enum.Enum):
     """How each line starts."""
@@ -156,9 +158,17 @@ class PostfixLog:
         self._lock = threading.Lock()
 
     @classmethod
-    def to_file(cls, path: str | os.PathLike[str], **options: object) -> PostfixLog:
-        """A log appended to ``path`` (created if missing), reopenable after rotation."""
-        log = cls(open(path, "a", encoding="utf-8"), **options)  # noqa: SIM115 - kept open
+    def to_file(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        hostname: str = "localhost",
+        syslog_name: str = "postfix/submission",
+        timestamps: TimestampStyle = TimestampStyle.BSD,
+    ) -> PostfixLog:
+        """A log appended to ``path`` (created 0600 if missing, never through a symlink),
+        reopenable after rotation."""
+        log = cls(open_append_private(path), hostname=hostname, syslog_name=syslog_name, timestamps=timestamps)
         log.path = os.fspath(path)
         return log
 
@@ -167,7 +177,7 @@ class PostfixLog:
         path cannot be opened any more; the old stream is kept in that case."""
         if self.path is None:
             return
-        fresh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+        fresh = open_append_private(self.path)
         with self._lock:
             old, self.stream = self.stream, fresh
         old.close()

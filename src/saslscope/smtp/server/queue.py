@@ -77,12 +77,14 @@ def received_header(client: ClientInfo, *, hostname: str, queue_id: str, recipie
     return ("\r\n".join(lines) + "\r\n").encode("utf-8")
 
 
-def add_missing_headers(content: bytes, *, hostname: str, queue_id: str, now: float) -> tuple[bytes, str]:
-    """Add ``Message-Id:`` and ``Date:`` if absent, as cleanup does for local submissions.
+def missing_headers(content: bytes, *, hostname: str, queue_id: str, now: float) -> tuple[bytes, str]:
+    """The ``Message-Id:`` and ``Date:`` fields to add if absent, as cleanup does for local
+    submissions (LF line ends), and the Message-Id value (with angle brackets, as logged).
 
-    Returns the message and its Message-Id value (with angle brackets, as logged).
+    Only the header section is parsed, never the body (a 10 MB message is not decoded).
     """
-    headers = BytesHeaderParser(policy=compat32).parsebytes(content)
+    head = content[: _header_end(content)]
+    headers = BytesHeaderParser(policy=compat32).parsebytes(head)
     extra: list[str] = []
     message_id = headers.get("Message-ID")
     if message_id is None:
@@ -92,21 +94,16 @@ def add_missing_headers(content: bytes, *, hostname: str, queue_id: str, now: fl
     if headers.get("Date") is None:
         extra.append(f"Date: {email.utils.formatdate(now, localtime=True)}")
     message_id = " ".join(str(message_id).split())
-    if not extra:
-        return content, message_id
-    head, separator, body = _split_header(content)
-    return head + "".join(f"{line}\r\n" for line in extra).encode("ascii") + separator + body, message_id
+    return "".join(f"{line}\n" for line in extra).encode("ascii"), message_id
 
 
-def _split_header(content: bytes) -> tuple[bytes, bytes, bytes]:
-    for separator in (b"\r\n\r\n", b"\n\n"):
-        index = content.find(separator)
-        if index >= 0:
-            return content[: index + len(separator) // 2], separator[len(separator) // 2 :], content[index + len(separator) :]
-    # Header only (no body): the separator comes after the last header line.
-    if content and not content.endswith(b"\n"):
-        content += b"\r\n"
-    return content, b"\r\n", b""
+def _header_end(content: bytes) -> int:
+    """Where the header section of an LF-terminated message ends (before its blank line);
+    the whole message if it has no body."""
+    if content.startswith(b"\n"):
+        return 0
+    index = content.find(b"\n\n")
+    return index + 1 if index >= 0 else len(content)
 
 
 @dataclass(frozen=True)
@@ -129,12 +126,21 @@ def queue_and_deliver(
 ) -> QueueResult:
     """Add trace headers, deliver one copy per recipient, and log what Postfix would log."""
     now = time.time()
-    queued = received_header(client, hostname=hostname, queue_id=transaction.queue_id,
-                             recipients=transaction.recipients, now=now) + content
-    queued, message_id = add_missing_headers(queued, hostname=hostname, queue_id=transaction.queue_id, now=now)
     queue_id = transaction.queue_id
+    # One LF copy of the message, shared by every recipient's file (written in parts).
+    body = content.replace(b"\r\n", b"\n")
+    if body and not body.endswith(b"\n"):
+        body += b"\n"
+    received = received_header(client, hostname=hostname, queue_id=queue_id,
+                               recipients=transaction.recipients, now=now).replace(b"\r\n", b"\n")
+    extra, message_id = missing_headers(body, hostname=hostname, queue_id=queue_id, now=now)
+    split = _header_end(body)
+    view = memoryview(body)
+    head, rest = view[:split], view[split:]
+    if split == len(body):  # header only: cleanup adds the empty line that ends it
+        rest = memoryview(b"\n")
     log.write("cleanup", log.pid, f"{queue_id}: message-id={message_id}")
-    size = len(queued.replace(b"\r\n", b"\n"))
+    size = len(received) + len(head) + len(extra) + len(rest)
     log.write("qmgr", log.pid, f"{queue_id}: from=<{transaction.mail_from}>, size={size}, "
                                f"nrcpt={len(transaction.recipients)} (queue active)")
     active = time.monotonic()
@@ -142,9 +148,9 @@ def queue_and_deliver(
     failures: list[tuple[str, str]] = []
     for recipient in transaction.recipients:
         started = time.monotonic()
-        envelope_headers = f"Return-Path: <{transaction.mail_from}>\r\nDelivered-To: {recipient}\r\n".encode("utf-8")
+        envelope_headers = f"Return-Path: <{transaction.mail_from}>\nDelivered-To: {recipient}\n".encode("utf-8")
         try:
-            delivery = store.deliver(recipient, envelope_headers + queued)
+            delivery = store.deliver(recipient, envelope_headers, received, head, extra, rest)
         except OSError as exc:
             failures.append((recipient, exc.strerror or str(exc)))
             dsn, status = "4.3.0", f"deferred (maildir delivery failed: {exc.strerror or exc})"

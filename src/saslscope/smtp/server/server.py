@@ -8,7 +8,9 @@ tests driving it with smtplib or swaks).
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
+import re
 import ssl
 import threading
 from collections.abc import Iterator
@@ -16,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from saslscope.sasl.credentials import CredentialStore
+from saslscope.sasl.decoys import Decoys
+from saslscope.sasl.scram import HASHES
 from saslscope.sasl.registry import SERVER_MECHANISMS
 from saslscope.smtp.server.maildir import Delivery, MaildirStore
 from saslscope.smtp.server.penalty import FailurePenalty
@@ -23,10 +27,30 @@ from saslscope.smtp.server.postfix_log import PostfixLog
 from saslscope.smtp.tlsinfo import server_end_point_hash
 
 #: offered by default, in this order (Dovecot's order, then the channel-binding variants,
-#: which are offered only under TLS because their binding data comes from the TLS session)
+#: which are offered only on TLS 1.2 because their binding data comes from the TLS session)
 DEFAULT_MECHANISMS = (
     "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256-PLUS",
 )
+
+
+#: one DNS label (RFC 1123 §2.1), plus "_" which Postfix's valid_hostname() also accepts
+_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+
+
+def check_hostname(name: str) -> str:
+    """``name`` if it is an ASCII host name (it goes into the banner, every reply that names
+    the server, the CRAM-MD5 challenge, the certificate and the log); ValueError otherwise.
+
+    A non-ASCII name used to break the idle timeout and the error-limit ``421`` (replies are
+    ASCII) and the throw-away certificate; an IDN must be given in its A-label form.
+    """
+    labels = name[:-1].split(".") if name.endswith(".") else name.split(".")
+    if not name or len(name) > 253 or not name.isascii() or not all(_LABEL.fullmatch(label) for label in labels):
+        raise ValueError(
+            f"--hostname {name!r} is not a host name: ASCII letters, digits, '-' and '_' in dot-separated "
+            "labels of at most 63 characters (an internationalised name in its xn-- form)"
+        )
+    return name
 
 
 def available_mechanisms() -> tuple[str, ...]:
@@ -35,12 +59,26 @@ def available_mechanisms() -> tuple[str, ...]:
     return tuple(defaults + sorted(set(SERVER_MECHANISMS) - set(defaults)))
 
 
+def scram_hashes(mechanisms: tuple[str, ...]) -> list[str]:
+    """The SCRAM hash names (``sha256``...) among ``mechanisms``."""
+    stems = {stem: hash_name for hash_name, stem in HASHES.items()}
+    return sorted({stems[name.removesuffix("-PLUS")] for name in mechanisms if name.removesuffix("-PLUS") in stems})
+
+
 def default_mechanisms() -> tuple[str, ...]:
     return tuple(name for name in DEFAULT_MECHANISMS if name in SERVER_MECHANISMS)
 
 
-def server_tls_context(cert_path: str | os.PathLike[str], key_path: str | os.PathLike[str]) -> tuple[ssl.SSLContext, bytes]:
+def server_tls_context(
+    cert_path: str | os.PathLike[str],
+    key_path: str | os.PathLike[str],
+    *,
+    max_version: ssl.TLSVersion = ssl.TLSVersion.MAXIMUM_SUPPORTED,
+) -> tuple[ssl.SSLContext, bytes]:
     """A server TLS context for ``cert_path`` (PEM, leaf first, chain after) and ``key_path``.
+
+    TLS 1.2 at least; ``max_version=TLSVersion.TLSv1_2`` caps it, for testing clients'
+    SCRAM-*-PLUS (offered on TLS 1.2 only, see the session's channel bindings).
 
     Returns the context and the leaf certificate in DER, from which the
     ``tls-server-end-point`` channel binding (RFC 5929 §4.1) of SCRAM-*-PLUS is computed.
@@ -48,6 +86,7 @@ def server_tls_context(cert_path: str | os.PathLike[str], key_path: str | os.Pat
     """
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.maximum_version = max_version
     for path in (cert_path, key_path):
         if not os.path.isfile(path) or not os.access(path, os.R_OK):
             raise ValueError(f"cannot read {os.fspath(path)}: not a readable file")
@@ -94,11 +133,18 @@ class ServerConfig:
     #: simultaneous sessions per client address, 0 = no limit
     #: (Postfix smtpd_client_connection_count_limit)
     max_connections_per_ip: int = 50
-    #: recipients per message (Postfix smtpd_recipient_limit)
-    max_recipients: int = 1000
+    #: simultaneous sessions in all, 0 = no limit (Postfix's default_process_limit for smtpd)
+    max_connections: int = 100
+    #: recipients per message (Postfix smtpd_recipient_limit is 1000; a test server needs fewer,
+    #: and each recipient gets its own copy of the message)
+    max_recipients: int = 100
+    #: message size x recipients: a message whose copies would exceed this is refused at the
+    #: end of DATA (552), before any copy is written
+    max_fanout_bytes: int = 100_000_000
     penalty: FailurePenalty = field(default_factory=FailurePenalty)
 
     def __post_init__(self) -> None:
+        check_hostname(self.hostname)
         self.mechanisms = tuple(name.upper() for name in self.mechanisms)
         unknown = [name for name in self.mechanisms if name not in SERVER_MECHANISMS]
         if unknown:
@@ -133,9 +179,14 @@ class ServerContext:
         self.server_end_point = (
             server_end_point_hash(config.certificate_der) if config.certificate_der is not None else None
         )
+        #: answers for unknown users shaped and timed like real ones; plaintext users' SCRAM
+        #: keys derived now, so no PBKDF2 runs on the event loop during SCRAM exchanges
+        self.decoys = Decoys.for_store(config.store)
+        self.decoys.warm(config.store, scram_hashes(config.mechanisms))
         self.deliveries: dict[str, list[Delivery]] = {}
         #: sessions with an open connection (to end them on shutdown)
         self.sessions: set[asyncio.BaseProtocol] = set()
+        self._per_address: collections.Counter[str] = collections.Counter()
         self._busy_pids: set[int] = set()
 
     def acquire_pid(self) -> int:
@@ -150,6 +201,22 @@ class ServerContext:
             pid += 1
         self._busy_pids.add(pid)
         return pid
+
+    def session_started(self, session: asyncio.BaseProtocol) -> None:
+        self.sessions.add(session)
+        self._per_address[getattr(session, "client_addr", "")] += 1
+
+    def session_ended(self, session: asyncio.BaseProtocol) -> None:
+        if session in self.sessions:
+            self.sessions.discard(session)
+            address = getattr(session, "client_addr", "")
+            self._per_address[address] -= 1
+            if self._per_address[address] <= 0:
+                del self._per_address[address]
+
+    def connections_from(self, address: str) -> int:
+        """Open sessions from ``address`` (O(1): the limit is checked on every connection)."""
+        return self._per_address[address]
 
     def release_pid(self, pid: int) -> None:
         self._busy_pids.discard(pid)
@@ -310,15 +377,22 @@ def parse_address(text: str, *, default_host: str = "127.0.0.1") -> tuple[str, i
 
 async def serve_until_signalled(
     server: SubmissionServer, signals: tuple[int, ...], *, reopen_on: int | None = None
-) -> None:
-    """Serve until one of ``signals`` arrives, then stop cleanly (every session logs its end).
+) -> int:
+    """Serve until one of ``signals`` arrives, then stop cleanly (every session logs its end);
+    return the signal that stopped it.
 
     ``reopen_on`` (SIGHUP) reopens a log file, as daemons do for logrotate.
     """
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
+    received: list[int] = []
+
+    def stop_on(signum: int) -> None:
+        received.append(signum)
+        stop.set()
+
     for signum in signals:
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, stop_on, signum)
     if reopen_on is not None:
         loop.add_signal_handler(reopen_on, _reopen_log, server.config.log)
     try:
@@ -327,6 +401,7 @@ async def serve_until_signalled(
         for signum in (*signals, *([reopen_on] if reopen_on is not None else [])):
             loop.remove_signal_handler(signum)
         await server.stop()
+    return received[0]
 
 
 def _reopen_log(log: PostfixLog) -> None:

@@ -6,7 +6,8 @@ needs and aiosmtpd leaves to the application:
 * AUTH driven by the server side of :mod:`saslscope.sasl` for every mechanism (RFC 4954):
   mechanism names are case-insensitive and logged as the client spelled them (Postfix logs
   ``sasl_method=cram-md5`` when the client typed ``auth cram-md5``); ``*`` aborts; the SCRAM
-  server-final message goes out as one more ``334``; failures are delayed per client address.
+  server-final message goes out as one more ``334``; after a failure the client's next AUTH
+  waits before it is checked (:mod:`saslscope.smtp.server.penalty`).
 * With a certificate and without cleartext AUTH allowed, the session behaves like Postfix's
   submission service (``smtpd_tls_security_level=encrypt``): AUTH is offered only under TLS
   and every command but HELO/EHLO/NOOP/QUIT/STARTTLS waits for STARTTLS (``530 5.7.0``).
@@ -184,7 +185,7 @@ class SubmissionSession(SMTP):
         peer = self.session.peer if self.session else None
         self.client_addr = str(peer[0]) if isinstance(peer, tuple) else "unknown"
         self.pid = self.context.acquire_pid()
-        self.context.sessions.add(self)
+        self.context.session_started(self)
         try:
             self.client_name = await self._client_name(self.client_addr)
             self.namaddr = f"{self.client_name}[{self.client_addr}]"
@@ -197,23 +198,28 @@ class SubmissionSession(SMTP):
         finally:
             self._log_end_of_session()
             self.context.release_pid(self.pid)
-            self.context.sessions.discard(self)
+            self.context.session_ended(self)
 
     def _within_connection_limit(self) -> bool:
-        """Postfix's smtpd_client_connection_count_limit: refuse one address's excess sessions."""
-        limit = self.context.config.max_connections_per_ip
-        count = sum(1 for other in self.context.sessions if getattr(other, "client_addr", None) == self.client_addr)
-        if not limit or count <= limit:
+        """Refuse a session beyond the global cap (Postfix: the smtpd process limit) or beyond
+        its address's share (Postfix's smtpd_client_connection_count_limit)."""
+        config = self.context.config
+        total = len(self.context.sessions)
+        count = self.context.connections_from(self.client_addr)
+        if config.max_connections and total > config.max_connections:
+            warning = (f"service {self.context.service}: all {config.max_connections} connections in use; "
+                       f"refusing {self.namaddr}")
+            reply = "421 4.3.2 Service currently unavailable"
+        elif config.max_connections_per_ip and count > config.max_connections_per_ip:
+            warning = (f"Connection concurrency limit exceeded: {count} from {self.namaddr} "
+                       f"for service {self.context.service}")
+            reply = f"421 4.7.0 {self.hostname} Error: too many connections from {self.client_addr}"
+        else:
             return True
-        self.context.log.smtpd(
-            self.pid,
-            f"Connection concurrency limit exceeded: {count} from {self.namaddr} for service {self.context.service}",
-            severity="warning",
-        )
+        self.context.log.smtpd(self.pid, warning, severity="warning")
         self.end_reason = None  # Postfix logs no "lost connection" for a refused client
         assert self.transport is not None
-        self.transport.write(f"421 4.7.0 {self.hostname} Error: too many connections from {self.client_addr}\r\n"
-                             .encode("ascii"))
+        self.transport.write(f"{reply}\r\n".encode("ascii"))
         return False
 
     def _log_end_of_session(self) -> None:
@@ -254,6 +260,13 @@ class SubmissionSession(SMTP):
         # Forward-confirmed: the name must resolve back to the address (Postfix smtpd_peer.c).
         return name if any(info[4][0] == addr for info in infos) else "unknown"
 
+    async def handle_exception(self, error: Exception) -> str:
+        """A bug reached aiosmtpd's command loop. aiosmtpd would reply with the exception's
+        text and print a traceback per command; the client gets a plain 451, the log one line."""
+        self.context.log.smtpd(self.pid, f"internal error after {self.where} from {self.namaddr}: "
+                                         f"{type(error).__name__}", severity="warning")
+        return "451 4.3.0 Error: internal error"
+
     # ----------------------------------------------------------------- replies, counting
 
     async def push(self, status: str | bytes) -> None:
@@ -273,6 +286,8 @@ class SubmissionSession(SMTP):
             self.command_failed = False
             if self._tls_required_first(command):
                 await self.push("530 5.7.0 Must issue a STARTTLS command first")
+            elif arg is not None and not _is_utf8(arg):
+                await self.push(_INVALID_UTF8_REPLIES.get(command, "501 5.5.4 Syntax error: invalid UTF-8"))
             else:
                 await method(arg)
             # No await between here and the end: QUIT cancels this task, and the count must
@@ -411,15 +426,27 @@ class SubmissionSession(SMTP):
         )
 
     def _collect_channel_bindings(self) -> None:
-        """RFC 5929 binding data of this TLS session, for SCRAM-*-PLUS (RFC 5802 §6)."""
-        bindings: list[ChannelBinding] = []
-        if self.context.server_end_point is not None:
-            bindings.append(ChannelBinding("tls-server-end-point", self.context.server_end_point))
+        """Channel-binding data of this TLS session, for SCRAM-*-PLUS (RFC 5802 §6).
+
+        Only on TLS 1.2: there clients bind with tls-unique by default (gsasl, and so msmtp)
+        or tls-server-end-point (saslscope login), RFC 5929. TLS 1.3's binding is tls-exporter
+        (RFC 9266, the default of gsasl 2.x), which needs exported keying material that
+        Python's ssl module cannot give (cpython issue 82133); Python even reports a
+        tls-unique for TLS 1.3, where it is undefined (cpython issue 95341). Offering -PLUS
+        there made gsasl fail with 535, so on TLS 1.3 no -PLUS is offered and a client that
+        could bind sends the gs2 flag "y", which is then no downgrade.
+        """
         assert self.transport is not None
         ssl_object = self.transport.get_extra_info("ssl_object")
-        unique = ssl_object.get_channel_binding("tls-unique") if ssl_object is not None else None
-        if unique:  # TLS <= 1.2 only (RFC 9266 §1: undefined for TLS 1.3)
+        if ssl_object is None or ssl_object.version() != "TLSv1.2":
+            self.channel_bindings = ()
+            return
+        bindings: list[ChannelBinding] = []
+        unique = ssl_object.get_channel_binding("tls-unique")
+        if unique:
             bindings.append(ChannelBinding("tls-unique", unique))
+        if self.context.server_end_point is not None:
+            bindings.append(ChannelBinding("tls-server-end-point", self.context.server_end_point))
         self.channel_bindings = tuple(bindings)
 
     # ----------------------------------------------------------------- AUTH (RFC 4954)
@@ -445,6 +472,8 @@ class SubmissionSession(SMTP):
             await self.push("501 5.5.4 Syntax: AUTH mechanism")
             return
         typed_name = words[0]
+        if not await self._penalty_gate(typed_name):
+            return
         if typed_name.upper() not in self._offered_mechanisms():
             # RFC 4954 §4 wants 504; the log line is the one Postfix writes for it
             await self._auth_failed(typed_name, "Invalid authentication mechanism", None,
@@ -453,7 +482,7 @@ class SubmissionSession(SMTP):
         mechanism = server_mechanism(
             typed_name, self.context.config.store,
             hostname=self.hostname, lenient=self.context.config.lenient_cram,
-            channel_binding=self.channel_bindings,
+            channel_binding=self.channel_bindings, decoys=self.context.decoys,
         )
         await self._run_auth_exchange(typed_name, ServerExchange(mechanism), words[1] if len(words) == 2 else None)
 
@@ -464,10 +493,12 @@ class SubmissionSession(SMTP):
         ``auth_PLAIN``/``auth_LOGIN`` call.)
         """
         assert self.session is not None
-        event = exchange.start(initial)
+        # each step may verify a password (PBKDF2 for SCRAM keys, equal work for unknown users):
+        # on a worker thread, so other clients are served meanwhile
+        event = await asyncio.to_thread(exchange.start, initial)
         while isinstance(event, ServerChallenge):
             await self.push(event.line)
-            event = exchange.receive(await self._read_auth_line())
+            event = await asyncio.to_thread(exchange.receive, await self._read_auth_line())
         if isinstance(event, ServerFailed):
             await self._auth_exchange_failed(typed_name, event)
             return
@@ -483,6 +514,7 @@ class SubmissionSession(SMTP):
             # smtpd_sasl_glue.c logs the abort (RFC 4954 §4: "*" cancels the exchange)
             self.context.log.smtpd(self.pid, f"{self.namaddr}: SASL {typed_name} authentication aborted",
                                    severity="warning")
+            self.context.penalty.record_failure(self.client_addr)  # an abort may hide a guess
             await self.push("501 5.7.0 Authentication aborted")
         elif failure.kind in (FailureKind.BAD_BASE64, FailureKind.TOO_LONG):
             await self._protocol_failure(typed_name, failure.reason)
@@ -511,11 +543,30 @@ class SubmissionSession(SMTP):
         line = b"".join(chunks)
         return line[:-1].removesuffix(b"\r") if size <= AUTH_LINE_LIMIT and line.endswith(b"\n") else line
 
+    async def _penalty_gate(self, typed_name: str) -> bool:
+        """Dovecot-style auth penalty, before anything of this AUTH is checked: wait for this
+        client's next slot, or refuse unchecked (454) when it is too far away. A client that
+        hangs up while waiting is cancelled here, its guess never checked. False: refused."""
+        wait = self.context.penalty.admit(self.client_addr)
+        if wait is None:
+            self.context.log.smtpd(
+                self.pid,
+                f"{self.namaddr}: SASL {typed_name} authentication failed: "
+                "too many recent failures from this client, sasl_username=(unavailable)",
+                severity="warning",
+            )
+            await self.push("454 4.7.0 Temporary authentication failure")
+            return False
+        if wait:
+            await asyncio.sleep(wait)
+        return True
+
     async def _auth_failed(
         self, typed_name: str, reason: str, username: str | None, *,
         reply: str = "535 5.7.8 Error: authentication failed", penalize: bool = True,
     ) -> None:
-        """Log a failed AUTH as Postfix does and reply; credential failures are delayed.
+        """Log a failed AUTH as Postfix does and reply; failures make the client's next AUTH
+        wait (see :meth:`_penalty_gate`).
 
         The reason of a credential failure stays in the log: the client learns nothing about
         whether the user exists (Postfix+Dovecot reply ``(reason unavailable)`` too).
@@ -527,16 +578,14 @@ class SubmissionSession(SMTP):
             f"sasl_username={username or '(unavailable)'}",
             severity="warning",
         )
-        delay = self.context.penalty.record_failure(self.client_addr) if penalize else 0.0
-        if delay:
-            await asyncio.sleep(delay)
+        if penalize:
+            self.context.penalty.record_failure(self.client_addr)
         await self.push(reply)
 
     async def _protocol_failure(self, typed_name: str, reason: str) -> None:
         """A malformed exchange (not a password guess): Postfix+Dovecot's reason goes to the
         client as well, which helps whoever is debugging a client."""
-        await self._auth_failed(typed_name, reason, None, reply=f"535 5.7.8 Error: authentication failed: {reason}",
-                                penalize=False)
+        await self._auth_failed(typed_name, reason, None, reply=f"535 5.7.8 Error: authentication failed: {reason}")
 
     # ----------------------------------------------------------------- mail transaction
 
@@ -561,6 +610,9 @@ class SubmissionSession(SMTP):
                 f"to=<{address}> proto={proto} helo=<{self._helo_name}>",
             )
             return reply
+        too_long = recipient_problem(address)
+        if too_long:
+            return too_long
         if envelope.transaction is None:
             envelope.transaction = Transaction(queue_id=new_queue_id(), mail_from=envelope.mail_from or "")
             # smtpd.c: "%s: client=%s" + ", sasl_method=%s" + ", sasl_username=%s"
@@ -586,6 +638,17 @@ class SubmissionSession(SMTP):
                             extended=bool(session.extended_smtp))
         config = self.context.config
         content = envelope.original_content or b""
+        fanout = len(content) * len(envelope.transaction.recipients)
+        if fanout > config.max_fanout_bytes:
+            # refused before any copy is written: a retry cannot duplicate anything
+            self.context.log.smtpd(
+                self.pid,
+                f"{envelope.transaction.queue_id}: reject: END-OF-MESSAGE from {self.namaddr}: {len(content)} bytes "
+                f"x {len(envelope.transaction.recipients)} recipients exceed the fan-out limit of "
+                f"{config.max_fanout_bytes} bytes",
+                severity="warning",
+            )
+            return "552 5.3.4 Error: message too big for this many recipients; send it to fewer at a time"
         result = await asyncio.to_thread(
             queue_and_deliver, envelope.transaction, content,
             client=client, hostname=self.hostname, store=config.maildir, log=self.context.log,
@@ -595,3 +658,31 @@ class SubmissionSession(SMTP):
         if result.failures:
             return "451 4.3.0 Error: queue file write error"
         return f"250 2.0.0 Ok: queued as {envelope.transaction.queue_id}"
+
+
+#: replies for an argument that is not UTF-8 (aiosmtpd hands it over with surrogate escapes):
+#: the address replies Postfix gives for a malformed address, a syntax error for the rest
+_INVALID_UTF8_REPLIES = {
+    "MAIL": "501 5.1.7 Bad sender address syntax",
+    "RCPT": "501 5.1.3 Bad recipient address syntax",
+}
+#: RFC 5321 §4.5.3.1.2: a domain is at most 255 octets (and one path component of the
+#: per-domain Maildir, whose file system allows 255)
+MAX_DOMAIN_LENGTH = 255
+
+
+def _is_utf8(text: str) -> bool:
+    """False if ``text`` carries bytes that were not UTF-8 (surrogate escapes)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def recipient_problem(address: str) -> str | None:
+    """The reply refusing a recipient this server cannot deliver to, or None."""
+    domain = address.rpartition("@")[2]
+    if len(domain.encode("utf-8")) > MAX_DOMAIN_LENGTH:
+        return f"501 5.1.3 Bad recipient address syntax: domain longer than {MAX_DOMAIN_LENGTH} octets"
+    return None

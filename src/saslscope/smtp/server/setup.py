@@ -6,6 +6,8 @@ are made and tested in one place; the CLI only maps :class:`SetupError` to exit 
 
 from __future__ import annotations
 
+import shutil
+import ssl
 import sys
 import tempfile
 from collections.abc import Callable
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from saslscope.sasl.credentials import MemoryStore, StoredCredential
-from saslscope.smtp.certs import make_test_pki
+from saslscope.smtp.certs import CHAIN_FILE, KEY_FILE, make_test_pki
 from saslscope.smtp.server.maildir import MaildirStore
 from saslscope.smtp.server.passwd_file import PasswdFileError, load_passwd_file
 from saslscope.smtp.server.penalty import FailurePenalty
@@ -21,6 +23,7 @@ from saslscope.smtp.server.postfix_log import PostfixLog, TimestampStyle
 from saslscope.smtp.server.server import (
     ServerConfig,
     SubmissionServer,
+    check_hostname,
     default_hostname,
     default_mechanisms,
     server_tls_context,
@@ -64,46 +67,81 @@ class ServeOptions:
     failure_delay_max: float = FailurePenalty.cap
     max_message_size: int = ServerConfig.max_message_size
     idle_timeout: float = ServerConfig.idle_timeout
+    max_connections: int = ServerConfig.max_connections
+    #: cap TLS at 1.2 (where SCRAM-*-PLUS is offered)
+    tls12_only: bool = False
 
 
-def build_server(options: ServeOptions, notify: Callable[[str], None]) -> SubmissionServer:
+@dataclass
+class TemporaryDirectories:
+    """The directories ``serve`` made because no path was given, and what happens to them.
+
+    The throw-away PKI is removed at exit (its CA is worthless once the server is gone, and it
+    holds private keys); the Maildir is kept if mail arrived (and its path printed), else
+    removed. Also when start-up fails half-way (a busy port, a bad certificate).
+    """
+
+    pki: Path | None = None
+    maildir: Path | None = None
+
+    def clean_up(self, notify: Callable[[str], None]) -> None:
+        if self.pki is not None:
+            shutil.rmtree(self.pki, ignore_errors=True)
+            self.pki = None
+        if self.maildir is not None:
+            if any(path.is_file() for path in self.maildir.rglob("*")):
+                notify(f"mail kept in {self.maildir} (remove with: rm -r {self.maildir})")
+            else:
+                shutil.rmtree(self.maildir, ignore_errors=True)
+            self.maildir = None
+
+
+def build_server(
+    options: ServeOptions, notify: Callable[[str], None], temporary: TemporaryDirectories | None = None
+) -> SubmissionServer:
     """Check ``options``, load users, make or load the certificate; ``notify`` gets one line
-    per decision the user should know about (where the CA went, skipped passwd-file lines)."""
+    per decision the user should know about (where the CA went, skipped passwd-file lines).
+
+    Directories made because no path was given are recorded in ``temporary``; the caller
+    cleans them up (:meth:`TemporaryDirectories.clean_up`), also when this raises.
+    """
+    temporary = temporary if temporary is not None else TemporaryDirectories()
     if bool(options.cert) != bool(options.key):
         raise SetupError("give --cert and --key together")
-    if options.no_tls and (options.cert or options.implicit_tls or options.pki_dir):
-        raise SetupError("--no-tls cannot be combined with --cert, --pki-dir or --tls-port")
+    if options.no_tls and (options.cert or options.implicit_tls or options.pki_dir or options.tls12_only):
+        raise SetupError("--no-tls cannot be combined with --cert, --pki-dir, --tls-port or --tls12-only")
     if options.no_tls and not options.allow_cleartext_auth:
         notify("note: --no-tls without --allow-cleartext-auth: AUTH will never be offered")
+    hostname = _hostname(options, notify)
     store = _load_users(options, notify)
-    hostname = options.hostname or default_hostname()
     tls_context, certificate_der = None, None
     if not options.no_tls:
         cert, key = options.cert, options.key
         if not cert:
-            directory = Path(options.pki_dir) if options.pki_dir else Path(tempfile.mkdtemp(prefix="saslscope-pki-"))
-            names = [hostname, "localhost", "127.0.0.1", "::1", *(h for h, _ in options.listen + options.implicit_tls)]
-            pki = make_test_pki(directory, [name for name in dict.fromkeys(names) if name])
-            cert, key = str(pki.chain_path), str(pki.key_path)
-            notify(f"throw-away CA: {pki.ca_cert_path} (clients: --cafile {pki.ca_cert_path})")
+            cert, key = _throw_away_pki(options, hostname, temporary, notify)
         assert key is not None
         try:
-            tls_context, certificate_der = server_tls_context(cert, key)
+            tls_context, certificate_der = server_tls_context(
+                cert, key, max_version=ssl.TLSVersion.TLSv1_2 if options.tls12_only else ssl.TLSVersion.MAXIMUM_SUPPORTED
+            )
         except ValueError as exc:
             raise SetupError(str(exc), bad_input=True) from None
-    maildir_root = Path(options.maildir) if options.maildir else Path(tempfile.mkdtemp(prefix="saslscope-maildir-"))
+    if options.maildir:
+        maildir_root = Path(options.maildir)
+    else:
+        maildir_root = temporary.maildir = Path(tempfile.mkdtemp(prefix="saslscope-maildir-"))
     try:
         mail_store = MaildirStore(maildir_root, per_domain=options.per_domain)
     except OSError as exc:
         raise SetupError(f"cannot use {maildir_root} as Maildir: {exc.strerror}", bad_input=True) from None
     notify(f"maildir: {maildir_root} ({'one per recipient domain' if options.per_domain else 'single'})")
-    log_options = {"hostname": hostname, "syslog_name": options.syslog_name, "timestamps": options.timestamps}
     if options.log_path in (None, "-"):
-        log = PostfixLog(sys.stdout, **log_options)
+        log = PostfixLog(sys.stdout, hostname=hostname, syslog_name=options.syslog_name, timestamps=options.timestamps)
         notify("log: standard output")
     else:
         try:
-            log = PostfixLog.to_file(options.log_path, **log_options)
+            log = PostfixLog.to_file(options.log_path, hostname=hostname, syslog_name=options.syslog_name,
+                                     timestamps=options.timestamps)
         except OSError as exc:
             raise SetupError(f"cannot open the log {options.log_path}: {exc.strerror}", bad_input=True) from None
         notify(f"log: {options.log_path} (SIGHUP reopens it after rotation)")
@@ -120,11 +158,53 @@ def build_server(options: ServeOptions, notify: Callable[[str], None]) -> Submis
             lenient_cram=options.lenient_cram,
             max_message_size=options.max_message_size,
             idle_timeout=options.idle_timeout,
+            max_connections=options.max_connections,
             penalty=FailurePenalty(base=options.failure_delay, cap=options.failure_delay_max),
         )
     except ValueError as exc:
         raise SetupError(str(exc)) from None
     return SubmissionServer(config, options.listen, options.implicit_tls)
+
+
+def _hostname(options: ServeOptions, notify: Callable[[str], None]) -> str:
+    """--hostname, checked before anything uses it; else this host's name if it is a valid
+    one, else ``localhost``."""
+    if options.hostname:
+        try:
+            return check_hostname(options.hostname)
+        except ValueError as exc:
+            raise SetupError(str(exc)) from None
+    name = default_hostname()
+    try:
+        return check_hostname(name)
+    except ValueError:
+        notify(f"note: this host's name {name!r} is not a valid host name; using localhost (set --hostname)")
+        return "localhost"
+
+
+def _throw_away_pki(
+    options: ServeOptions, hostname: str, temporary: TemporaryDirectories, notify: Callable[[str], None]
+) -> tuple[str, str]:
+    """Make the CA and server certificate in --pki-dir or a temporary directory."""
+    if options.pki_dir:
+        directory = Path(options.pki_dir)
+    else:
+        directory = temporary.pki = Path(tempfile.mkdtemp(prefix="saslscope-pki-"))
+    names = [hostname, "localhost", "127.0.0.1", "::1", *(h for h, _ in options.listen + options.implicit_tls)]
+    try:
+        pki = make_test_pki(directory, [name for name in dict.fromkeys(names) if name])
+    except FileExistsError as exc:
+        raise SetupError(
+            f"{exc.filename} already exists and is never replaced: reuse that certificate with "
+            f"--cert {directory / CHAIN_FILE} --key {directory / KEY_FILE}, or give --pki-dir an empty directory",
+            bad_input=True,
+        ) from None
+    except OSError as exc:
+        raise SetupError(f"cannot write the throw-away CA to {exc.filename or directory}: {exc.strerror}",
+                         bad_input=True) from None
+    where = "removed at exit" if temporary.pki is not None else "kept"
+    notify(f"throw-away CA: {pki.ca_cert_path} (clients: --cafile {pki.ca_cert_path}; {where})")
+    return str(pki.chain_path), str(pki.key_path)
 
 
 def _load_users(options: ServeOptions, notify: Callable[[str], None]) -> MemoryStore:
