@@ -86,8 +86,7 @@ def login(
     """
     check_output_choice(as_json, nagios)
     from saslscope.sasl.base import ClientCredentials
-    from saslscope.smtp.client import LoginOptions
-    from saslscope.smtp.client import login as run_login
+    from saslscope.smtp.client import LoginOptions, login as run_login
     from saslscope.smtp.session import QuitAfter
 
     fields = session_fields(**connection)  # type: ignore[arg-type]

@@ -255,7 +255,7 @@ class SubmissionSession(SMTP):
                 self.loop.getnameinfo((addr, 0), socket.NI_NAMEREQD), NAME_LOOKUP_TIMEOUT
             )
             infos = await asyncio.wait_for(self.loop.getaddrinfo(name, None), NAME_LOOKUP_TIMEOUT)
-        except (OSError, asyncio.TimeoutError, UnicodeError):
+        except (TimeoutError, OSError, UnicodeError):
             return "unknown"
         # Forward-confirmed: the name must resolve back to the address (Postfix smtpd_peer.c).
         return name if any(info[4][0] == addr for info in infos) else "unknown"
@@ -396,7 +396,7 @@ class SubmissionSession(SMTP):
             await waiter
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # ssl.SSLError, ConnectionResetError, TimeoutError...
+        except Exception as exc:  # noqa: BLE001  (ssl.SSLError, ConnectionResetError, TimeoutError...: reported below)
             error = exc
         if error is None and self._tls_connection_made:
             ssl_object = self.transport.get_extra_info("ssl_object")
