@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from saslscope.sasl.cram import RESPONSE_PATTERN
+from saslscope.sasl.decoys import DEFAULT_ITERATIONS
 from saslscope.sasl.digest import parse_directives
 from saslscope.sasl.errors import MalformedMessage, UnsupportedMechanism
 from saslscope.sasl.explanation import LATEST_TIMESTAMP, Explanation, Field, printable, utf8_text
@@ -25,7 +26,7 @@ from saslscope.sasl.login import prompt_asks_password
 from saslscope.sasl.ntlm import explain_ntlm
 from saslscope.sasl.oauth import parse_oauth_error
 from saslscope.sasl.plain import parse_plain
-from saslscope.sasl.scram import DEFAULT_ITERATIONS, parse_attributes, unb64
+from saslscope.sasl.scram import parse_attributes, unb64
 
 # --- CRAM-MD5 (RFC 2195) ---------------------------------------------------------------------
 
