@@ -72,13 +72,13 @@ class MaildirHandler:
         self.box = mailbox.Maildir(root, create=True)
         self.lock = threading.Lock()
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001 - aiosmtpd hook
+    async def handle_DATA(self, server, session, envelope) -> str:
         with self.lock:
             self.box.add(envelope.original_content)
         return "250 OK"
 
 
-def check_plain(server, session, envelope, mechanism, auth_data) -> AuthResult:  # noqa: ANN001
+def check_plain(server, session, envelope, mechanism, auth_data) -> AuthResult:
     ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
         USER.encode(), PASSWORD.encode())
     return AuthResult(success=ok)

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterator
 
 HOST = "mail"
-MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 USERS = [f"user{n}@example.com" for n in range(400)] + ["centos7@phoenixknight.jp"]
 GUESSES = ["admin", "info", "test", "webmaster", "sales", "postmaster", "user", "office"]
 METHODS = ["PLAIN", "LOGIN", "PLAIN", "CRAM-MD5", "cram-md5"]
@@ -71,7 +71,7 @@ class Generator:
         out = [f"postfix/cleanup[{self.next_pid()}]: {qid}: message-id=<{qid}.{r.randint(0, 10**9)}@example.com>",
                f"postfix/qmgr[900]: {qid}: from=<{sender}>, size={r.randint(600, 90000)}, nrcpt={nrcpt} (queue active)"]
         bounced = False
-        for n in range(nrcpt):
+        for _ in range(nrcpt):
             to = f"rcpt{r.randint(0, 5000)}@{r.choice(['example.net', 'example.org', 'gmail.com', 'example.jp'])}"
             relay = r.choice(RELAYS)
             p = r.random()
@@ -103,7 +103,7 @@ class Generator:
         user, method = r.choice(USERS), r.choice(METHODS)
         lines = [f"{prog}[{pid}]: connect from {namaddr}", self.tls(prog, pid, namaddr)]
         if r.random() < 0.1:  # a login that sends nothing: only auth=1 on disconnect
-            return lines + [f"{prog}[{pid}]: disconnect from {namaddr} ehlo=2 starttls=1 auth=1 quit=1 commands=5"]
+            return [*lines, f"{prog}[{pid}]: disconnect from {namaddr} ehlo=2 starttls=1 auth=1 quit=1 commands=5"]
         qid, nrcpt = self.queue_id(), r.choice([1, 1, 2, 3, 5])
         lines.append(f"{prog}[{pid}]: {qid}: client={namaddr}, sasl_method={method}, sasl_username={user}")
         lines += self.deliveries(qid, user, nrcpt)
@@ -142,7 +142,8 @@ class Generator:
                  f"{prog}[{pid}]: connect from {namaddr}"]
         if r.random() < 0.3:
             to = f"nobody{r.randint(0, 99)}@example.com"
-            return lines + [
+            return [
+                *lines,
                 f"{prog}[{pid}]: NOQUEUE: reject: RCPT from {namaddr}: 550 5.1.1 <{to}>: Recipient address "
                 f"rejected: User unknown in virtual mailbox table; from=<spam@example.biz> to=<{to}> "
                 f"proto=ESMTP helo=<{name}>",
@@ -165,7 +166,7 @@ class Generator:
             f"dovecot: imap-login: Login: user=<{r.choice(USERS)}>, method=PLAIN, rip=198.51.100.{r.randint(1, 254)}, "
             f"lip=192.0.2.1, mpid={self.next_pid()}, TLS, session=<abcDEF{r.randint(0, 99999)}>",
             f"dovecot: imap({r.choice(USERS)})<{self.next_pid()}><abcDEF>: Disconnected: Logged out in=120 out=1020",
-            f"postfix/anvil[700]: statistics: max connection rate 3/60s for (smtp:203.0.113.9) at Sep  1 10:00:00",
+            "postfix/anvil[700]: statistics: max connection rate 3/60s for (smtp:203.0.113.9) at Sep  1 10:00:00",
         ])]
 
     def sessions(self) -> Iterator[list[str]]:

@@ -3,9 +3,8 @@
 import json
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from click.testing import CliRunner
+from hypothesis import given, settings, strategies as st
 
 from saslscope.cli import cli
 from saslscope.cli.exitcodes import Exit

@@ -9,8 +9,7 @@ import re
 from pathlib import Path
 
 from click.testing import CliRunner
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from saslscope.cli import cli
 

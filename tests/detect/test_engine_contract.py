@@ -77,7 +77,7 @@ def test_config_file_overrides_and_rejects_typos(tmp_path: pytest.TempPathFactor
     assert config.bruteforce.failures == 3 and config.bruteforce.window == 900.0
     with pytest.raises(ConfigError, match="unknown key 'failure'"):
         DetectConfig.from_table({"bruteforce": {"failure": 3}})
-    with pytest.raises(ConfigError, match="bruteforce.window"):
+    with pytest.raises(ConfigError, match=r"bruteforce\.window"):
         DetectConfig.from_table({"bruteforce": {"window": "soon"}})
     with pytest.raises(ConfigError, match="not a network"):
         DetectConfig.from_table({"allow": {"networks": ["nonsense"]}})

@@ -99,7 +99,7 @@ def test_mbox_message_by_index(tmp_path):
     assert analyze_source(str(path), index=0).hops[0].queue_id == "ONE"
     assert analyze_source(str(path), index=1).submission.queue_id == "A4FCE204384E"
     assert analyze_source(str(path), index=-1).submission.queue_id == "A4FCE204384E"
-    with pytest.raises(HeaderInputError, match="out of range.*2 message"):
+    with pytest.raises(HeaderInputError, match=r"out of range.*2 message"):
         analyze_source(str(path), index=2)
 
 

@@ -3,8 +3,7 @@
 import io
 import json
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from saslscope.headers import HeaderInputError, analyze_source, analyze_text, parse_received
 from saslscope.headers.authresults import parse_authentication_results, parse_received_spf, summarize_signature
@@ -14,7 +13,8 @@ from saslscope.headers.tokens import tokenize
 
 # Text built from the pieces that steer the parsers (clause keywords, comment and quote
 # delimiters, encoded-word markers, control and non-ASCII characters).
-_PIECES = list("()<>[]\";:=.@ \t\n\\/?-_abcAB019") + [
+_PIECES = [
+    *"()<>[]\";:=.@ \t\n\\/?-_abcAB019",
     "from ", "by ", "with ", "id ", "for ", "tls ", "ESMTPSA", "=?UTF-8?B?", "?=", "Authenticated sender:",
     "using TLSv1.2 with cipher", "\r\n", "Received: ", "\x00", "é", "\u2028", "[IPv6:::1]", "(256/256 bits)",
 ]

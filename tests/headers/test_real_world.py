@@ -366,7 +366,7 @@ def test_a_paste_that_opens_with_a_preamble():
              "        Thu, 4 Jan 2024 10:15:02 -0800 (PST)\n\nbody\n")
     analysis = analyze_text(paste)
     assert [hop.by_host for hop in analysis.hops] == ["2002:a05:6a10:1234:b0:5b1:1234:abcd"]
-    assert [line for _, line in analysis.malformed_lines][0] == "Original message"
+    assert next(line for _, line in analysis.malformed_lines) == "Original message"
     assert len(analysis.malformed_lines) == 5                       # every preamble line kept
     prose = analyze_text("Here is the header you asked for:\n" + (SAMPLES / "zimbra_esmtpsa.eml").read_text())
     assert len(prose.hops) == 7 and prose.malformed_lines == [(1, "Here is the header you asked for:")]

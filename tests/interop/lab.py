@@ -309,7 +309,7 @@ class PostfixLab:
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     os.close(fd)
-                    raise LabError(f"another test run holds {self._lock_path} for more than {LOCK_TIMEOUT:.0f} s")
+                    raise LabError(f"another test run holds {self._lock_path} for more than {LOCK_TIMEOUT:.0f} s") from None
                 time.sleep(0.2)
         self._lock_fd = fd
 
@@ -565,7 +565,7 @@ service auth {{
         with open(self.log_dir / "dovecot-start.log", "ab") as out:
             result = subprocess.run(
                 [DOVECOT, "-c", str(self._dovecot_config)],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, close_fds=True, timeout=START_TIMEOUT,
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, close_fds=True, timeout=START_TIMEOUT, check=False,
             )
         if result.returncode != 0:
             raise LabError(f"dovecot failed (exit {result.returncode}): {_tail(self.log_dir / 'dovecot-start.log')} {_tail(self.dovecot_log_path)}")
@@ -590,7 +590,7 @@ def _write(path: Path, text: str) -> None:
 def _run(argv: list[str], *, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         argv, input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL,
-        capture_output=True, text=True, timeout=START_TIMEOUT, close_fds=True,
+        capture_output=True, text=True, timeout=START_TIMEOUT, close_fds=True, check=False,
     )
     if check and result.returncode != 0:
         raise LabError(f"{' '.join(argv)} failed (exit {result.returncode}): {(result.stderr or result.stdout).strip()}")

@@ -10,8 +10,6 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from interop_tools import find_message, saslscope_json, saslscope_login
-from tests.interop.lab import ALICE, CENTOS7, CYRUS_MECHANISMS, DOVECOT_MECHANISMS, SINK_ADDRESS, PostfixLab
 
 from saslscope.cli.exitcodes import Exit
 from saslscope.sasl.base import ClientCredentials
@@ -19,6 +17,9 @@ from saslscope.smtp.client import LoginOptions, login, login_each_mechanism
 from saslscope.smtp.errors import Outcome
 from saslscope.smtp.message import MessageSpec
 from saslscope.smtp.transport import TlsMode, TlsSettings
+from tests.interop.lab import ALICE, CENTOS7, CYRUS_MECHANISMS, DOVECOT_MECHANISMS, SINK_ADDRESS, PostfixLab
+
+from interop_tools import find_message, saslscope_json, saslscope_login
 
 pytestmark = pytest.mark.interop
 

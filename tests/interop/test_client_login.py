@@ -13,10 +13,11 @@ import re
 import uuid
 
 import pytest
-from interop_tools import count_log, find_message, saslscope_json, saslscope_login, swaks, wait_for_count
-from tests.interop.lab import ALICE, CENTOS7, CYRUS_MECHANISMS, DOVECOT_MECHANISMS, PostfixLab
 
 from saslscope.cli.exitcodes import Exit
+from tests.interop.lab import ALICE, CENTOS7, CYRUS_MECHANISMS, DOVECOT_MECHANISMS, PostfixLab
+
+from interop_tools import count_log, find_message, saslscope_json, saslscope_login, swaks, wait_for_count
 
 pytestmark = pytest.mark.interop
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from interop_tools import count_log, saslscope, wait_for_count
-from tests.interop.lab import DOVECOT_MECHANISMS, PostfixLab
 
 from saslscope.cli.exitcodes import Exit
+from tests.interop.lab import DOVECOT_MECHANISMS, PostfixLab
+
+from interop_tools import count_log, saslscope, wait_for_count
 
 pytestmark = pytest.mark.interop
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from interop_tools import saslscope, saslscope_json, saslscope_login
-from tests.interop.lab import ALICE, CENTOS7, PostfixLab
 
 from saslscope.cli.exitcodes import Exit
+from tests.interop.lab import ALICE, CENTOS7, PostfixLab
+
+from interop_tools import saslscope, saslscope_json, saslscope_login
 
 pytestmark = pytest.mark.interop
 

@@ -12,10 +12,11 @@ import subprocess
 import uuid
 
 import pytest
-from interop_tools import count_log, openssl_s_client, saslscope, saslscope_json, saslscope_login, swaks, wait_for_count
-from tests.interop.lab import ALICE, CENTOS7, CYRUS_MECHANISMS, DOVECOT_MECHANISMS, HOST6, PostfixLab
 
 from saslscope.cli.exitcodes import Exit
+from tests.interop.lab import ALICE, CENTOS7, CYRUS_MECHANISMS, DOVECOT_MECHANISMS, HOST6, PostfixLab
+
+from interop_tools import count_log, openssl_s_client, saslscope, saslscope_json, saslscope_login, swaks, wait_for_count
 
 pytestmark = pytest.mark.interop
 

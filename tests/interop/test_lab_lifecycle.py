@@ -18,8 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from interop_tools import swaks
+
 from tests.interop.lab import ALICE, LabError, LabPorts, PostfixLab, lab_unavailable_reason, process_alive
+
+from interop_tools import swaks
 
 pytestmark = pytest.mark.interop
 

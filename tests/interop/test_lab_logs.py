@@ -12,10 +12,11 @@ import json
 import re
 
 import pytest
-from interop_tools import saslscope, swaks
-from tests.interop.lab import ALICE, CENTOS7, PostfixLab
 
 from saslscope.maillog import analyze
+from tests.interop.lab import ALICE, CENTOS7, PostfixLab
+
+from interop_tools import saslscope, swaks
 
 pytestmark = pytest.mark.interop
 

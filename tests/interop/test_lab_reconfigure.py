@@ -7,10 +7,11 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from interop_tools import saslscope_login
-from tests.interop.lab import ALICE, CENTOS7, PostfixLab
 
 from saslscope.cli.exitcodes import Exit
+from tests.interop.lab import ALICE, CENTOS7, PostfixLab
+
+from interop_tools import saslscope_login
 
 pytestmark = pytest.mark.interop
 

@@ -11,8 +11,10 @@ import email
 import email.policy
 
 import pytest
-from interop_tools import swaks
+
 from tests.interop.lab import ALICE, CENTOS7, CYRUS_MECHANISMS, DOVECOT_MECHANISMS, SINK_ADDRESS, PostfixLab
+
+from interop_tools import swaks
 
 pytestmark = pytest.mark.interop
 

@@ -72,7 +72,7 @@ def logged_logins(serve: ServeProcess) -> list[str]:
     return [line.split("sasl_method=", 1)[1] for line in serve.log_path.read_text().splitlines() if "sasl_method=" in line]
 
 
-def run(argv: list[str], **kwargs) -> subprocess.CompletedProcess[str]:  # noqa: ANN003
+def run(argv: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT, check=False, **kwargs)
 
 

@@ -7,7 +7,15 @@ import subprocess
 
 import pytest
 
-from saslscope.sasl import AuthenticationFailed, Challenge, ClientCredentials, MalformedMessage, MemoryStore, StoredCredential, Success
+from saslscope.sasl import (
+    AuthenticationFailed,
+    Challenge,
+    ClientCredentials,
+    MalformedMessage,
+    MemoryStore,
+    StoredCredential,
+    Success,
+)
 from saslscope.sasl.cram import cram_md5_context, cram_md5_digest_from_context
 from saslscope.sasl.registry import client_mechanism, server_mechanism
 
@@ -47,11 +55,11 @@ def test_server_accepts_the_correct_answer():
 
 
 def test_strict_server_rejects_the_echo_newline_and_says_why():
-    with pytest.raises(AuthenticationFailed, match="^response ends with a newline: ") as failure:
+    with pytest.raises(AuthenticationFailed, match=r"^response ends with a newline: ") as failure:
         writeup_server().step(base64.b64decode(WRITEUP_ECHO_ANSWER))
     assert failure.value.username == WRITEUP_USER
     assert "the digest itself is right" in failure.value.reason
-    with pytest.raises(AuthenticationFailed, match="^response ends with a newline: .*digest is wrong too"):
+    with pytest.raises(AuthenticationFailed, match=r"^response ends with a newline: .*digest is wrong too"):
         writeup_server().step(f"{WRITEUP_USER} {'0' * 32}\n".encode())
 
 

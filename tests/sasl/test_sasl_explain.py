@@ -107,7 +107,7 @@ def test_hints():
     assert login.kind == "login-value" and login.field("value").secret
     assert explain(b"admin", "external").kind == "external-message"
     assert explain(b"n,,n=user,r=abc", "scram-sha-256-plus").mechanism == "SCRAM-SHA-256-PLUS"
-    with pytest.raises(MalformedMessage, match="^not a CRAM-MD5 server message: "):
+    with pytest.raises(MalformedMessage, match=r"^not a CRAM-MD5 server message: "):
         explain(b"hello", "CRAM-MD5", "server")
     with pytest.raises(MalformedMessage, match="not a PLAIN"):
         explain(b"no nuls here", "PLAIN")

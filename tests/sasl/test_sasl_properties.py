@@ -1,8 +1,7 @@
 """Property tests: arbitrary bytes never raise anything but SaslError subclasses; any typed
 credentials round-trip."""
 
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 from saslscope.sasl import (
     AuthenticationFailed,
@@ -15,10 +14,10 @@ from saslscope.sasl import (
 )
 from saslscope.sasl.explain import FAMILIES, explain
 from saslscope.sasl.pasted import parse_pasted
-from saslscope.sasl.transcript import read_pasted_session
 from saslscope.sasl.registry import CLIENT_MECHANISMS, SERVER_MECHANISMS, client_mechanism, server_mechanism
 from saslscope.sasl.saslprep import saslprep
 from saslscope.sasl.scram import derive_scram_keys
+from saslscope.sasl.transcript import read_pasted_session
 
 from sasl_helpers import run_exchange
 

@@ -5,7 +5,15 @@ import base64
 import pytest
 import scramp
 
-from saslscope.sasl import AuthenticationFailed, ChannelBinding, ClientCredentials, MalformedMessage, MemoryStore, StoredCredential, Success
+from saslscope.sasl import (
+    AuthenticationFailed,
+    ChannelBinding,
+    ClientCredentials,
+    MalformedMessage,
+    MemoryStore,
+    StoredCredential,
+    Success,
+)
 from saslscope.sasl.errors import InvalidCredentials
 from saslscope.sasl.registry import client_mechanism, server_mechanism
 from saslscope.sasl.scram import SCRAM_CLIENTS, derive_scram_keys

@@ -99,7 +99,7 @@ def test_fan_out_is_bounded_before_any_copy_is_written(tmp_path, pki, passwd_pat
 def test_an_internal_error_never_reaches_the_client_as_exception_text(server, monkeypatch):
     from saslscope.smtp.server.session import SubmissionSession
 
-    async def broken(self, envelope, address, options):  # noqa: ANN001
+    async def broken(self, envelope, address, options):
         raise UnicodeEncodeError("utf-8", "x", 0, 1, "surrogates not allowed")
 
     monkeypatch.setattr(SubmissionSession, "accept_sender", broken)

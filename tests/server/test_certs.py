@@ -61,8 +61,8 @@ def test_python_tls_handshake_verifies_ip_address_san(pki):
     thread = threading.Thread(target=serve_one, daemon=True)
     thread.start()
     client_ctx = ssl.create_default_context(cafile=str(pki.ca_cert_path))
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
-        with client_ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
-            assert tls.recv(2) == b"ok"
+    with (socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+          client_ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls):
+        assert tls.recv(2) == b"ok"
     thread.join(timeout=10)
     listener.close()

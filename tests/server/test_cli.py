@@ -15,6 +15,7 @@ from saslscope.cli.exitcodes import Exit
 from saslscope.maillog import analyze
 from tests.server.support import CRAM_USER, SASLSCOPE, ServeProcess, password
 
+
 def swaks(port: int, ca: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["swaks", "--server", f"127.0.0.1:{port}", "--tls", "--tls-verify", "--tls-ca-path", str(ca),
                            *args], capture_output=True, text=True, timeout=60, check=False)

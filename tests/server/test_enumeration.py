@@ -41,7 +41,7 @@ def pbkdf2_calls(monkeypatch):
     calls: list[int] = []
     real = hashlib.pbkdf2_hmac
 
-    def counting(hash_name, password, salt, iterations, *rest):  # noqa: ANN001
+    def counting(hash_name, password, salt, iterations, *rest):
         calls.append(iterations)
         return real(hash_name, password, salt, iterations, *rest)
 
@@ -112,7 +112,7 @@ def test_cram_md5_unknown_user_computes_a_digest_too(monkeypatch):
     calls: list[str] = []
     real = cram.cram_md5_digest
 
-    def counting(password, challenge):  # noqa: ANN001
+    def counting(password, challenge):
         calls.append("digest")
         return real(password, challenge)
 

@@ -27,7 +27,7 @@ def test_pki_refuses_a_planted_symlink_and_leaves_its_target_alone(tmp_path):
     pki_dir = tmp_path / "pki"
     pki_dir.mkdir()
     (pki_dir / KEY_FILE).symlink_to(target)
-    with pytest.raises(FileExistsError, match="server.key already exists"):
+    with pytest.raises(FileExistsError, match=r"server\.key already exists"):
         make_test_pki(pki_dir)
     assert target.read_text() == "precious\n" and mode(target) == 0o644
     assert sorted(p.name for p in pki_dir.iterdir()) == [KEY_FILE]  # nothing written
@@ -51,7 +51,7 @@ def test_throw_away_certificate_outlives_probes_expiry_warning(tmp_path):
     # issue 14 item 15: saslscope's own probe warned "expires in 7.0 days" about serve
     pki = make_test_pki(tmp_path / "pki")
     cert = x509.load_pem_x509_certificate(pki.cert_path.read_bytes())
-    left = cert.not_valid_after_utc - datetime.datetime.now(datetime.timezone.utc)
+    left = cert.not_valid_after_utc - datetime.datetime.now(datetime.UTC)
     assert left > datetime.timedelta(days=EXPIRY_WARNING_DAYS + 7)
 
 

@@ -18,8 +18,7 @@ import os
 import re
 import socket
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.server.support import CRAM_USER, password, started_server
 from tests.server.test_hostile_clients import assert_still_serving

@@ -24,8 +24,7 @@ import pytest
 import scramp
 
 from saslscope.sasl.credentials import MemoryStore, StoredCredential
-from saslscope.smtp.server import FailurePenalty, MaildirStore, PostfixLog, ServerConfig, run_in_thread
-from saslscope.smtp.server import server_tls_context
+from saslscope.smtp.server import FailurePenalty, MaildirStore, PostfixLog, ServerConfig, run_in_thread, server_tls_context
 from tests.interop.lab import CENTOS7
 from tests.server.support import SharedLog
 

@@ -7,8 +7,7 @@ import hashlib
 import hmac
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from saslscope.sasl.cram import cram_md5_digest_from_context
 from saslscope.smtp.server import PasswdFileError, load_passwd_file, parse_passwd_file

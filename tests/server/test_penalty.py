@@ -52,7 +52,7 @@ def test_table_is_bounded_and_forgets_oldest_first():
 def _lines_executed(penalty: FailurePenalty, address: str) -> int:
     count = 0
 
-    def tracer(frame, event, arg):  # noqa: ANN001 - sys.settrace signature
+    def tracer(frame, event, arg):
         nonlocal count
         if event == "line":
             count += 1

@@ -8,8 +8,7 @@ import io
 import re
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from saslscope.smtp.server.postfix_log import (
     SMTPD_COMMANDS,
@@ -82,7 +81,7 @@ def test_queue_ids_have_postfix_short_shape():
 
 
 def fixed_clock():
-    return datetime.datetime(2018, 9, 7, 3, 48, 22, 123456, tzinfo=datetime.timezone.utc)
+    return datetime.datetime(2018, 9, 7, 3, 48, 22, 123456, tzinfo=datetime.UTC)
 
 
 def test_bsd_lines_look_like_maillog_file(monkeypatch):

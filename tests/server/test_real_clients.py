@@ -17,7 +17,6 @@ from saslscope.maillog import analyze
 from tests.server.support import CRAM_USER, PLAIN_USER, USERS, password, tls_client
 
 
-
 def swaks(server, *args: str, implicit: bool = False) -> subprocess.CompletedProcess[str]:
     port = server.tls_port if implicit else server.port
     tls = ["--tls-on-connect"] if implicit else ["--tls"]
@@ -85,7 +84,7 @@ def test_smtplib_logs_in_and_sends(server, mechanism):
         method = {"PLAIN": client.auth_plain, "LOGIN": client.auth_login, "CRAM-MD5": client.auth_cram_md5}
         code, _ = client.auth(mechanism, method[mechanism], initial_response_ok=mechanism != "LOGIN")
         assert code == 235
-        refused = client.sendmail(CRAM_USER, ["bob@example.org"], "Subject: t\r\n\r\nhello\r\n".encode())
+        refused = client.sendmail(CRAM_USER, ["bob@example.org"], b"Subject: t\r\n\r\nhello\r\n")
         assert refused == {}
     server.log.wait_for("disconnect from")
     assert (server.maildir / "example.org" / "new").is_dir()

@@ -51,7 +51,7 @@ def test_stopping_the_server_ends_open_sessions_with_their_log_lines(tmp_path, p
 def test_ipv6_loopback(tmp_path, pki, passwd_path):
     if not socket.has_ipv6:
         pytest.fail("this machine has no IPv6 loopback")
-    from saslscope.smtp.server import run_in_thread, ServerConfig, PostfixLog, load_passwd_file, server_tls_context
+    from saslscope.smtp.server import PostfixLog, ServerConfig, load_passwd_file, run_in_thread, server_tls_context
     from tests.server.support import SharedLog
 
     context, der = server_tls_context(pki.chain_path, pki.key_path)
@@ -144,11 +144,10 @@ def test_idle_clients_time_out_with_postfix_reply_and_log(tmp_path, pki, passwd_
 
 
 def test_recipient_limit(tmp_path, pki, passwd_path):
-    with started_server(tmp_path, pki, passwd_path, max_recipients=2) as server:
-        with tls_client(server) as client:
-            client.login(CRAM_USER, password(CRAM_USER))
-            client.mail(CRAM_USER)
-            assert [client.rcpt(f"r{i}@example.com")[0] for i in range(3)] == [250, 250, 452]
+    with started_server(tmp_path, pki, passwd_path, max_recipients=2) as server, tls_client(server) as client:
+        client.login(CRAM_USER, password(CRAM_USER))
+        client.mail(CRAM_USER)
+        assert [client.rcpt(f"r{i}@example.com")[0] for i in range(3)] == [250, 250, 452]
 
 
 @pytest.mark.parametrize("text, expected", [

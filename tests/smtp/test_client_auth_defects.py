@@ -15,7 +15,7 @@ from saslscope.smtp.client import LoginOptions, login
 from saslscope.smtp.errors import Outcome
 from saslscope.smtp.report import login_json, login_text, nagios_line
 from saslscope.smtp.transport import TlsMode, TlsSettings
-from tests.smtp.hostile_server import Peer, server_context, serving
+from tests.smtp.hostile_server import Peer, PeerGone, server_context, serving
 
 GOOD = ClientCredentials("centos7@phoenixknight.jp", "zaq12345")
 USERNAME_PROMPT = b"334 VXNlcm5hbWU6\r\n"
@@ -48,7 +48,7 @@ def _finish(peer: Peer) -> None:
         while peer.line() != b"QUIT":
             pass
         peer.send(b"221 bye\r\n")
-    except Exception:
+    except (PeerGone, OSError):  # the client hung up first
         pass
 
 

@@ -16,7 +16,7 @@ from saslscope.smtp.probe import ProbeResult
 from saslscope.smtp.tlsinfo import TlsDetails
 from saslscope.smtp.transport import TlsMode
 
-NOW = datetime.datetime(2026, 11, 28, 12, 0, tzinfo=datetime.timezone.utc)
+NOW = datetime.datetime(2026, 11, 28, 12, 0, tzinfo=datetime.UTC)
 
 
 def _certificate(not_before: datetime.datetime, not_after: datetime.datetime) -> bytes:

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import base64
 import email
-from dataclasses import replace
 import email.policy
 import time
+from dataclasses import replace
 
 import pytest
 
 from saslscope.sasl.base import ClientCredentials
 from saslscope.smtp.client import LoginOptions, QuitAfter, login, login_each_mechanism
-from saslscope.smtp.probe import probe
-from saslscope.smtp.session import SessionOptions
 from saslscope.smtp.errors import Outcome
 from saslscope.smtp.findings import findings
 from saslscope.smtp.message import MessageSpec
+from saslscope.smtp.probe import probe
+from saslscope.smtp.session import SessionOptions
 from saslscope.smtp.transcript import Direction, Secrecy
 from saslscope.smtp.transport import TlsMode, TlsSettings
 from tests.smtp.hostile_server import Behaviour, Peer, honest_script, server_context, serving

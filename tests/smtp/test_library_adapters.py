@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
-import smtplib
 import ssl
 from pathlib import Path
 

@@ -30,7 +30,7 @@ def test_no_private_method_of_ours_overrides_one_of_aiosmtpd_by_accident():
 
 
 def test_the_aiosmtpd_methods_relied_on_still_exist():
-    assert CALLED_METHODS | INTENDED_OVERRIDES <= _private_methods(SMTP)
+    assert _private_methods(SMTP) >= CALLED_METHODS | INTENDED_OVERRIDES
 
 
 def test_the_aiosmtpd_instance_attributes_relied_on_still_exist():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -75,7 +75,7 @@ def login(
     explain: bool,
     as_json: bool,
     nagios: bool,
-    **connection: object,
+    **connection: Any,  # the connection_options values, typed by their click.option declarations
 ) -> None:
     """Log in to an SMTP server with one SASL mechanism and show the transcript.
 
@@ -86,11 +86,10 @@ def login(
     """
     check_output_choice(as_json, nagios)
     from saslscope.sasl.base import ClientCredentials
-    from saslscope.smtp.client import LoginOptions
-    from saslscope.smtp.client import login as run_login
+    from saslscope.smtp.client import LoginOptions, login as run_login
     from saslscope.smtp.session import QuitAfter
 
-    fields = session_fields(**connection)  # type: ignore[arg-type]
+    fields = session_fields(**connection)
     stop = QuitAfter(quit_after) if quit_after else None
     _check_message_options(recipients)
     message = _message_spec(recipients, mail_from, username, subject, body, dsn_notify, dsn_ret, dsn_envid)

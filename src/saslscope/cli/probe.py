@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from saslscope.cli.connection_options import (
@@ -34,7 +36,7 @@ PROBE_STATUSES = (Exit.OK, Exit.USAGE, Exit.CONNECT, Exit.TLS, Exit.SMTP_REFUSED
 @click.option("--no-legacy-tls-check", is_flag=True, help="Do not make the extra connection that checks whether TLS 1.0/1.1 are still accepted.")
 def probe(
     transcript: bool, auth_check: bool, no_auth_check: bool, no_legacy_tls_check: bool, as_json: bool, nagios: bool,
-    **connection: object,
+    **connection: Any,  # the connection_options values, typed by their click.option declarations
 ) -> None:
     """Show banner, EHLO before and after TLS in plain language, the TLS protocol and
     cipher, the certificate chain and its verification, and findings (AUTH before TLS,
@@ -52,7 +54,7 @@ def probe(
     from saslscope.smtp.report import probe_json, probe_text
     from saslscope.smtp.session import SessionOptions
 
-    options = SessionOptions(**session_fields(**connection))  # type: ignore[arg-type]
+    options = SessionOptions(**session_fields(**connection))
     result = run_probe(options, check_mechanisms=auth_check, check_legacy_tls=not no_legacy_tls_check)
     show_and_exit(
         result,

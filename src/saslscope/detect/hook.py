@@ -89,7 +89,7 @@ class Hook:
         try:
             result = subprocess.run(
                 self.argv, input=json.dumps(finding.to_dict()).encode() + b"\n", env=env,
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=self.timeout, close_fds=True,
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=self.timeout, close_fds=True, check=False,
             )
         except subprocess.TimeoutExpired:
             self.stats.failed += 1

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-
 # The header ends at the first empty line (RFC 5322 §2.1); the body is never needed, so reading
 # stops there. A header larger than this is not a mail header (Postfix's header_size_limit
 # default is 100 KiB; 16 MiB leaves room for anything real) and reading stops there too.

@@ -90,7 +90,7 @@ class CramMD5Client(ClientMechanism):
         assert self.credentials.password is not None
         self.digest = cram_md5_digest(self.credentials.password, challenge)
         self._complete = True
-        return f"{self.credentials.username} {self.digest}".encode("utf-8")
+        return f"{self.credentials.username} {self.digest}".encode()
 
 
 def make_challenge(hostname: str) -> bytes:

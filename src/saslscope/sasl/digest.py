@@ -139,12 +139,12 @@ class DigestMD5Client(ClientMechanism):
         assert self.credentials.password is not None
         # RFC 2831 §2.1.2.1: A1 = H(user:realm:pass) ":" nonce ":" cnonce [":" authzid]
         secret = _md5(b":".join(_hash_form(s, utf8) for s in (self.credentials.username, realm, self.credentials.password)))
-        a1 = secret + f":{nonce}:{self.cnonce}".encode("utf-8") + (f":{authzid}".encode("utf-8") if authzid else b"")
+        a1 = secret + f":{nonce}:{self.cnonce}".encode() + (f":{authzid}".encode() if authzid else b"")
         ha1 = _hex_md5(a1)
         tail = f"{nonce}:{_NONCE_COUNT}:{self.cnonce}:auth:"
 
         def kd(a2: str) -> str:  # KD(k, s) = H(k:s), qop=auth
-            return _hex_md5(f"{ha1}:{tail}{_hex_md5(a2.encode('utf-8'))}".encode("utf-8"))
+            return _hex_md5(f"{ha1}:{tail}{_hex_md5(a2.encode('utf-8'))}".encode())
 
         response = kd(f"AUTHENTICATE:{digest_uri}")
         self._expected_rspauth = kd(f":{digest_uri}")  # RFC 2831 §2.1.3

@@ -13,9 +13,10 @@ import binascii
 import dataclasses
 import re
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from saslscope.sasl.cram import RESPONSE_PATTERN
+from saslscope.sasl.decoys import DEFAULT_ITERATIONS
 from saslscope.sasl.digest import parse_directives
 from saslscope.sasl.errors import MalformedMessage, UnsupportedMechanism
 from saslscope.sasl.explanation import LATEST_TIMESTAMP, Explanation, Field, printable, utf8_text
@@ -25,8 +26,7 @@ from saslscope.sasl.login import prompt_asks_password
 from saslscope.sasl.ntlm import explain_ntlm
 from saslscope.sasl.oauth import parse_oauth_error
 from saslscope.sasl.plain import parse_plain
-from saslscope.sasl.scram import DEFAULT_ITERATIONS, parse_attributes, unb64
-
+from saslscope.sasl.scram import parse_attributes, unb64
 
 # --- CRAM-MD5 (RFC 2195) ---------------------------------------------------------------------
 
@@ -45,7 +45,7 @@ def _cram_challenge(blob: bytes) -> Explanation:
         fields.append(Field("random", random_part))
         fields.append(Field("timestamp", clock, note="Unix time"))
         if int(clock) <= LATEST_TIMESTAMP:
-            when = datetime.fromtimestamp(int(clock), tz=timezone.utc)
+            when = datetime.fromtimestamp(int(clock), tz=UTC)
             fields.append(Field("time", when.strftime("%Y-%m-%d %H:%M:%S UTC")))
     fields.append(Field("host", host, note="the server's name for itself"))
     return Explanation("cram-md5-challenge", "CRAM-MD5 challenge (server)", "CRAM-MD5", "server", tuple(fields))

@@ -12,8 +12,8 @@ from typing import ClassVar
 from saslscope.sasl._exchange import ExchangeServer, decode_utf8
 from saslscope.sasl.base import Challenge, ClientCredentials, ClientMechanism, Success
 from saslscope.sasl.credentials import CredentialStore
-from saslscope.sasl.errors import InvalidCredentials, MalformedMessage, StateError
 from saslscope.sasl.decoys import Decoys
+from saslscope.sasl.errors import InvalidCredentials, MalformedMessage, StateError
 from saslscope.sasl.plain import check_password
 
 USERNAME_PROMPT = b"Username:"

@@ -8,11 +8,10 @@ saslscope reads these messages; it does not speak NTLM.
 from __future__ import annotations
 
 import struct
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from saslscope.sasl.errors import MalformedMessage
 from saslscope.sasl.explanation import LATEST_TIMESTAMP, Explanation, Field, printable
-
 
 _NTLM_SIGNATURE = b"NTLMSSP\x00"
 _NTLM_UNICODE, _NTLM_VERSION_FLAG, _NTLM_ANONYMOUS = 0x00000001, 0x02000000, 0x00000800
@@ -66,7 +65,7 @@ def _ntlm_target_info(info: bytes) -> list[Field]:
         elif av_id == 7 and length == 8:                       # MsvAvTimestamp, a FILETIME
             ticks = (struct.unpack("<Q", value)[0] - _FILETIME_EPOCH_OFFSET) // 10
             if 0 <= ticks // 1_000_000 <= LATEST_TIMESTAMP:
-                when = datetime.fromtimestamp(ticks // 1_000_000, tz=timezone.utc)
+                when = datetime.fromtimestamp(ticks // 1_000_000, tz=UTC)
                 fields.append(Field("server time", when.strftime("%Y-%m-%d %H:%M:%S UTC")))
     return fields
 

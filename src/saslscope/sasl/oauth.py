@@ -95,7 +95,7 @@ class XOAuth2Client(_BearerClient):
 
     def __init__(self, credentials: ClientCredentials) -> None:
         token = _token(credentials, self.name)
-        self.message = f"user={credentials.username}\x01auth=Bearer {token}\x01\x01".encode("utf-8")
+        self.message = f"user={credentials.username}\x01auth=Bearer {token}\x01\x01".encode()
 
 
 class OAuthBearerClient(_BearerClient):

@@ -195,12 +195,12 @@ class ScramClient(ClientMechanism):
         keys = _keys_from_salted(self.hash_name, salt, int(iterations_text), salted)
         binding = _b64(_channel_binding_input(self.header, self.channel_binding))
         without_proof = f"c={binding},r={nonce}"
-        auth_message = f"{self.client_first_bare},{server_first},{without_proof}".encode("utf-8")
+        auth_message = f"{self.client_first_bare},{server_first},{without_proof}".encode()
         client_key = _hmac(self.hash_name, salted, b"Client Key")
         proof = bytes(a ^ b for a, b in zip(client_key, _hmac(self.hash_name, keys.stored_key, auth_message)))
         self._server_signature = _hmac(self.hash_name, keys.server_key, auth_message)
         self._state = "final-sent"
-        return f"{without_proof},p={_b64(proof)}".encode("utf-8")
+        return f"{without_proof},p={_b64(proof)}".encode()
 
     def _check_server_final(self, server_final: str) -> bytes:
         self._state = "failed"

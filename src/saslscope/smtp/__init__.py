@@ -59,7 +59,27 @@ _HOMES = {
     "TlsSettings": "transport",
 }
 
-__all__ = sorted(_HOMES)
+#: a literal list, so that type checkers and IDEs see it (tests/smtp/test_public_api.py pins it)
+__all__ = [
+    "AUTH_LINE_LIMIT",
+    "ClientExchange",
+    "LoginOptions",
+    "LoginResult",
+    "MechanismCheck",
+    "MessageSpec",
+    "Outcome",
+    "ProbeResult",
+    "QuitAfter",
+    "ServerExchange",
+    "SessionOptions",
+    "SessionResult",
+    "SmtpError",
+    "TlsMode",
+    "TlsSettings",
+    "login",
+    "login_each_mechanism",
+    "probe",
+]
 
 
 def __getattr__(name: str) -> Any:

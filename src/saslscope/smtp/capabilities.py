@@ -29,7 +29,7 @@ class Capabilities:
             # "AUTH=LOGIN PLAIN" is the pre-standard spelling some servers still send
             # (old Outlook clients need it); treat it as more AUTH parameters.
             if name.startswith("AUTH="):
-                keywords["AUTH"] = keywords.get("AUTH", ()) + (name[5:], *words[1:])
+                keywords["AUTH"] = (*keywords.get("AUTH", ()), name[5:], *words[1:])
                 continue
             keywords[name] = keywords.get(name, ()) + tuple(words[1:])
         return cls(greeting=greeting, keywords=keywords)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography import x509
@@ -29,13 +29,13 @@ class CertificateInfo:
     signature_algorithm: str
 
     def expired(self, now: datetime | None = None) -> bool:
-        return (now or datetime.now(timezone.utc)) > self.not_after
+        return (now or datetime.now(UTC)) > self.not_after
 
     def not_yet_valid(self, now: datetime | None = None) -> bool:
-        return (now or datetime.now(timezone.utc)) < self.not_before
+        return (now or datetime.now(UTC)) < self.not_before
 
     def days_left(self, now: datetime | None = None) -> float:
-        return ((self.not_after - (now or datetime.now(timezone.utc))).total_seconds()) / 86400
+        return ((self.not_after - (now or datetime.now(UTC))).total_seconds()) / 86400
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -88,7 +88,7 @@ def make_test_pki(
         if os.path.lexists(target / name):
             raise ExistingFileError(target / name)
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name(
         [

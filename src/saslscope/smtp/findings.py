@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -60,7 +60,7 @@ def findings(
     """Every finding for ``result`` (a probe or a login), most severe first."""
     found: list[Finding] = []
     found += _cleartext_auth(result)
-    found += _tls(result, now or datetime.now(timezone.utc), expiry_warning_days)
+    found += _tls(result, now or datetime.now(UTC), expiry_warning_days)
     found += _mechanisms(result)
     # one finding per code: an expired certificate fails verification (code 10) and shows
     # in its dates, but is one thing to fix

@@ -21,8 +21,7 @@ from saslscope.smtp import tlsinfo
 from saslscope.smtp.capabilities import Capabilities
 from saslscope.smtp.codec import Reply, format_command
 from saslscope.smtp.errors import ConnectFailed, Outcome, SessionError, SmtpRefused, TlsFailed
-from saslscope.smtp.findings import EXPIRY_WARNING_DAYS, Finding
-from saslscope.smtp.findings import findings as collect_findings
+from saslscope.smtp.findings import EXPIRY_WARNING_DAYS, Finding, findings as collect_findings
 from saslscope.smtp.transcript import MASK, Direction, Event, Transcript
 from saslscope.smtp.transport import (
     DEFAULT_TLS_FOR_PORT,

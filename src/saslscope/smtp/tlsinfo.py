@@ -97,7 +97,7 @@ def _peer_chain(sock: ssl.SSLSocket) -> tuple[bytes, ...]:
     chain_getter = getattr(sock, "get_unverified_chain", None) or getattr(ssl_object, "get_unverified_chain", None)
     if chain_getter is not None:
         chain = chain_getter() or []
-        ders = [c if isinstance(c, bytes) else c.public_bytes(ssl._ssl.ENCODING_DER) for c in chain]  # type: ignore[attr-defined]
+        ders = [c if isinstance(c, bytes) else c.public_bytes(ssl._ssl.ENCODING_DER) for c in chain]  # type: ignore[attr-defined]  # DER's constant is only in _ssl
         if ders:
             return tuple(ders)
     leaf = sock.getpeercert(binary_form=True)

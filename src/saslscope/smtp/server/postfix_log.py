@@ -151,7 +151,7 @@ class PostfixLog:
         self.syslog_name = syslog_name
         self.instance = syslog_name.split("/", 1)[0]
         self.timestamps = timestamps
-        self.clock = clock or (lambda: datetime.datetime.now(datetime.timezone.utc))
+        self.clock = clock or (lambda: datetime.datetime.now(datetime.UTC))
         self.pid = os.getpid()
         #: the file the stream was opened from, for :meth:`reopen` (None: a stream given to us)
         self.path: str | None = None

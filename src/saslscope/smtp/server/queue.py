@@ -148,7 +148,7 @@ def queue_and_deliver(
     failures: list[tuple[str, str]] = []
     for recipient in transaction.recipients:
         started = time.monotonic()
-        envelope_headers = f"Return-Path: <{transaction.mail_from}>\nDelivered-To: {recipient}\n".encode("utf-8")
+        envelope_headers = f"Return-Path: <{transaction.mail_from}>\nDelivered-To: {recipient}\n".encode()
         try:
             delivery = store.deliver(recipient, envelope_headers, received, head, extra, rest)
         except OSError as exc:

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 from saslscope.sasl.credentials import CredentialStore
 from saslscope.sasl.decoys import Decoys
-from saslscope.sasl.scram import HASHES
 from saslscope.sasl.registry import SERVER_MECHANISMS
+from saslscope.sasl.scram import HASHES
 from saslscope.smtp.server.maildir import Delivery, MaildirStore
 from saslscope.smtp.server.penalty import FailurePenalty
 from saslscope.smtp.server.postfix_log import PostfixLog
@@ -329,7 +329,7 @@ def run_in_thread(
     async def main() -> None:
         try:
             await server.start()
-        except BaseException as exc:  # reported to the caller's thread below
+        except BaseException as exc:  # noqa: BLE001  (reported to the caller's thread below)
             failure.append(exc)
             return
         finally:

@@ -32,7 +32,7 @@ import ipaddress
 import re
 import socket
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, AnyStr
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 #: the resolver; a test server should not)
 NAME_LOOKUP_TIMEOUT = 2.0
 #: the TLS handshake must finish within this many seconds (Postfix: smtpd_starttls_timeout)
-TLS_HANDSHAKE_TIMEOUT = 30.0
+TLS_HANDSHAKE_TIMEOUT = 30
 
 CommandMethod = Callable[[str | None], Awaitable[None]]
 
@@ -77,7 +77,7 @@ class _CountingCommands(dict[str, CommandMethod]):
         super().__init__(methods)
         self.session = session
 
-    def get(self, command: str, default: Any = None) -> CommandMethod:  # type: ignore[override]
+    def get(self, command: str, default: Any = None) -> CommandMethod:
         method = super().get(command)
         if method is None or command not in SMTPD_COMMANDS:
             method = functools.partial(self.session.smtp_unrecognized, command)
@@ -219,8 +219,15 @@ class SubmissionSession(SMTP):
         self.context.log.smtpd(self.pid, warning, severity="warning")
         self.end_reason = None  # Postfix logs no "lost connection" for a refused client
         assert self.transport is not None
-        self.transport.write(f"{reply}\r\n".encode("ascii"))
+        self._write_now(reply)
         return False
+
+    def _write_now(self, reply: str) -> None:
+        """Write a reply straight to the transport, not through the awaited ``push``: the
+        connection ends right after it. aiosmtpd types ``transport`` as a BaseTransport; on a
+        stream connection it is always a WriteTransport (plain socket or TLS)."""
+        if isinstance(self.transport, asyncio.WriteTransport):
+            self.transport.write(f"{reply}\r\n".encode("ascii"))
 
     def _log_end_of_session(self) -> None:
         if self._timeout_handle is not None:
@@ -239,8 +246,8 @@ class SubmissionSession(SMTP):
     def _timeout_cb(self) -> None:
         self.end_reason = "timeout"
         if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(f"421 4.4.2 {self.hostname} Error: timeout exceeded\r\n".encode("ascii"))
-        super()._timeout_cb()
+            self._write_now(f"421 4.4.2 {self.hostname} Error: timeout exceeded")
+        super()._timeout_cb()  # type: ignore[no-untyped-call]  # aiosmtpd leaves it unannotated
 
     async def _client_name(self, addr: str) -> str:
         """Postfix's client name: verified reverse DNS, else ``unknown``; loopback is ``localhost``."""
@@ -255,7 +262,7 @@ class SubmissionSession(SMTP):
                 self.loop.getnameinfo((addr, 0), socket.NI_NAMEREQD), NAME_LOOKUP_TIMEOUT
             )
             infos = await asyncio.wait_for(self.loop.getaddrinfo(name, None), NAME_LOOKUP_TIMEOUT)
-        except (OSError, asyncio.TimeoutError, UnicodeError):
+        except (TimeoutError, OSError, UnicodeError):
             return "unknown"
         # Forward-confirmed: the name must resolve back to the address (Postfix smtpd_peer.c).
         return name if any(info[4][0] == addr for info in infos) else "unknown"
@@ -269,7 +276,7 @@ class SubmissionSession(SMTP):
 
     # ----------------------------------------------------------------- replies, counting
 
-    async def push(self, status: str | bytes) -> None:
+    async def push(self, status: AnyStr) -> None:
         text = status.decode("utf-8", "replace") if isinstance(status, bytes) else status
         if text[:3].isdigit():
             self.last_reply_code = int(text[:3])
@@ -315,7 +322,7 @@ class SubmissionSession(SMTP):
         self.error_count += 1
         if self.error_count >= self.context.config.hard_error_limit and self.transport is not None:
             self.end_reason = "too many errors"
-            self.transport.write(f"421 4.7.0 {self.hostname} Error: too many errors\r\n".encode("ascii"))
+            self._write_now(f"421 4.7.0 {self.hostname} Error: too many errors")
             self.transport.close()
             self.transport = None  # ends aiosmtpd's command loop
 
@@ -342,7 +349,7 @@ class SubmissionSession(SMTP):
             await self.push("501 5.5.4 Syntax: EHLO hostname")
             return
         assert self.session is not None
-        self._set_rset_state()
+        self._set_rset_state()  # type: ignore[no-untyped-call]  # aiosmtpd leaves it unannotated
         self.session.extended_smtp = True
         self.session.host_name = self._helo_name = hostname
         config = self.context.config
@@ -389,14 +396,16 @@ class SubmissionSession(SMTP):
         )
         self._original_transport = self.transport
         self._original_transport.set_protocol(self._tls_protocol)
-        self.transport = self._tls_protocol._app_transport
+        # As a BaseTransport: typeshed declares the TLS transport's get_extra_info as returning a dict.
+        app_transport: asyncio.BaseTransport = self._tls_protocol._app_transport
+        self.transport = app_transport
         self._tls_protocol.connection_made(self._original_transport)
         error: BaseException | None = None
         try:
             await waiter
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # ssl.SSLError, ConnectionResetError, TimeoutError...
+        except Exception as exc:  # noqa: BLE001  (ssl.SSLError, ConnectionResetError, TimeoutError...: reported below)
             error = exc
         if error is None and self._tls_connection_made:
             ssl_object = self.transport.get_extra_info("ssl_object")
