@@ -11,9 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from saslscope.maillog import analyze, parallel
+from saslscope.maillog import analyze, summarize, parallel
 from saslscope.maillog import events as ev
-from saslscope.maillog.analysis import LineCounts, UnparsedLine, analyze_chunks
+from saslscope.maillog.analysis import _summarize_chunks
+from saslscope.maillog.feed import LineCounts, UnparsedLine
+from saslscope.maillog.options import AnalyzeOptions
+from saslscope.maillog.sources import Warnings
+from saslscope.maillog import wire
 from saslscope.maillog.correlate import (AuthOnlySession, Boundary, Failure, LocalityJudge, Login, Message, Results,
                                          Session, SessionStart)
 
@@ -27,12 +31,12 @@ def cut_summary(path: Path, cuts: list[int]) -> dict:
     size = path.stat().st_size
     bounds = [0, *cuts, size]
     chunks = [parallel.Chunk(str(path), a, b) for a, b in zip(bounds, bounds[1:])]
-    analysis = analyze_chunks(chunks, 2, [str(path)], None, None, None, LocalityJudge(), 1000, None)
+    analysis = _summarize_chunks(chunks, [str(path)], AnalyzeOptions(jobs=2), None, Warnings())
     return analysis.summary() | {"unparsed_lines": [(u.line_number, u.text) for u in analysis.unparsed]}
 
 
 def one_process(path: Path) -> dict:
-    analysis = analyze([path], only="summary")
+    analysis = summarize([path])
     return analysis.summary() | {"unparsed_lines": [(u.line_number, u.text) for u in analysis.unparsed]}
 
 
@@ -77,7 +81,7 @@ def test_plan_cuts_big_files_at_line_ends(tmp_path, monkeypatch):
     data = path.read_bytes()
     assert all(data[c.start - 1:c.start] == b"\n" for c in chunks[1:])
     # and analyze() uses them, with the same answer as one process
-    assert analyze([path], only="summary", jobs=3).summary() == analyze([path], only="summary").summary()
+    assert summarize([path], jobs=3).summary() == summarize([path]).summary()
     assert parallel.plan([str(path)], 1) == []
 
 
@@ -92,8 +96,8 @@ def test_rotated_set_one_file_per_process(tmp_path, monkeypatch):
     (tmp_path / "maillog.1").write_text("".join(lines[800:1600]))
     (tmp_path / "maillog").write_text("".join(lines[1600:]))
     assert len(parallel.plan(sorted(str(p) for p in tmp_path.iterdir()), 2)) == 3
-    expected = analyze(lines=[ln.rstrip("\n") for ln in lines], only="summary").summary()
-    got = analyze([tmp_path], only="summary", jobs=2).summary()
+    expected = summarize(lines=[ln.rstrip("\n") for ln in lines]).summary()
+    got = summarize([tmp_path], jobs=2).summary()
     expected["sources"] = got["sources"]
     assert got == expected
 
@@ -149,11 +153,11 @@ def test_wire_format_round_trip():
         message_starts={"DEF": None, "123": Message("123", utc, sender="f@x", size=100, nrcpt=None)},
         open_sessions={("mail", "postfix/smtpd", 9): (True, False)},
         open_messages=[open_message])
-    outcome = parallel.ChunkResult(results, boundary, {"192.0.2.1"}, LineCounts(10, 7, 1, 2, 0),
-                                   [UnparsedLine("maillog", 3, "Nov 28 ö", "unknown")], ["a warning"], (11, 28),
-                                   (2026, 11))
+    outcome = wire.ChunkResult(results, boundary, {"192.0.2.1"}, LineCounts(10, 7, 1, 2, 0),
+                               [UnparsedLine("maillog", 3, "Nov 28 ö", "unknown", 9)], ["a warning"], 4, (11, 28),
+                               (2026, 11))
 
-    got = parallel.unpack(parallel.pack(outcome))
+    got = wire.unpack(wire.pack(outcome))
 
     # repr shows each datetime's fields and zone (== would call the three 03:00 UTC instants equal)
     assert repr(got.results) == repr(results)
@@ -194,6 +198,6 @@ def test_progress_counts_every_byte_as_the_workers_read_it(tmp_path, monkeypatch
     log.write_text(out.getvalue())
     assert len(parallel.plan([str(log)], 2)) == 2
     reported: list[int] = []
-    got = analyze([log], only="summary", jobs=2, progress=reported.append).summary()
+    got = summarize([log], jobs=2, progress=reported.append).summary()
     assert sum(reported) == log.stat().st_size and all(n > 0 for n in reported)
-    assert got["lines"] == analyze([log], only="summary", jobs=1).summary()["lines"]
+    assert got["lines"] == summarize([log], jobs=1).summary()["lines"]

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from saslscope.maillog import analyze
+from saslscope.maillog import analyze, summarize
 
 from maillog_data import DATA, log_lines, without_times
 
@@ -21,8 +21,7 @@ import genlog  # noqa: E402
 
 def same_summary(lines: list[str], in_time_order: bool = True) -> dict:
     """The summary and failures with the prefilter equal those of a full parse."""
-    slow, fast = analyze(lines=lines), analyze(lines=lines, only="summary")
-    assert fast.scope == "summary" and slow.scope == "all"
+    slow, fast = analyze(lines=lines), summarize(lines=lines)
     strip = (lambda d: d) if in_time_order else without_times
     assert strip(fast.summary()) == strip(slow.summary())
     assert strip(fast.failures()) == strip(slow.failures())
@@ -45,7 +44,7 @@ def test_generated_busy_log_and_that_the_prefilter_really_skips():
     assert s["sasl_messages"] == sum("sasl_username=" in ln and "client=" in ln for ln in lines)
     # the files path (blocks) gives the same as in-memory lines
     path = DATA.parent / "data" / "seed-writeup.log"
-    assert analyze([path], only="summary").summary()["users"] == analyze([path]).summary()["users"]
+    assert summarize([path]).summary()["users"] == analyze([path]).summary()["users"]
 
 
 VARIANTS = [
@@ -100,9 +99,8 @@ def test_any_mix_of_lines(cases):
     same_summary(lines)
 
 
-def test_unknown_purpose_and_reports_the_prefilter_cannot_give():
-    with pytest.raises(ValueError):
-        analyze(lines=[], only="everything")
-    fast = analyze(lines=log_lines("seed-writeup.log"), only="summary")
-    with pytest.raises(ValueError):
-        fast.logins()
+def test_unknown_options_are_refused_and_a_summary_offers_no_logins():
+    with pytest.raises(TypeError):
+        analyze(lines=[], only="everything")          # an options field that does not exist
+    fast = summarize(lines=log_lines("seed-writeup.log"))
+    assert not hasattr(fast, "logins")               # the prefilter skips what logins() needs

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from saslscope.maillog import analyze
+from saslscope.maillog import analyze, summarize
 from saslscope.maillog.parse import LineParser
 
 from maillog_data import log_lines
@@ -163,8 +163,8 @@ def test_rsyslog_repeated_message_counts_every_repetition():
     failure = line_with("[69.6.152.7]: SASL PLAIN authentication failed")
     head, _, message = failure.partition("postfix/smtpd[3227]: ")
     repeated = f"{head}postfix/smtpd[3227]: message repeated 2 times: [ {message}]"
-    for only in (None, "summary"):
-        s = analyze(lines=[failure, repeated], only=only).summary()
+    for run in (analyze, summarize):
+        s = run(lines=[failure, repeated]).summary()
         assert (s["auth_failures"], s["failures_by_ip"][0]["count"]) == (3, 3)
         assert s["lines"]["parsed"] == 2 and s["lines"]["unparsed"] == 0
     unknown = f"{head}postfix/smtpd[3227]: message repeated 2 times: [ no such smtpd line]"

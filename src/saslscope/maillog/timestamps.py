@@ -43,6 +43,7 @@ class YearTracker:
         self.year = year
         self.now = now
         self.last_month = 0
+        self.guessed: int | None = None     # the year given to the first stamp when none was given
 
     def year_for(self, month: int, day: int) -> int:
         if self.year is None:
@@ -53,6 +54,7 @@ class YearTracker:
                     self.year -= 1
             except ValueError:  # Feb 29 in a non-leap current year
                 self.year -= 1
+            self.guessed = self.year
         elif month < self.last_month - 1:
             # A step back of more than one month is a year turn; a step of exactly one
             # month back is lines slightly out of order around a month end.
@@ -64,8 +66,9 @@ class YearTracker:
 class TimestampParser:
     """Parse line-start timestamps, caching the last few because consecutive lines share them."""
 
-    def __init__(self, year: int | None = None, tz: tzinfo | None = None, now: datetime | None = None) -> None:
-        self.years = YearTracker(year, now)
+    def __init__(self, year: int | None = None, tz: tzinfo | None = None, now: datetime | None = None,
+                 years: YearTracker | None = None) -> None:
+        self.years = years if years is not None else YearTracker(year, now)
         self.tz = tz
         self._cache: dict[bytes, datetime | None] = {}
 
