@@ -19,7 +19,6 @@ from saslscope.cli.exitcodes import Exit
 from saslscope.cli.untrusted import literal, printable
 
 DEFAULT_TOP = 20
-WIDTH = 80                    # text output fits an 80-column terminal (a wider terminal gets its width)
 
 
 def _when(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
@@ -184,13 +183,11 @@ def _yes(value: bool | None) -> str:
 
 
 def _console() -> Any:
-    """rich on stdout, at least 80 columns wide; never reads markup or emoji codes in our own text."""
+    """rich on stdout: the terminal's width, 80 columns when piped (or $COLUMNS); never reads
+    markup, emoji codes or highlights in any text."""
     from rich.console import Console
 
-    console = Console(markup=False, emoji=False, highlight=False)
-    if not sys.stdout.isatty():
-        console = Console(markup=False, emoji=False, highlight=False, width=WIDTH)
-    return console
+    return Console(markup=False, emoji=False, highlight=False)
 
 
 def _cell(value: Any, limit: int = 3) -> Any:

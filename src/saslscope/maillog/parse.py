@@ -523,11 +523,13 @@ def reject_fields(tail: bytes) -> dict[str, str]:
 
     The sender, recipient and HELO name are the client's text and may hold anything, so the
     evidence of a login (the sasl fields) is taken only from the end of the line, in its
-    fixed order, and only when no client text can have produced it: the first sasl key
-    (``sasl_method=``, or ``sasl_username=`` in milter rejects, which log no method) occurs
-    once, right after the ``>`` of a bracketed field or a ``proto=`` word, and no bare value
-    ends with ``>`` (a HELO ``x> sasl_method=PLAIN sasl_username=ceo`` is logged with its
-    closing ``>``).
+    fixed order, and only where no client text can have written it: the last
+    ``sasl_method=`` (or, in milter rejects, which log no method, the last
+    ``sasl_username=``), right after the ``>`` of a bracketed field or a ``proto=`` word,
+    with no other field key after it and no value ending with ``>`` (a HELO
+    ``x> sasl_method=PLAIN sasl_username=ceo`` is logged with its closing ``>``). Where the
+    line is truly ambiguous (an unauthenticated client's 3.10+ ``sasl_sender`` holding the
+    whole suffix; a bracketed ``sasl_username=<..>``), it gives no evidence.
     """
     fields: dict[str, bytes] = {}
     sasl = _sasl_suffix(tail)
@@ -558,41 +560,44 @@ _MECHANISM_RE = re.compile(rb"[A-Za-z0-9_-]{1,40}")
 def _sasl_suffix(tail: bytes) -> tuple[int, dict[str, bytes]] | None:
     """Where the sasl fields of a reject line begin, and their values; None when the line has
     none, or when only client text can have written them."""
-    method_at, user_at = tail.find(b" sasl_method="), tail.find(b" sasl_username=")
-    starts = [at for at in (method_at, user_at) if at >= 0]
-    if not starts:
-        return None
-    start = min(starts)
-    key = b" sasl_method=" if start == method_at else b" sasl_username="
-    if tail.find(key, start + 1) >= 0:
-        return None                       # a second one: client text holds one of them
-    before = tail[:start]
+    method_at, user_at = tail.rfind(b" sasl_method="), tail.rfind(b" sasl_username=")
+    starts = [method_at] if 0 <= method_at and (user_at < 0 or method_at < user_at) else []
+    if user_at >= 0:
+        starts.append(user_at)                # the milter form: no method
+    for start in starts:
+        found = _sasl_fields_at(tail, start)
+        if found is not None:
+            return start, found
+    return None
+
+
+_FIELD_KEYS_IN_SUFFIX = (b" from=<", b" to=<", b" proto=", b" helo=<", b" sasl_sender=")
+
+
+def _sasl_fields_at(tail: bytes, start: int) -> dict[str, bytes] | None:
+    before, rest = tail[:start], tail[start + 1:]
     if b" sasl_sender=" in before or before.startswith(b"sasl_"):
-        return None
+        return None            # after an unauthenticated client's sasl_sender (its text): no evidence
     if not before.endswith(b">") and _PROTO_END_RE.search(before[-32:]) is None:
-        return None                       # not right after helo=<..>, to=<..> or proto=WORD
-    rest = tail[start + 1:]
+        return None            # not right after helo=<..>, to=<..> or proto=WORD
     values: dict[str, bytes] = {}
-    if key == b" sasl_method=":
+    if rest.startswith(b"sasl_method="):
         method, _, rest = rest[12:].partition(b" ")
         if _MECHANISM_RE.fullmatch(method) is None:
             return None
         values["sasl_method"] = method
     if rest.startswith(b"sasl_username="):
         user, named, sender = rest[14:].partition(b" sasl_sender=")
+        if any(key in user for key in _FIELD_KEYS_IN_SUFFIX):
+            return None        # the fields before it are in what would be the name: client text
         values["sasl_username"] = user
         if named:
             values["sasl_sender"] = sender
-    elif rest.startswith(b"sasl_sender="):
-        values["sasl_sender"] = rest[12:]
     elif rest:
         return None
-    for name, value in values.items():
-        if value.startswith(b"<") and value.endswith(b">"):      # some forms bracket them
-            values[name] = value[1:-1]
-        elif value.endswith(b">"):
-            return None        # a bare value does not end with ">": that is a HELO's closing bracket
-    return start, values
+    if any(value.endswith(b">") for value in values.values()):
+        return None            # a bare value does not end with ">": that is a HELO's closing bracket
+    return values
 
 
 # ---------------------------------------------------------------------- delivery agents
