@@ -184,10 +184,15 @@ def _yes(value: bool | None) -> str:
 
 def _console() -> Any:
     """rich on stdout: the terminal's width, 80 columns when piped (or $COLUMNS); never reads
-    markup, emoji codes or highlights in any text."""
+    markup, emoji codes or highlights in any text. A broken pipe is left to :func:`_emit`
+    (rich's own handling exits with status 1)."""
     from rich.console import Console
 
-    return Console(markup=False, emoji=False, highlight=False)
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError
+
+    return _Console(markup=False, emoji=False, highlight=False)
 
 
 def _cell(value: Any, limit: int = 3) -> Any:

@@ -101,7 +101,9 @@ def _run(ordered: list[str], opts: AnalyzeOptions, lines: Iterable[str | bytes] 
     """One process over every input: the common loop of analyze() and summarize()."""
     locality = LocalityJudge(set(opts.own_addresses))
     correlator = Correlator(locality, keep, listener=listener)
-    parser = LineParser(year=opts.year, syslog_name=opts.syslog_name, now=opts.now, detail=bool(keep))
+    # deliveries and notes become events only for traces and listeners (a summary needs none)
+    parser = LineParser(year=opts.year, syslog_name=opts.syslog_name, now=opts.now,
+                        detail=bool(keep) or listener is not None)
     feeder = Feeder(parser, correlator, opts.unparsed_limit, opts.since, opts.until, bool(keep), listener)
     prefilter = Prefilter(parser, correlator.feed, prefilter_for) if prefilter_for else None
     if lines is not None:

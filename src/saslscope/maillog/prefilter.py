@@ -121,11 +121,11 @@ class Prefilter:
         self._programs: dict[bytes, str] = {}
 
     def _first_stamp(self, block: bytes) -> None:
-        """Read the input's first BSD stamp, as the full parser would: the year guess (and its
-        report) starts there even when that line is skipped."""
-        m = STAMP_RE.match(block, 0, 64)
-        if m is not None and m.group("bsd") is not None:
-            self.parser.times.bsd(m.group("bsd"))
+        """Read the time of the input's first line with a syslog header, as the full parser
+        would: the year guess (and its report) starts there even when that line is skipped."""
+        for line in block.split(b"\n", 64)[:64]:
+            if not line.startswith(b"{") and self.parser.split_header(line.rstrip(b"\r")) is not None:
+                return
 
     def lines(self, block: bytes, first_number: int) -> Iterator[tuple[int, bytes]]:
         """Yield ``(line_number, line)`` for the lines to parse; ``block`` ends with ``\\n``."""
