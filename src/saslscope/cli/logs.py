@@ -256,7 +256,7 @@ def _dovecot_failures(console: Any, rows: list[Any], top: int | None) -> None:
 @common_options
 @jobs_option
 @click.pass_context
-def summary(ctx: click.Context, files: tuple[str, ...], as_json: bool, as_csv: bool, top: int, show_all: bool,
+def summary(ctx: click.Context, /, files: tuple[str, ...], as_json: bool, as_csv: bool, top: int, show_all: bool,
             show_unparsed: bool, own_addresses: tuple[str, ...], **opts: Any) -> None:
     """Per user: messages, recipients, methods, client IPs, local or remote; failures per IP."""
     from saslscope.maillog import summarize
@@ -307,7 +307,7 @@ def summary(ctx: click.Context, files: tuple[str, ...], as_json: bool, as_csv: b
 @click.option("--user", help="Only this SASL user name (case-insensitive).")
 @click.option("--ip", help="Only this client address.")
 @click.pass_context
-def logins(ctx: click.Context, files: tuple[str, ...], as_json: bool, as_csv: bool, user: str | None,
+def logins(ctx: click.Context, /, files: tuple[str, ...], as_json: bool, as_csv: bool, user: str | None,
            ip: str | None, top: int, show_all: bool, show_unparsed: bool, own_addresses: tuple[str, ...],
            **opts: Any) -> None:
     """The timeline of authenticated submissions (one client= line per message)."""
@@ -336,7 +336,7 @@ def logins(ctx: click.Context, files: tuple[str, ...], as_json: bool, as_csv: bo
 @common_options
 @jobs_option
 @click.pass_context
-def failures(ctx: click.Context, files: tuple[str, ...], as_json: bool, as_csv: bool, top: int, show_all: bool,
+def failures(ctx: click.Context, /, files: tuple[str, ...], as_json: bool, as_csv: bool, top: int, show_all: bool,
              show_unparsed: bool, own_addresses: tuple[str, ...], **opts: Any) -> None:
     """AUTH failures by client IP and by user name tried (Postfix and Dovecot)."""
     from saslscope.maillog import summarize
@@ -365,7 +365,7 @@ def failures(ctx: click.Context, files: tuple[str, ...], as_json: bool, as_csv: 
 @click.argument("wanted", metavar="QUEUEID|MESSAGE-ID")
 @common_options
 @click.pass_context
-def trace(ctx: click.Context, wanted: str, files: tuple[str, ...], as_json: bool, as_csv: bool, top: int,
+def trace(ctx: click.Context, /, wanted: str, files: tuple[str, ...], as_json: bool, as_csv: bool, top: int,
           show_all: bool, show_unparsed: bool, own_addresses: tuple[str, ...], **opts: Any) -> None:
     """Follow one message (queue id or Message-ID) from its smtpd session to 'removed'.
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -184,8 +184,8 @@ class LocalityJudge:
     Decided at report time, so an address learned late still counts for earlier lines.
     """
 
-    def __init__(self, own_addresses: Container[str] = ()) -> None:
-        self.own_ips: set[str] = set(own_addresses)  # type: ignore[arg-type]
+    def __init__(self, own_addresses: Iterable[str] = ()) -> None:
+        self.own_ips: set[str] = set(own_addresses)
 
     def learn(self, host: str, client_name: str, client_ip: str) -> None:
         if host and client_name and client_ip and client_ip not in self.own_ips:

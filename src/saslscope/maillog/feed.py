@@ -124,7 +124,7 @@ class Feeder:
             event = parse(line)
             if event is None:
                 ignored += 1
-            elif type(event) is Unparsed:
+            elif isinstance(event, Unparsed):
                 counts.unparsed += 1
                 if len(self.unparsed) < self.unparsed_limit:
                     self.unparsed.append(UnparsedLine(source, number, excerpt(line), event.reason, len(line)))

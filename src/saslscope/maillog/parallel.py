@@ -160,7 +160,7 @@ def merge(outcomes: list[ChunkResult], locality: LocalityJudge) -> Results:
                 carried_had = carried_sessions.pop(key, False)
                 had = start.had_messages or carried_had
                 if start.ended and start.auth is not None and start.auth[0] > 0 and not had:
-                    merged.auth_only.append(_auth_only_record(start))
+                    merged.auth_only.append(_auth_only_record(start, start.auth))
             for qid, seen in boundary.message_starts.items():
                 message = carried_messages.pop(qid, None)
                 if message is None:
@@ -185,9 +185,8 @@ def merge(outcomes: list[ChunkResult], locality: LocalityJudge) -> Results:
     return merged
 
 
-def _auth_only_record(start: SessionStart) -> AuthOnlySession:
-    return AuthOnlySession(None, start.end, start.client_name, start.client_ip, start.host, start.service,
-                           start.auth, None)
+def _auth_only_record(start: SessionStart, auth: tuple[int, int]) -> AuthOnlySession:
+    return AuthOnlySession(None, start.end, start.client_name, start.client_ip, start.host, start.service, auth, None)
 
 
 class RecordingYearTracker(YearTracker):

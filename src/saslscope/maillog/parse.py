@@ -320,7 +320,7 @@ class LineParser:
             m = REPEATED_RE.match(msg)
             if m is not None:
                 event = self.message(time, host, prog, pid, m.group(2))
-                if event is None or type(event) is Unparsed:
+                if event is None or isinstance(event, Unparsed):
                     return event
                 return ev.Repeated(event.time, event.host, event.program, event.pid, event, int(m.group(1)))
         info = self.program(prog)
@@ -484,9 +484,10 @@ def _client_line(time: datetime | None, host: str, prog: str, pid: int, msg: byt
         else:
             values[current] += b", " + key + b"=" + value  # type: ignore[operator]
     name, addr = split_namaddr(client)
-    fields = [None if value is None else value.decode("utf-8", "replace") for value in values]
-    return ev.ClientLine(time, host, prog, pid, head.decode("utf-8", "replace"), name, addr, *fields,
-                         oddity=oddity)
+    method, username, sender, orig_queue_id, orig_client = (
+        None if value is None else value.decode("utf-8", "replace") for value in values)
+    return ev.ClientLine(time, host, prog, pid, head.decode("utf-8", "replace"), name, addr, method, username,
+                         sender, orig_queue_id, orig_client, oddity)
 
 
 # ---------------------------------------------------------------------- rejects
@@ -601,7 +602,7 @@ def _sasl_fields_at(tail: bytes, start: int) -> dict[str, bytes] | None:
 
 
 # ---------------------------------------------------------------------- delivery agents
-def delivery_parts(rest: bytes) -> tuple[bytes, bytes, dict[str, bytes], bytes] | None:
+def delivery_parts(rest: bytes) -> tuple[bytes, bytes, dict[bytes, bytes], bytes] | None:
     """log_adhoc.c: ``to=<r>[, orig_to=<o>], relay=.., [conn_use=..,] delay=.., delays=..,
     dsn=.., status=WORD (detail)`` -> (recipient, status, fields, detail), None if not that.
 

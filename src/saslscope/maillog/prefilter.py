@@ -164,7 +164,7 @@ class Prefilter:
                     program = programs[service] = (service + b"smtpd").decode("utf-8", "replace")
                 event = smtpd_event(times.bsd(ts) if ts[:1].isalpha() else times.rfc3339(ts), host_name, program,
                                     int(pid), body[:-1] if body[-1:] == b"\r" else body)
-                if type(event) is not Unparsed:       # unparsed lines go the full way, to be listed
+                if not isinstance(event, Unparsed):       # unparsed lines go the full way, to be listed
                     fast_lane += 1
                     on_event(event, 0, None)
                     continue

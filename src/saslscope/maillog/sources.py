@@ -24,7 +24,7 @@ import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, cast
 
 BLOCK_SIZE = 1 << 20
 STDIN = "-"
@@ -69,6 +69,14 @@ def long_lines_message(count: int) -> str:
 
 class _Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
+
+
+class Stream(Protocol):
+    """What a (decompressing) input offers: read, and close."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
 
 
 class _ZstdReader:
@@ -120,17 +128,17 @@ class _ZstdReader:
 
 
 # magic bytes -> (name, wrapper)
-_MAGIC: list[tuple[bytes, str, Callable[[BinaryIO], BinaryIO]]] = [
-    (b"\x1f\x8b", "gzip", lambda raw: gzip.GzipFile(fileobj=raw)),  # type: ignore[list-item]
-    (b"BZh", "bzip2", lambda raw: bz2.BZ2File(raw)),  # type: ignore[list-item]
-    (b"\xfd7zXZ\x00", "xz", lambda raw: lzma.LZMAFile(raw)),  # type: ignore[list-item]
-    (b"\x28\xb5\x2f\xfd", "zstd", _ZstdReader),  # type: ignore[list-item]
+_MAGIC: list[tuple[bytes, str, Callable[[io.BufferedReader], Stream]]] = [
+    (b"\x1f\x8b", "gzip", lambda raw: gzip.GzipFile(fileobj=raw)),
+    (b"BZh", "bzip2", lambda raw: bz2.BZ2File(raw)),
+    (b"\xfd7zXZ\x00", "xz", lambda raw: lzma.LZMAFile(raw)),
+    (b"\x28\xb5\x2f\xfd", "zstd", _ZstdReader),
 ]
 
 
-def open_log(raw: BinaryIO) -> tuple[BinaryIO, str | None]:
+def open_log(raw: BinaryIO) -> tuple[Stream, str | None]:
     """Wrap ``raw`` in a decompressor if its first bytes are a known magic number."""
-    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
+    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(cast(io.RawIOBase, raw))
     head = buffered.peek(6)[:6]
     for magic, name, wrap in _MAGIC:
         if head.startswith(magic):
@@ -216,7 +224,7 @@ def check_readable(paths: Iterable[str]) -> None:
             raise LogInputError(f"{path}: {exc.strerror or exc}") from exc
 
 
-def _read_blocks(stream: BinaryIO, name: str, warnings: Warnings,
+def _read_blocks(stream: Stream, name: str, warnings: Warnings,
                  consumed: Callable[[], int] | None = None) -> Iterator[bytes]:
     """Raw blocks (cut anywhere) of one stream. ``consumed`` tells how many compressed bytes
     were read so far, for the decompression-ratio check."""
@@ -308,19 +316,20 @@ def whole_lines(blocks: Iterable[bytes], warnings: Warnings) -> Iterator[bytes]:
 def iter_blocks(path: str, warnings: Warnings) -> Iterator[bytes]:
     """Yield blocks of whole lines (each ending with ``\\n``, none over LINE_CAP) from one file or stdin."""
     if path == STDIN:
-        stream, kind = open_log(sys.stdin.buffer)  # type: ignore[arg-type]
-        consumed = None
-        close = False
-    else:
+        stream, _ = open_log(sys.stdin.buffer)
+        yield from whole_lines(_read_blocks(stream, path, warnings), warnings)
+        return
+    try:
+        raw = open(path, "rb")
+    except OSError as exc:
+        raise LogInputError(f"{path}: {exc.strerror or exc}") from exc
+    with raw:
         try:
-            raw = io.BufferedReader(open(path, "rb", buffering=0))
-            stream, kind = open_log(raw)  # type: ignore[arg-type]
+            stream, kind = open_log(raw)
         except OSError as exc:
             raise LogInputError(f"{path}: {exc.strerror or exc}") from exc
-        consumed = raw.tell if kind is not None else None
-        close = True
-    try:
-        yield from whole_lines(_read_blocks(stream, path, warnings, consumed), warnings)
-    finally:
-        if close:
+        try:
+            # raw.tell(): the compressed bytes the decompressor consumed, for the ratio check
+            yield from whole_lines(_read_blocks(stream, path, warnings, raw.tell if kind else None), warnings)
+        finally:
             stream.close()

@@ -19,7 +19,7 @@ import pickle
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone, tzinfo
 from operator import attrgetter
-from typing import Any
+from typing import Any, cast
 
 from saslscope.maillog import events as ev
 from saslscope.maillog.correlate import AuthOnlySession, Boundary, Failure, Login, Message, Results, SessionStart
@@ -84,7 +84,7 @@ class _TimeTable:
         zone_column = []
         for zone in map(attrgetter("tzinfo"), stamps):
             # timezone objects are equal whatever their name; their init args tell them apart
-            key = zone.__getinitargs__() if type(zone) is timezone else zone    # type: ignore[union-attr]
+            key = cast(Any, zone).__getinitargs__() if type(zone) is timezone else zone
             position = zone_positions.get(key)
             if position is None:
                 position = zone_positions[key] = len(zones)
@@ -155,9 +155,9 @@ def _unpack(data: bytes) -> ChunkResult:
      long_lines, first_stamp, years) = marshal.loads(data)
     zones, open_messages, counts, unparsed = pickle.loads(objects)
     times = _unpack_times(time_columns, zone_column, folded, zones)
-    res = Results(**{name: _unpack_records(columns, record_type, times)
-                     for (name, record_type), columns in zip(RECORD_TYPES.items(), records)})
-    res.sasl_messages = sasl_messages
+    res = Results(sasl_messages=sasl_messages)
+    for (name, record_type), columns in zip(RECORD_TYPES.items(), records):
+        setattr(res, name, _unpack_records(columns, record_type, times))
     boundary = None
     if boundary_parts is not None:
         session_keys, session_starts, queue_ids, message_starts, open_sessions = boundary_parts
