@@ -54,7 +54,7 @@ _CLEANUP_MESSAGE_ID = rb"cleanup\[\d+\]: " + QUEUE_ID + rb": (?:resent-)?message
 # shape parse.delivery_parts reads (a recipient without ">", server-written key=value fields),
 # all possessive: linear in the line's length whatever it holds
 _DELIVERY = (rb"(?:smtp|lmtp|local|virtual|pipe|error|discard|retry|qmgr)\[\d+\]: " + QUEUE_ID
-             + rb": to=<[^\n>]*+>, (?:[a-z_]++=[^,\n]*+, )*+status=\w++(?: \([^\n]*+)?")
+             + rb": to=<[^\n>]*+>, (?:(?!status=)[a-z_]++=[^,\n]*+, )*+status=\w++(?: \([^\n]*+)?")
 # postscreen's per-connection chatter
 _POSTSCREEN = (rb"postscreen\[\d+\]: (?:CONNECT from |PASS NEW |PASS OLD |DNSBL rank |PREGREET |HANGUP |"
                rb"DISCONNECT |COMMAND |BARE NEWLINE |NON-SMTP COMMAND |WHITELISTED |ALLOWLISTED |BLACKLISTED |"

@@ -242,7 +242,7 @@ def _read_blocks(stream: Stream, name: str, warnings: Warnings,
             if not warned and produced >= _RATIO_FLOOR and produced > SUSPICIOUS_RATIO * max(1, consumed()):  # type: ignore[misc]
                 warned = True
                 warnings.add(f"{name}: decompresses to over {SUSPICIOUS_RATIO} times its size "
-                             f"({produced >> 20} MiB from {consumed() >> 10} KiB so far): "  # type: ignore[misc]
+                             f"({produced >> 20} MiB from {consumed()} bytes so far): "  # type: ignore[misc]
                              f"a decompression bomb or a damaged file; lines are capped at "
                              f"{LINE_CAP // 1024} KiB")
             yield block
