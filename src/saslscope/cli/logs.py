@@ -356,7 +356,7 @@ def failures(ctx: click.Context, /, files: tuple[str, ...], as_json: bool, as_cs
         _table(console, "Postfix AUTH failures by user name", ["username", "count", "client IPs", "methods"],
                [[f["username"] or "(not logged)", f["count"], f["client_ips"], f["methods"]]
                 for f in by_user[:limit]], len(by_user), limit)
-        _dovecot_failures(console, analysis.summary()["dovecot"]["failures"], limit)
+        _dovecot_failures(console, analysis.dovecot()["failures"], limit)
 
     _emit(ctx, data, data["by_ip"], as_json, as_csv, render)
 

@@ -28,7 +28,7 @@ from saslscope.maillog.narrow import narrow
 from saslscope.maillog.options import AnalyzeOptions, ids
 from saslscope.maillog.parse import LineParser
 from saslscope.maillog.prefilter import Prefilter
-from saslscope.maillog.rows import FailuresReport, LoginRow, SummaryReport, TraceRow
+from saslscope.maillog.rows import DovecotReport, FailuresReport, LoginRow, SummaryReport, TraceRow
 from saslscope.maillog.sources import STDIN, Warnings, check_readable, expand
 
 Paths = Iterable[str | os.PathLike[str]]
@@ -73,6 +73,10 @@ class Summary(_Traced):
 
     def failures(self) -> FailuresReport:
         return report.failures(self)
+
+    def dovecot(self) -> DovecotReport:
+        """Dovecot's logins and failures (also under ``"dovecot"`` in :meth:`summary`)."""
+        return report.dovecot(self)
 
 
 @dataclass

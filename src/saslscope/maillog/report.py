@@ -113,7 +113,7 @@ def summary(analysis: Analysed) -> SummaryReport:
         "failures_by_ip": _failures_by_ip(analysis),
         "auth_only_sessions": [_auth_only(analysis, s) for s in sorted(res.auth_only, key=_auth_only_order)],
         "rejects_with_sasl": [_reject(r) for r in res.rejects_with_sasl],
-        "dovecot": _dovecot(analysis),
+        "dovecot": dovecot(analysis),
         "warnings": analysis.warnings,
     }
     if analysis.assumed_year is not None:
@@ -208,7 +208,7 @@ def _failures_by_username(analysis: Analysed) -> list[FailuresByUserRow]:
     return _failures_by(analysis, "username")  # type: ignore[return-value]
 
 
-def _dovecot(analysis: Analysed) -> DovecotReport:
+def dovecot(analysis: Analysed) -> DovecotReport:
     logins: dict[tuple[str, str], dict[str, Any]] = defaultdict(lambda: {"count": 0, "methods": set(), "ips": set()})
     failures: Counter[tuple[str, str]] = Counter()
     for d in analysis.results.dovecot:
