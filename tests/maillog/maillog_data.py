@@ -25,3 +25,14 @@ def without_times(data):
 @pytest.fixture
 def data_dir() -> Path:
     return DATA
+
+
+def iter_lines(paths, warnings=None):
+    """``(source, line_number, line)`` of every line of every input, as the pipeline reads them."""
+    from saslscope.maillog.feed import numbered
+    from saslscope.maillog.sources import Warnings, expand, iter_blocks
+
+    warnings = warnings if warnings is not None else Warnings()
+    for path in expand(paths, warnings):
+        for number, line in numbered(iter_blocks(path, warnings), None, None):
+            yield path, number, line[:-1] if line.endswith(b"\r") else line

@@ -32,9 +32,9 @@ def test_lab_logins_failures_and_sessions():
 
 
 def test_a_login_without_a_message_is_reported_as_auth_only():
-    lines = log_lines("lab-postfix-3.7.log")[:2] + [
-        "Nov 28 12:41:29 mail postfix/submission/smtpd[16664]: disconnect from localhost[127.0.0.1] "
-        "ehlo=2 starttls=1 auth=1 quit=1 commands=5"]
+    lines = [*log_lines("lab-postfix-3.7.log")[:2],
+             "Nov 28 12:41:29 mail postfix/submission/smtpd[16664]: disconnect from localhost[127.0.0.1] "
+             "ehlo=2 starttls=1 auth=1 quit=1 commands=5"]
     s = analyze(lines=lines).summary()
     assert s["users"] == []
     [only] = s["auth_only_sessions"]

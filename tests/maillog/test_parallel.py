@@ -4,35 +4,46 @@ log is cut (sessions and messages crossing the cut are joined by the merge)."""
 from __future__ import annotations
 
 import io
+import itertools
 import random
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from saslscope.maillog import analyze, parallel
-from saslscope.maillog import events as ev
-from saslscope.maillog.analysis import LineCounts, UnparsedLine, analyze_chunks
-from saslscope.maillog.correlate import (AuthOnlySession, Boundary, Failure, LocalityJudge, Login, Message, Results,
-                                         Session, SessionStart)
+from saslscope.maillog import events as ev, parallel, summarize, wire
+from saslscope.maillog.analysis import _summarize_chunks
+from saslscope.maillog.correlate import (
+    AuthOnlySession,
+    Boundary,
+    Failure,
+    Login,
+    Message,
+    Results,
+    Session,
+    SessionStart,
+)
+from saslscope.maillog.feed import LineCounts, UnparsedLine
+from saslscope.maillog.options import AnalyzeOptions
+from saslscope.maillog.sources import Warnings
 
 from maillog_data import DATA, without_times
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-import genlog  # noqa: E402
+import genlog
 
 
 def cut_summary(path: Path, cuts: list[int]) -> dict:
     size = path.stat().st_size
     bounds = [0, *cuts, size]
-    chunks = [parallel.Chunk(str(path), a, b) for a, b in zip(bounds, bounds[1:])]
-    analysis = analyze_chunks(chunks, 2, [str(path)], None, None, None, LocalityJudge(), 1000, None)
+    chunks = [parallel.Chunk(str(path), a, b) for a, b in itertools.pairwise(bounds)]
+    analysis = _summarize_chunks(chunks, [str(path)], AnalyzeOptions(jobs=2), None, Warnings())
     return analysis.summary() | {"unparsed_lines": [(u.line_number, u.text) for u in analysis.unparsed]}
 
 
 def one_process(path: Path) -> dict:
-    analysis = analyze([path], only="summary")
+    analysis = summarize([path])
     return analysis.summary() | {"unparsed_lines": [(u.line_number, u.text) for u in analysis.unparsed]}
 
 
@@ -77,7 +88,7 @@ def test_plan_cuts_big_files_at_line_ends(tmp_path, monkeypatch):
     data = path.read_bytes()
     assert all(data[c.start - 1:c.start] == b"\n" for c in chunks[1:])
     # and analyze() uses them, with the same answer as one process
-    assert analyze([path], only="summary", jobs=3).summary() == analyze([path], only="summary").summary()
+    assert summarize([path], jobs=3).summary() == summarize([path]).summary()
     assert parallel.plan([str(path)], 1) == []
 
 
@@ -92,8 +103,8 @@ def test_rotated_set_one_file_per_process(tmp_path, monkeypatch):
     (tmp_path / "maillog.1").write_text("".join(lines[800:1600]))
     (tmp_path / "maillog").write_text("".join(lines[1600:]))
     assert len(parallel.plan(sorted(str(p) for p in tmp_path.iterdir()), 2)) == 3
-    expected = analyze(lines=[ln.rstrip("\n") for ln in lines], only="summary").summary()
-    got = analyze([tmp_path], only="summary", jobs=2).summary()
+    expected = summarize(lines=[ln.rstrip("\n") for ln in lines]).summary()
+    got = summarize([tmp_path], jobs=2).summary()
     expected["sources"] = got["sources"]
     assert got == expected
 
@@ -122,7 +133,7 @@ def test_a_session_ended_in_a_middle_chunk_is_not_carried_to_the_next(tmp_path):
 def test_wire_format_round_trip():
     tokyo = datetime(2026, 11, 28, 12, 0, 0, 123456, tzinfo=timezone(timedelta(hours=9)))
     utc_named = datetime(2026, 11, 28, 3, 0, 0, tzinfo=timezone(timedelta(0), "UTC"))   # astimezone()'s kind
-    utc = datetime(2026, 11, 28, 3, 0, 0, tzinfo=timezone.utc)        # the same instant as both others
+    utc = datetime(2026, 11, 28, 3, 0, 0, tzinfo=UTC)        # the same instant as both others
     india = datetime(2026, 11, 28, 8, 30, tzinfo=timezone(timedelta(hours=5, minutes=30), "IST"))
     results = Results(
         logins=[Login(tokyo, "jürgen@exämple.jp", "PLAIN", "unknown", "IPv6:2001:db8::1", "mail",
@@ -149,11 +160,11 @@ def test_wire_format_round_trip():
         message_starts={"DEF": None, "123": Message("123", utc, sender="f@x", size=100, nrcpt=None)},
         open_sessions={("mail", "postfix/smtpd", 9): (True, False)},
         open_messages=[open_message])
-    outcome = parallel.ChunkResult(results, boundary, {"192.0.2.1"}, LineCounts(10, 7, 1, 2, 0),
-                                   [UnparsedLine("maillog", 3, "Nov 28 ö", "unknown")], ["a warning"], (11, 28),
-                                   (2026, 11))
+    outcome = wire.ChunkResult(results, boundary, {"192.0.2.1"}, LineCounts(10, 7, 1, 2, 0),
+                               [UnparsedLine("maillog", 3, "Nov 28 ö", "unknown", 9)], ["a warning"], 4, (11, 28),
+                               (2026, 11))
 
-    got = parallel.unpack(parallel.pack(outcome))
+    got = wire.unpack(wire.pack(outcome))
 
     # repr shows each datetime's fields and zone (== would call the three 03:00 UTC instants equal)
     assert repr(got.results) == repr(results)
@@ -194,6 +205,6 @@ def test_progress_counts_every_byte_as_the_workers_read_it(tmp_path, monkeypatch
     log.write_text(out.getvalue())
     assert len(parallel.plan([str(log)], 2)) == 2
     reported: list[int] = []
-    got = analyze([log], only="summary", jobs=2, progress=reported.append).summary()
+    got = summarize([log], jobs=2, progress=reported.append).summary()
     assert sum(reported) == log.stat().st_size and all(n > 0 for n in reported)
-    assert got["lines"] == analyze([log], only="summary", jobs=1).summary()["lines"]
+    assert got["lines"] == summarize([log], jobs=1).summary()["lines"]

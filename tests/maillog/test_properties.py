@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 from saslscope.maillog import analyze
 from saslscope.maillog.parse import LineParser, Unparsed
-from saslscope.maillog.sources import Warnings, iter_lines
+from saslscope.maillog.sources import Warnings
+
+from maillog_data import iter_lines
 
 PREFIXES = ["", "Sep 17 12:49:26 mail postfix/smtpd[1]: ", "Sep 17 12:49:26 mail postfix/cleanup[2]: C3CD21F3E90: ",
             "2026-11-28T12:00:00Z mail postfix/qmgr[3]: C3CD21F3E90: ", "Sep 17 12:49:26 mail dovecot: imap-login: ",

@@ -7,11 +7,11 @@ standard-library code, e.g. the TAI64N label), never copied from this parser's o
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from saslscope.maillog import analyze
+from saslscope.maillog import analyze, summarize
 from saslscope.maillog.parse import LineParser
 
 from maillog_data import log_lines
@@ -41,7 +41,7 @@ def test_every_line_is_understood():
 def test_daemontools_tai64n_label_gives_the_time():
     line = line_with("method=CRAM-MD5")
     label = line[1:25]                       # "@" + 16 hex digits of seconds + 8 of nanoseconds
-    expected = (datetime.fromtimestamp(int(label[:16], 16) - 2**62 - 10, tz=timezone.utc)
+    expected = (datetime.fromtimestamp(int(label[:16], 16) - 2**62 - 10, tz=UTC)
                 + timedelta(microseconds=int(label[16:], 16) // 1000))
     event = LineParser().parse(line.encode())
     assert event.time == expected
@@ -163,8 +163,8 @@ def test_rsyslog_repeated_message_counts_every_repetition():
     failure = line_with("[69.6.152.7]: SASL PLAIN authentication failed")
     head, _, message = failure.partition("postfix/smtpd[3227]: ")
     repeated = f"{head}postfix/smtpd[3227]: message repeated 2 times: [ {message}]"
-    for only in (None, "summary"):
-        s = analyze(lines=[failure, repeated], only=only).summary()
+    for run in (analyze, summarize):
+        s = run(lines=[failure, repeated]).summary()
         assert (s["auth_failures"], s["failures_by_ip"][0]["count"]) == (3, 3)
         assert s["lines"]["parsed"] == 2 and s["lines"]["unparsed"] == 0
     unknown = f"{head}postfix/smtpd[3227]: message repeated 2 times: [ no such smtpd line]"
@@ -193,7 +193,7 @@ def test_journal_json_entry():
     event = LineParser().parse(line_with('"_HOSTNAME":"andres","_EXE":"/usr/lib/postfix/bin/smtpd"').encode())
     assert (event.host, event.program, event.pid, event.client_ip, event.action) == (
         "andres", "postfix/smtpd", 314894, "91.92.41.82", "reject")
-    assert event.time == datetime.fromtimestamp(1789228152650438 / 1_000_000, tz=timezone.utc)
+    assert event.time == datetime.fromtimestamp(1789228152650438 / 1_000_000, tz=UTC)
     assert event.fields["to"] == "verify@test.com"
 
 
@@ -237,7 +237,7 @@ def test_postfix_line_relayed_inside_a_container_logging_drivers_line():
     event = LineParser().parse(line_with("postfix/postsuper[3462]").encode())
     # the outer RFC 3339 time (it has a year and a zone), the inner program, pid and host
     assert (event.program, event.pid, event.host) == ("postfix/postsuper", 3462, "feedsubscription")
-    assert event.time == datetime(2026, 10, 4, 16, 55, 13, tzinfo=timezone.utc)
+    assert event.time == datetime(2026, 10, 4, 16, 55, 13, tzinfo=UTC)
 
 
 def test_dovecot_2_3_auth_worker_connection_prefix(summary):

@@ -29,7 +29,7 @@ def login(username: str, ip: str, time: datetime | None, client_name: str = "unk
 
 
 def analysis(results: Results) -> Analysis:
-    return Analysis(LineCounts(), results, LocalityJudge(), scope="summary")
+    return Analysis(LineCounts(), results, LocalityJudge())
 
 
 def test_failure_rows_take_the_first_of_equal_times_and_sort_by_count_then_key() -> None:

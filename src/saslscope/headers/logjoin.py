@@ -21,6 +21,7 @@ from typing import Any
 from saslscope.headers.chain import HeaderAnalysis
 from saslscope.headers.received import Hop
 from saslscope.headers.source import HeaderInputError
+from saslscope.maillog.rows import TraceRow
 
 _QUEUED_AS = re.compile(r"queued as (?P<qid>[0-9A-Za-z]+)")
 
@@ -29,7 +30,7 @@ def _bare_message_id(value: str | None) -> str | None:
     return value.strip().strip("<>") if value else None
 
 
-def _login(trace: dict[str, Any], hop: Hop, next_hop: Hop | None, header_message_id: str | None) -> dict[str, Any]:
+def _login(trace: TraceRow, hop: Hop, next_hop: Hop | None, header_message_id: str | None) -> dict[str, Any]:
     relayed_as = sorted({m["qid"] for r in trace.get("recipients", [])
                          for m in _QUEUED_AS.finditer(r.get("detail") or "")})
     log_message_id = _bare_message_id(trace.get("message_id"))
@@ -53,7 +54,7 @@ def _login(trace: dict[str, Any], hop: Hop, next_hop: Hop | None, header_message
 
 def join_log(analysis: HeaderAnalysis, log_paths: list[str]) -> dict[str, Any]:
     """The log evidence for the authenticated hop(s). Raises HeaderInputError if a log is unreadable."""
-    from saslscope.maillog import LogInputError, analyze
+    from saslscope.maillog import LogInputError, find_traces
 
     candidates = [(number, hop, hop.queue_id) for number, hop in enumerate(analysis.hops, start=1)
                   if hop.authenticated and hop.queue_id]
@@ -66,12 +67,10 @@ def join_log(analysis: HeaderAnalysis, log_paths: list[str]) -> dict[str, Any]:
         joined["hop"] = (analysis.submission_index or 0) + 1
         joined["note"] = "the authenticated hop names no queue id"
         return joined
-    options: dict[str, Any] = {"keep": {queue_id for _, _, queue_id in candidates}}
     dated = [hop.time for _, hop, _ in candidates if hop.time is not None]
-    if dated:
-        options["year"] = dated[0].year          # syslog lines carry no year; the header does
+    year = dated[0].year if dated else None      # syslog lines carry no year; the header does
     try:
-        log = analyze(log_paths, **options)
+        log = find_traces(log_paths, [queue_id for _, _, queue_id in candidates if queue_id], year=year)
     except LogInputError as error:
         raise HeaderInputError(f"cannot use the log: {error}") from None
     header_message_id = _bare_message_id(analysis.summary.get("Message-ID"))

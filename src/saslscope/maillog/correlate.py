@@ -4,7 +4,7 @@
   by (host, program, pid). A line for a key with no open session opens an implicit one (the
   log started mid-session); a ``connect`` on a key that is still open closes the old one.
 * A **message** is one queue file, keyed by queue id until ``removed``. Short queue ids are
-  reused (they are built from the inode number, notes §2), so a ``client=`` line for an id
+  reused (they are built from the inode number, see docs/logs.md), so a ``client=`` line for an id
   that already has one starts a new message, and a line after ``removed`` starts a new one.
 * The ``client=`` line joins the two: it is logged by the session's smtpd process and names
   the queue id.
@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from saslscope.maillog import events as ev
+
+if TYPE_CHECKING:  # pragma: no cover
+    from saslscope.maillog.feed import Listener
 
 RawLine = tuple[int, bytes]   # (sequence number in the input, raw line)
 
@@ -45,17 +48,10 @@ class Session:
     abort: str | None = None
     sasl_method: str | None = None
     sasl_username: str | None = None
+    helo: str | None = None       # from a reject line of the session (Postfix logs it nowhere else)
     messages: list[Message] = field(default_factory=list)
     lines: list[RawLine] | None = None
     continued: bool = False       # may have begun before this chunk of a log cut in pieces
-
-    @property
-    def auth_ok(self) -> int:
-        """Successful AUTH commands: the disconnect counter, else what client= lines prove."""
-        counter = self.commands.get("auth")
-        if counter is not None:
-            return counter[0]
-        return 1 if self.sasl_username else 0
 
 
 @dataclass(slots=True)
@@ -99,10 +95,11 @@ class Message:
     expired: bool = False
     lines: list[RawLine] | None = None
     continued: bool = False       # first seen without its client= line in a later chunk
+    oddity: str | None = None     # why its client= line is unusual (a malformed queue id)
 
     @property
     def authenticated(self) -> bool:
-        """``sasl_username`` proves AUTH; ``sasl_sender`` alone proves nothing (notes §3), nor ANONYMOUS."""
+        """``sasl_username`` proves AUTH; ``sasl_sender`` alone proves nothing (any client may send MAIL FROM AUTH=), nor ANONYMOUS."""
         return bool(self.sasl_username) and (self.sasl_method or "").upper() != "ANONYMOUS"
 
 
@@ -122,6 +119,8 @@ class Login:
     sender: str | None
     recipients: int
     tls: str | None
+    helo: str | None = None
+    oddity: str | None = None
 
 
 @dataclass(slots=True)
@@ -185,13 +184,13 @@ class LocalityJudge:
     Decided at report time, so an address learned late still counts for earlier lines.
     """
 
-    def __init__(self, own_addresses: Container[str] = ()) -> None:
-        self.own_ips: set[str] = set(own_addresses)  # type: ignore[arg-type]
+    def __init__(self, own_addresses: Iterable[str] = ()) -> None:
+        self.own_ips: set[str] = set(own_addresses)
 
     def learn(self, host: str, client_name: str, client_ip: str) -> None:
-        if host and client_name and client_ip and client_ip not in self.own_ips:
-            if client_name.split(".", 1)[0].lower() == host.split(".", 1)[0].lower():
-                self.own_ips.add(client_ip)
+        if (host and client_name and client_ip and client_ip not in self.own_ips
+                and client_name.split(".", 1)[0].lower() == host.split(".", 1)[0].lower()):
+            self.own_ips.add(client_ip)
 
     def is_local(self, host: str, client_name: str, client_ip: str) -> bool:
         if client_ip in self.own_ips or is_loopback(client_ip):
@@ -247,7 +246,7 @@ def login_of(message: Message) -> Login | None:
     return Login(message.received or message.first, message.sasl_username or "", message.sasl_method or "",
                  message.client_name, message.client_ip, message.host, message.program, message.queue_id,
                  message.message_id, message.sender, message.nrcpt or len(message.recipients),
-                 session.tls if session else None)
+                 session.tls if session else None, session.helo if session else None, message.oddity)
 
 
 def auth_only_of(session: Session) -> AuthOnlySession | None:
@@ -266,10 +265,12 @@ class Correlator:
     """
 
     def __init__(self, locality: LocalityJudge, keep: bool | Container[str] | None = None,
-                 continues: bool = False) -> None:
+                 continues: bool = False, listener: Listener | None = None) -> None:
         """``continues``: this is a later chunk of a log cut in pieces; what may have begun
-        before it is not concluded here but left in :attr:`boundary` for the merge."""
+        before it is not concluded here but left in :attr:`boundary` for the merge.
+        ``listener`` is told of every session and message as it closes."""
         self.locality = locality
+        self.listener = listener
         self.continues = continues
         self.boundary = Boundary()
         self.seen_sessions: set[tuple[str, str, int]] = set()
@@ -310,6 +311,8 @@ class Correlator:
         record = auth_only_of(session)
         if record is not None:
             self.results.auth_only.append(record)
+        if self.listener is not None:
+            self.listener.session_closed(session, record)
 
     # ------------------------------------------------------------------ messages
     def _message(self, qid: str, e: ev.Event) -> Message:
@@ -334,6 +337,8 @@ class Correlator:
         login = login_of(message)
         if login is not None:
             self.results.logins.append(login)
+        if self.listener is not None:
+            self.listener.message_closed(message, login)
         keep = self.keep
         if keep is True or (keep and (message.queue_id in keep or (message.message_id or "") in keep)):
             self.results.traced.append(message)
@@ -396,7 +401,9 @@ class Correlator:
     def _on_reject(self, e: ev.Reject, seq: int, raw: bytes | None) -> bool:
         if e.fields.get("sasl_username"):
             self.results.rejects_with_sasl.append(e)
-        self._keep_session_line(self._session(e), seq, raw)
+        session = self._session(e)
+        session.helo = e.fields.get("helo", session.helo)
+        self._keep_session_line(session, seq, raw)
         return True
 
     def _on_session_note(self, e: ev.SessionNote, seq: int, raw: bytes | None) -> bool:
@@ -447,7 +454,7 @@ class Correlator:
         message.host, message.program = e.host, e.program
         message.client_name, message.client_ip = e.client_name, e.client_ip
         message.sasl_method, message.sasl_username, message.sasl_sender = e.sasl_method, e.sasl_username, e.sasl_sender
-        message.orig_queue_id, message.orig_client = e.orig_queue_id, e.orig_client
+        message.orig_queue_id, message.orig_client, message.oddity = e.orig_queue_id, e.orig_client, e.oddity
         if e.sasl_username:
             session.sasl_method, session.sasl_username = e.sasl_method, e.sasl_username
         self.locality.learn(e.host, e.client_name, e.client_ip)

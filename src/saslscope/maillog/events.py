@@ -76,6 +76,7 @@ class ClientLine(Event):
     sasl_sender: str | None = None
     orig_queue_id: str | None = None
     orig_client: str | None = None
+    oddity: str | None = None        # why this line is unusual but still evidence (a malformed queue id)
 
 
 @dataclass(slots=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 
 from saslscope.maillog import events as ev
 from saslscope.maillog.parse import LineParser
@@ -58,12 +59,12 @@ def _tokens_from(line: bytes, parser: LineParser, ids: set[str]) -> set[bytes]:
 
 
 def narrow(paths: list[str], wanted: Iterable[str], warnings: Warnings, year: int | None = None,
-           syslog_name: str | None = None) -> list[tuple[str, int, bytes]]:
+           syslog_name: str | None = None, now: datetime | None = None) -> list[tuple[str, int, bytes]]:
     """The lines of the wanted messages (queue ids or Message-IDs) and of their sessions."""
     ids = {w.strip().strip("<>") for w in wanted}
     tokens = {i.encode() for i in ids}
     for _ in range(MAX_PASSES):
-        parser = LineParser(year=year, syslog_name=syslog_name)
+        parser = LineParser(year=year, syslog_name=syslog_name, now=now)
         lines = list(_lines_naming(paths, tokens, warnings))
         new: set[bytes] = set()
         for _, _, line in lines:

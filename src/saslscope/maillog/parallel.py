@@ -6,45 +6,38 @@ a rotated set. Every chunk after the first runs its correlator with ``continues=
 session or message that may have begun in the previous chunk is not concluded there but
 described in a :class:`~saslscope.maillog.correlate.Boundary`; the merge joins it with what
 the previous chunk left open, exactly as one process reading everything would have.
-Only for ``analyze(..., only="summary")`` (summary, failures): those need no raw lines and no
+Only for :func:`saslscope.maillog.summarize` (summary, failures): those need no raw lines and no
 line-by-line state beyond sessions and messages. tests/maillog/test_parallel.py cuts logs
 at every line and checks the result equals the one-process analysis.
 
-A worker sends its result back as one bytes object (:func:`pack`), not as pickled records.
+A worker sends its result back as one bytes object (:mod:`.wire`), not as pickled records.
 The year of BSD timestamps is followed from chunk to chunk (:func:`run`).
 """
 
 from __future__ import annotations
 
 import functools
-import marshal
+import itertools
 import multiprocessing
 import os
-import pickle
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields, replace
-from datetime import datetime, timezone, tzinfo
-from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
 
-from saslscope.maillog import events as ev
-from saslscope.maillog.correlate import (AuthOnlySession, Boundary, Correlator, Failure, LocalityJudge, Login,
-                                         Message, Results, SessionStart, login_of)
-from saslscope.maillog.gcpause import cyclic_gc_paused
+from saslscope.maillog.correlate import AuthOnlySession, Correlator, LocalityJudge, Message, Results, SessionStart, login_of
+from saslscope.maillog.feed import Feeder, numbered
 from saslscope.maillog.parse import LineParser
 from saslscope.maillog.prefilter import Prefilter
-from saslscope.maillog.sources import BLOCK_SIZE, Warnings, iter_blocks, open_log
-from saslscope.maillog.timestamps import BSD_RE, MONTHS, YearTracker, parse_rfc3339
-
-if TYPE_CHECKING:  # pragma: no cover
-    from saslscope.maillog.analysis import LineCounts, UnparsedLine
+from saslscope.maillog.sources import BLOCK_SIZE, Warnings, open_log, whole_lines
+from saslscope.maillog.syslog import STAMP_RE
+from saslscope.maillog.timestamps import MONTHS, YearTracker, parse_rfc3339
+from saslscope.maillog.wire import RECORD_TYPES, ChunkResult, YearState, pack, unpack
 
 MIN_CHUNK = 16 << 20          # smaller inputs are not worth a process
-
-YearState = tuple[int | None, int]     # a YearTracker's (year, last_month)
 
 
 @dataclass(frozen=True)
@@ -52,24 +45,6 @@ class Chunk:
     path: str
     start: int | None = None     # byte range of an uncompressed file; None: the whole file
     end: int | None = None
-
-
-@dataclass
-class ChunkResult:
-    results: Results
-    boundary: Boundary | None
-    own_ips: set[str]
-    counts: LineCounts
-    unparsed: list[UnparsedLine]               # line numbers counted from the chunk's start
-    warnings: list[str]
-    first_stamp: tuple[int, int] | None        # (month, day) of the first BSD stamp read
-    years: YearState                           # where the chunk left the year inference
-
-
-# the Results lists (traced stays empty: chunks never keep raw lines) and their record types
-RECORD_TYPES: dict[str, type] = {
-    "logins": Login, "failures": Failure, "auth_only": AuthOnlySession, "dovecot": ev.DovecotLogin,
-    "dovecot_failures": ev.DovecotAuthFailure, "rejects_with_sasl": ev.Reject}
 
 
 @dataclass
@@ -103,84 +78,80 @@ def plan(paths: list[str], jobs: int) -> list[Chunk]:
             if cuts[-1] < position < size:
                 cuts.append(position)
     cuts.append(size)
-    return [Chunk(path, a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
+    return [Chunk(path, a, b) for a, b in itertools.pairwise(cuts) if b > a]
 
 
-def _range_blocks(chunk: Chunk, warnings: Warnings):
-    if chunk.start is None:
-        yield from iter_blocks(chunk.path, warnings)
-        return
+def _raw_range(chunk: Chunk) -> Iterator[bytes]:
     with open(chunk.path, "rb") as raw:
-        raw.seek(chunk.start)
-        left = chunk.end - chunk.start           # type: ignore[operator]
-        tail = b""
+        raw.seek(chunk.start or 0)
+        left = (chunk.end or 0) - (chunk.start or 0)
         while left > 0:
             block = raw.read(min(BLOCK_SIZE, left))
             if not block:
                 break
             left -= len(block)
-            block = tail + block
-            cut = block.rfind(b"\n") + 1
-            tail = block[cut:]
-            if cut:
-                yield block[:cut]
-        if tail:
-            yield tail + b"\n"
+            yield block
+
+
+def _range_blocks(chunk: Chunk, warnings: Warnings) -> Iterator[bytes]:
+    """Blocks of whole lines of a chunk (cut at the line cap like every input)."""
+    if chunk.start is None:
+        from saslscope.maillog.sources import iter_blocks
+
+        yield from iter_blocks(chunk.path, warnings)
+        return
+    yield from whole_lines(_raw_range(chunk), warnings)
 
 
 def first_stamp(chunk: Chunk) -> tuple[int, int] | None:
     """(month, day) of a chunk's first line, for the year inference across chunks."""
-    warnings = Warnings()
-    for block in _range_blocks(chunk, warnings):
-        head = block[:40]
-        m = BSD_RE.match(head.lstrip(b"<0123456789>"))
-        if m is not None and m.group(1) in MONTHS:
-            return MONTHS[m.group(1)], int(m.group(2))
-        stamp = parse_rfc3339(head)
+    for block in _range_blocks(chunk, Warnings()):
+        m = STAMP_RE.match(block, 0, 64)
+        if m is None:
+            return None
+        if m.group("bsd") is not None:
+            month = MONTHS.get(m.group("bsd")[:3])
+            return (month, int(m.group("bsd")[4:6])) if month else None
+        stamp = parse_rfc3339(m.group("iso"))
         return (stamp.month, stamp.day) if stamp else None
     return None
 
 
 def run_chunk(job: ChunkJob) -> ChunkResult:
     """Analyse one chunk (runs in a worker process) with the same line loop as one process."""
-    from saslscope.maillog.analysis import LineCounts, LineFeeder, numbered   # analysis imports this module
-
     warnings = Warnings()
     locality = LocalityJudge(job.own_addresses)
     correlator = Correlator(locality, None, continues=not job.first)
-    # like the one-process summary (analysis.analyze): no detail events, so a delivery line that
+    # like the one-process summary (analysis.summarize): no detail events, so a delivery line that
     # reaches the parser (the prefilter hands over the lines at block edges) counts no recipient
-    parser = LineParser(year=job.year, syslog_name=job.syslog_name, detail=False)
-    years = parser.times.years = RecordingYearTracker(job.year)
+    years = RecordingYearTracker(job.year)
     years.last_month = job.last_month
+    parser = LineParser(year=job.year, syslog_name=job.syslog_name, detail=False, years=years)
     prefilter = Prefilter(parser, correlator.feed, "summary")
-    counts = LineCounts()
-    unparsed: list = []
+    feeder = Feeder(parser, correlator, job.unparsed_limit)
 
-    def blocks():
+    def blocks() -> Iterator[bytes]:
         for block in _range_blocks(job.chunk, warnings):
             if _bytes_read is not None:
                 with _bytes_read.get_lock():
                     _bytes_read.value += len(block)
             yield block
 
-    LineFeeder(parser, correlator, counts, unparsed, job.unparsed_limit, None, None, False).feed_lines(
-        job.chunk.path, numbered(blocks(), None, prefilter))
-    counts.parsed += prefilter.skipped + prefilter.fast_lane
-    counts.total += prefilter.skipped + prefilter.fast_lane
+    feeder.feed_lines(job.chunk.path, numbered(blocks(), None, prefilter))
+    feeder.count_prefiltered(prefilter)
     if job.last:
         results, boundary = correlator.finish(), correlator.boundary
     else:
         results, boundary = correlator.cut()
-    return ChunkResult(results, boundary, locality.own_ips, counts, unparsed, warnings.messages, years.first,
-                       (years.year, years.last_month))
+    return ChunkResult(results, boundary, locality.own_ips, feeder.counts, feeder.unparsed, warnings.messages,
+                       warnings.long_lines, years.first, (years.year, years.last_month))
 
 
 def merge(outcomes: list[ChunkResult], locality: LocalityJudge) -> Results:
     """Join chunk results in log order, concluding what crossed each cut."""
     merged = Results()
     carried_sessions: dict[tuple[str, str, int], bool] = {}     # open at the cut: had messages
-    carried_messages: dict[str, object] = {}
+    carried_messages: dict[str, Message] = {}
     for index, outcome in enumerate(outcomes):
         res, boundary = outcome.results, outcome.boundary
         locality.own_ips |= outcome.own_ips
@@ -190,14 +161,14 @@ def merge(outcomes: list[ChunkResult], locality: LocalityJudge) -> Results:
                 carried_had = carried_sessions.pop(key, False)
                 had = start.had_messages or carried_had
                 if start.ended and start.auth is not None and start.auth[0] > 0 and not had:
-                    merged.auth_only.append(_auth_only_record(start))
+                    merged.auth_only.append(_auth_only_record(start, start.auth))
             for qid, seen in boundary.message_starts.items():
                 message = carried_messages.pop(qid, None)
                 if message is None:
                     continue
                 if seen is not None and (seen.sender is not None or seen.nrcpt is not None):
-                    message.sender, message.size, message.nrcpt = seen.sender, seen.size, seen.nrcpt  # type: ignore[attr-defined]
-                login = login_of(message)  # type: ignore[arg-type]
+                    message.sender, message.size, message.nrcpt = seen.sender, seen.size, seen.nrcpt
+                login = login_of(message)
                 if login is not None:
                     merged.logins.append(login)
         for name in RECORD_TYPES:
@@ -209,15 +180,14 @@ def merge(outcomes: list[ChunkResult], locality: LocalityJudge) -> Results:
             for message in boundary.open_messages:
                 carried_messages[message.queue_id] = message
     for message in carried_messages.values():
-        login = login_of(message)  # type: ignore[arg-type]
+        login = login_of(message)
         if login is not None:
             merged.logins.append(login)
     return merged
 
 
-def _auth_only_record(start: SessionStart) -> AuthOnlySession:
-    return AuthOnlySession(None, start.end, start.client_name, start.client_ip, start.host, start.service,
-                           start.auth, None)
+def _auth_only_record(start: SessionStart, auth: tuple[int, int]) -> AuthOnlySession:
+    return AuthOnlySession(None, start.end, start.client_name, start.client_ip, start.host, start.service, auth, None)
 
 
 class RecordingYearTracker(YearTracker):
@@ -256,7 +226,7 @@ _bytes_read: Any = None
 
 
 def _share_counter(counter: Any) -> None:
-    global _bytes_read
+    global _bytes_read  # noqa: PLW0603 - a pool initializer's only way to hand a worker the shared counter
     _bytes_read = counter
 
 
@@ -324,142 +294,6 @@ def run(chunks: list[Chunk], jobs: int, year: int | None, now: datetime | None, 
                 outcomes[i] = _read_result(pool.apply(run_one, (work[i],)))
             left = outcomes[i].years
     return outcomes
-
-
-# ------------------------------------------------------------------ the wire between processes
-# A chunk's result is some 60,000 small records (slots dataclasses with datetimes), and the
-# Boundary of a later chunk 90,000 more entries. Pickled, they took 3 s to send on the
-# critical path: pickle memoizes every object and rebuilds each dataclass through a
-# Python-level __reduce__ (1M-line log cut in two: dumps 1.1-1.6 s per chunk in the worker,
-# loads 0.5-1.3 s per chunk in the parent). So a worker sends one bytes object instead:
-# every record list as columns of plain values (str, int, None, tuple, dict) written by
-# marshal, which has no per-object memo, and every datetime as an index into a table of the
-# chunk's distinct datetimes (records of the same second share one), each sent once as
-# integers; pack + unpack take 0.2 + 0.1 s (first chunk) and 0.25 + 0.2 s (second). The few
-# objects with a graph behind them (open messages, unparsed lines) and the time zones are
-# pickled inside it. The cyclic garbage collector is paused meanwhile: every object made is
-# kept, and its passes over them took 0.37 s of a 0.53 s unpack.
-
-_DATETIME_FIELDS = ("year", "month", "day", "hour", "minute", "second", "microsecond")
-
-
-def _field_names(record_type: type) -> tuple[list[str], set[str]]:
-    """A record type's fields in __init__ order, and those holding datetimes."""
-    names = [f.name for f in fields(record_type)]
-    return names, {f.name for f in fields(record_type) if "datetime" in str(f.type)}
-
-
-class _TimeTable:
-    """The distinct datetime objects of a chunk's records; position 0 is None.
-
-    Written with map() and dict builders rather than a loop per value: 150,000 values a chunk.
-    """
-
-    def __init__(self) -> None:
-        self.times: list[datetime | None] = [None]
-        self._positions: dict[int, int] = {id(None): 0}    # by identity: equal instants may differ in zone
-
-    def positions(self, values: list[datetime | None]) -> list[int]:
-        positions, times = self._positions, self.times
-        ids = list(map(id, values))
-        for key, value in dict(zip(ids, values)).items():     # each distinct object once
-            if key not in positions:
-                positions[key] = len(times)
-                times.append(value)       # kept alive, so its id is not reused
-        return list(map(positions.__getitem__, ids))
-
-    def pack(self) -> tuple[list[list[int]], list[int], list[int], list[tzinfo | None]]:
-        """The datetimes as columns of their fields and of zone indexes, the positions whose
-        fold is 1, and the zones."""
-        stamps = self.times[1:]
-        zones: list[tzinfo | None] = []
-        zone_positions: dict[Any, int] = {}
-        zone_column = []
-        for zone in map(attrgetter("tzinfo"), stamps):
-            # timezone objects are equal whatever their name; their init args tell them apart
-            key = zone.__getinitargs__() if type(zone) is timezone else zone    # type: ignore[union-attr]
-            position = zone_positions.get(key)
-            if position is None:
-                position = zone_positions[key] = len(zones)
-                zones.append(zone)
-            zone_column.append(position)
-        folded = [n for n, fold in enumerate(map(attrgetter("fold"), stamps), start=1) if fold]
-        return [list(map(attrgetter(name), stamps)) for name in _DATETIME_FIELDS], zone_column, folded, zones
-
-
-def _unpack_times(columns: list[list[int]], zone_column: list[int], folded: list[int],
-                  zones: list[tzinfo | None]) -> list[datetime | None]:
-    times: list[datetime | None] = [None, *map(datetime, *columns, map(zones.__getitem__, zone_column))]
-    for position in folded:
-        times[position] = times[position].replace(fold=1)    # type: ignore[union-attr]
-    return times
-
-
-def _pack_records(records: list[Any], record_type: type, table: _TimeTable) -> list[list[Any]]:
-    names, time_names = _field_names(record_type)
-    columns = [list(map(attrgetter(name), records)) for name in names]
-    return [table.positions(column) if name in time_names else column for name, column in zip(names, columns)]
-
-
-def _unpack_records(columns: list[list[Any]], record_type: type, times: list[datetime | None]) -> list[Any]:
-    names, time_names = _field_names(record_type)
-    values = [list(map(times.__getitem__, column)) if name in time_names else column
-              for name, column in zip(names, columns)]
-    return list(map(record_type, *values))
-
-
-def pack(outcome: ChunkResult) -> bytes:
-    """A chunk's result as one bytes object for :func:`unpack` (see the wire comment above)."""
-    with cyclic_gc_paused():
-        return _pack(outcome)
-
-
-def unpack(data: bytes) -> ChunkResult:
-    """The :class:`ChunkResult` that :func:`pack` was given (a message begun before the chunk
-    carries only its queue id, sender, size and nrcpt: all the merge reads of it)."""
-    with cyclic_gc_paused():
-        return _unpack(data)
-
-
-def _pack(outcome: ChunkResult) -> bytes:
-    table = _TimeTable()
-    res = outcome.results
-    records = [_pack_records(getattr(res, name), record_type, table) for name, record_type in RECORD_TYPES.items()]
-    boundary = outcome.boundary
-    if boundary is None:
-        boundary_parts = None
-        open_messages: list[Message] = []
-    else:
-        # of a message begun before the chunk, the merge reads only what qmgr's from= line said
-        message_starts = [None if m is None else (m.sender, m.size, m.nrcpt)
-                          for m in boundary.message_starts.values()]
-        boundary_parts = (list(boundary.session_starts),
-                          _pack_records(list(boundary.session_starts.values()), SessionStart, table),
-                          list(boundary.message_starts), message_starts, boundary.open_sessions)
-        open_messages = boundary.open_messages
-    time_columns, zone_column, folded, zones = table.pack()
-    objects = pickle.dumps((zones, open_messages, outcome.counts, outcome.unparsed), pickle.HIGHEST_PROTOCOL)
-    return marshal.dumps((objects, time_columns, zone_column, folded, records, res.sasl_messages, boundary_parts,
-                          outcome.own_ips, outcome.warnings, outcome.first_stamp, outcome.years))
-
-
-def _unpack(data: bytes) -> ChunkResult:
-    (objects, time_columns, zone_column, folded, records, sasl_messages, boundary_parts, own_ips, warnings,
-     first_stamp, years) = marshal.loads(data)
-    zones, open_messages, counts, unparsed = pickle.loads(objects)
-    times = _unpack_times(time_columns, zone_column, folded, zones)
-    res = Results(**{name: _unpack_records(columns, record_type, times)
-                     for (name, record_type), columns in zip(RECORD_TYPES.items(), records)})
-    res.sasl_messages = sasl_messages
-    boundary = None
-    if boundary_parts is not None:
-        session_keys, session_starts, queue_ids, message_starts, open_sessions = boundary_parts
-        boundary = Boundary(
-            dict(zip(session_keys, _unpack_records(session_starts, SessionStart, times))),
-            {qid: None if seen is None else Message(qid, None, sender=seen[0], size=seen[1], nrcpt=seen[2])
-             for qid, seen in zip(queue_ids, message_starts)},
-            open_sessions, open_messages)
-    return ChunkResult(res, boundary, own_ips, counts, unparsed, warnings, first_stamp, years)
 
 
 def _run_chunk_to_file(directory: str, job: ChunkJob) -> str:

@@ -23,37 +23,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from saslscope.maillog import events as ev
-from saslscope.maillog.timestamps import TimestampParser, from_journal_usec, from_tai64n
-
-MAX_LINE = 16384          # longer lines are parsed on their first 16 KiB (syslog caps at 8 KiB)
+from saslscope.maillog.sources import LINE_CAP
+from saslscope.maillog.syslog import FAST_HEADER_RE, HEADER_RE, NESTED_START_RE
+from saslscope.maillog.timestamps import TimestampParser, YearTracker, from_journal_usec, from_tai64n
 
 # ---------------------------------------------------------------- the syslog header
-# <PRI>? then BSD "Mmm dd hh:mm:ss" (space- or zero-padded day; unpadded "Sep 7" in logs
-# that went through space-squeezing tools) or RFC 3339 or a daemontools/multilog TAI64N label
-# ("@400000004c91b044077a9e94"); the BSD time may carry microseconds (journalctl -o
-# short-precise: "Feb 28 10:00:00.123456"); then an optional FreeBSD "<mail.info>", the host (absent in
-# Dovecot's own log_path files and in multilog files), BusyBox syslogd's "mail.info" (Alpine's
-# default syslogd writes facility.level after the host), the program with an optional [pid],
-# then Solaris' optional "[ID 197553 mail.info]".
-SYSLOG_FACILITY = rb"(?:kern|user|mail|daemon|auth|authpriv|syslog|lpr|news|uucp|cron|ftp|local[0-7])"
-HEADER_RE = re.compile(
-    rb"(?:<\d{1,3}>(?:1 )?)?"
-    rb"(?:(?P<ts>[A-Z][a-z]{2} [ 0-3]?\d \d\d:\d\d:\d\d(?P<frac>\.\d{1,9})?|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d[^ ]*)"
-    rb"|@(?P<tai>[0-9a-f]{24})) "
-    rb"(?:<[\w.]+> )?"
-    rb"(?:(?P<host>[^ :\[\]]+) )?"
-    rb"(?:" + SYSLOG_FACILITY + rb"\.(?:emerg|alert|crit|err|error|warn|warning|notice|info|debug) )?"
-    rb"(?P<prog>[^ \[\]:]+)(?:\[(?P<pid>\d*)\])?: "
-    rb"(?:\[ID \d+ [\w.]+\] )?")
+# (its grammar is in .syslog, shared with the prefilter and the chunk planner)
 
-# The start of a syslog line inside another program's message (see LineParser.message).
-NESTED_START_RE = re.compile(rb"[A-Z][a-z]{2} [ 0-3]?\d \d\d:\d\d:\d\d |\d{4}-\d\d-\d\d[T ]\d\d:|<\d{1,3}>")
-
-# The common shape (BSD or postlogd time, host, program[pid]) as one cheap expression; every
-# other shape goes through HEADER_RE. The two agree (tests/maillog/test_properties.py).
-FAST_HEADER_RE = re.compile(rb"([A-Z][a-z]{2} [ 0-3]\d \d\d:\d\d:\d\d) ([^ :\[\]]+) ([^ \[\]:]+)\[(\d*)\]: ")
-
-# notes §2: short ids are upper-case hex (5 chars of microseconds + inode), long ids use a
+# Postfix queue ids (docs/logs.md): short ids are upper-case hex (5 chars of microseconds + inode), long ids use a
 # 52-letter alphabet without vowels and contain a 'z' separator.
 QUEUE_ID = (rb"(?:[0-9A-F]{6,}"
             rb"|[0-9BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz]{10,}z[0-9BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxy]+)")
@@ -66,7 +43,7 @@ TLS_RE = re.compile(rb"(\w+) TLS connection established from ([^ ]+?): (\S+) wit
 # the client is name[addr] (a bare address in logs whose owners masked the names)
 # (Postfix 2.3/2.4 logged no reason: "...: SASL LOGIN authentication failed" ends the line)
 # (the reason, then ", sasl_username=" and the name: cut with partition, see smtpd_event)
-AUTH_FAIL_RE = re.compile(rb"warning: ([^ ]+\[[^\]]*\](?::\d+)?|[0-9A-Fa-f.:]+): SASL (\S*) authentication failed"
+AUTH_FAIL_RE = re.compile(rb"warning: ([^ \[]*\[[^\]]*\](?::\d+)?|[0-9A-Fa-f.:]+): SASL (\S*) authentication failed"
                           rb"(?:: ?|$)")
 ABORT_RE = re.compile(rb"(?:(?:NOQUEUE|" + QUEUE_ID + rb"): )?(lost connection|timeout|too many errors) "
                       rb"after (\S+)(?: \(\d+ bytes\))? from ([^ ]+)")
@@ -74,13 +51,13 @@ ABORT_RE = re.compile(rb"(?:(?:NOQUEUE|" + QUEUE_ID + rb"): )?(lost connection|t
 REJECT_RE = re.compile(rb"(?:(NOQUEUE|" + QUEUE_ID + rb"): )?(reject|reject_warning|warn|hold|discard|filter|"
                        rb"redirect|bcc|prepend|info|milter-reject|milter-discard|milter-hold|proxy-reject|"
                        rb"proxy-accept): (\S+) from ([^ ]+?): (.*)")
-REJECT_FIELD_RE = re.compile(rb"(from|to|proto|helo|sasl_method|sasl_username|sasl_sender)=<?([^ >]*)>?(?: |;|$)")
-COUNTER_RE = re.compile(rb"([a-z-]+)=(\d+)(?:/(\d+))?")
 SASL_FIELDS = (b"sasl_method", b"sasl_username", b"sasl_sender", b"orig_queue_id", b"orig_client")
 SASL_FIELD_INDEX = {key: i for i, key in enumerate(SASL_FIELDS)}
 SASL_KEY_RE = re.compile(rb", (" + b"|".join(SASL_FIELDS) + rb")=")
-QMGR_FROM_RE = re.compile(rb"from=<(.*?)>, size=(\d+)(?:, nrcpt=(\d+))?")     # Postfix < 2.1: no nrcpt
-EXPIRED_RE = re.compile(rb"from=<(.*?)>, status=(?:force-)?expired")     # force-: postsuper -e (3.5+)
+# qmgr: "from=<%s>, size=%ld, nrcpt=%d (queue active)" (Postfix < 2.1: no nrcpt); the sender
+# is the client's text, so the fields are read after the *last* ">, size=" (see _qmgr_from)
+QMGR_FROM_TAIL_RE = re.compile(rb"(\d+)(?:, nrcpt=(\d+))?")
+EXPIRED_TAIL = (b">, status=expired", b">, status=force-expired")     # force-: postsuper -e (3.5+)
 # rsyslog's repeated-message reduction ($RepeatedMsgReduction on, as in Ubuntu's rsyslog.conf):
 # "message repeated 2 times: [ warning: unknown[192.0.2.1]: SASL LOGIN authentication failed: ...]"
 REPEATED_RE = re.compile(rb"message repeated (\d+) times: \[ ?(.*)\]$")
@@ -88,25 +65,27 @@ REPEATED_RE = re.compile(rb"message repeated (\d+) times: \[ ?(.*)\]$")
 # not replayed (the previous line of the host may be one a prefiltered summary never saw)
 LAST_REPEATED_RE = re.compile(rb"(?:<\d{1,3}>)?([A-Z][a-z]{2} [ 0-3]?\d \d\d:\d\d:\d\d) (\S+) "
                               rb"(?:-- MARK --|last message repeated \d+ times?)$")
-DELIVERY_RE = re.compile(rb"to=<(.*?)>, (.*?)status=(\w+)(?: \((.*)\))?$")
-KV_RE = re.compile(rb"(\w+)=([^,]*)(?:, |$)")
+# an address as Postfix >= 3.5 logs it (info_log_address_format=external): a local part with
+# special characters is a quoted string, so a ">, " inside it is text, not the field's end
+QUOTED_LOCAL_RE = re.compile(rb'"(?:[^"\\]|\\.)*+"')
+FIELD_KEY_RE = re.compile(rb"[a-z_]+")
 NOTIFY_RE = re.compile(rb"(sender|postmaster) (non-delivery|delivery status|delay|success) notification: (\S+)")
 PICKUP_RE = re.compile(rb"uid=(\d+) from=<(.*?)>")
 MILTER_SESSION_RE = re.compile(rb"\]\((\d+)\)")
 
+# anchored at the start of the message: a login line's text names the service first (an
+# auth process line that merely contains "imap-login: Login:" in its user name is no login)
 DOVECOT_LOGIN_RE = re.compile(
-    rb"(?:(?P<service>[a-z0-9]+)-login: )(?:Info: )?(?P<what>Login aborted|Aborted login|Logged in|Login|"
+    rb"(?P<service>[a-z0-9]+)-login: (?:Info: )?(?P<what>Login aborted|Aborted login|Logged in|Login|"
     rb"Disconnected)(?P<why>[^:]*): (?:(?P<extra>[^:=]*?): )?(?P<fields>.*)")
 DOVECOT_AUTH_RE = re.compile(
     rb"auth(?:-worker)?(?:\([^)]*\))?(?:<\d+>)?: (?:Info: |Debug: |Error: )?(?:conn unix:[^:]*: )?"
     rb"(?:auth-worker<\d+>: )?(?:request \[\d+\]: )?(?:Info: )?"
-    rb"([\w-]+)\(([^,)]*),([^,)]*)(?:,[^)]*)?\)(?:<[^>]*>)?: (.*)")
-# Dovecot's own log_path files have no host and name the process: "auth: Info: ...",
-# "auth-worker(default): ...", "imap-login: ..."
+    rb"([\w-]+)\((.*)\)(?:<[^>]{0,64}>)?: (.*)")
 # Dovecot 2.4 puts the user and address into the process prefix and the pid (and session)
 # after it: "auth-worker(u@example.org,192.0.2.1)<82365>: request [1]: Info: sql: Password mismatch"
 DOVECOT_AUTH_PREFIXED_RE = re.compile(
-    rb"auth(?:-worker)?\(([^,)]*),([^,)]*)(?:,[^)]*)?\)(?:<[^>]*>)*: (?:request \[\d+\]: )?"
+    rb"auth(?:-worker)?\((.*)\)(?:<[^>]{0,64}>){0,3}: (?:request \[\d+\]: )?"
     rb"(?:Info: |Debug: |Error: )?([\w-]+): (.*)")
 # Dovecot's own log_path files have no host and name the process: "auth: Info: ...",
 # "auth-worker(default): ...", "imap-login: ...", 2.4's "lda(user)<pid><session>: ..."
@@ -114,7 +93,6 @@ DOVECOT_PROGRAM_RE = re.compile(
     rb"(?:auth|auth-worker|[a-z0-9]+-login|lmtp|lda|imap|pop3|submission|managesieve|doveadm|indexer-worker)"
     rb"(?:\([^)]*\))?(?:<[^>]*>)*")
 AUTH_FAILED_WORDS = re.compile(rb"mismatch|unknown user|failed|not known")
-DOVECOT_FIELD_RE = re.compile(rb"(\w+)=<?([^,>]*)>?")
 
 POSTFIX_DAEMONS = frozenset(
     b"smtpd postscreen cleanup qmgr nqmgr smtp lmtp local virtual pipe error discard retry bounce defer "
@@ -122,7 +100,6 @@ POSTFIX_DAEMONS = frozenset(
     b"tlsproxy verify trivial-rewrite rewrite proxymap proxywrite dnsblog showq flush oqmgr spawn "
     b"postfix-script postmulti postmap postalias postconf postcat qmqpd lmtpd policyd-spf".split())
 SMTPD_LIKE = frozenset((b"smtpd", b"qmqpd"))
-DELIVERY_AGENTS = frozenset(b"smtp lmtp local virtual pipe error discard retry relay".split())
 MILTERS = frozenset(b"opendkim opendmarc milter-manager amavis amavisd clamav-milter spamass-milter "
                     b"rspamd policyd-spf postfix-policyd-spf-python postgrey".split())
 DIAGNOSTIC_PREFIXES = (b"warning: ", b"error: ", b"fatal: ", b"panic: ", b"statistics: ")
@@ -189,10 +166,8 @@ class ProgramInfo:
         # instance = text before the first "/", daemon = text after the last, service = the middle
         self.service = "/".join(p.decode("utf-8", "replace") for p in parts[:-1]) or self.name
         instance = parts[0]
-        if len(parts) > 1 and (instance.startswith(b"postfix") or self.daemon in POSTFIX_DAEMONS
-                               or (syslog_name is not None and syslog_name.match(b"/".join(parts[:-1])))):
-            self.kind = "postfix"
-        elif syslog_name is not None and syslog_name.fullmatch(name):
+        if (len(parts) > 1 and (instance.startswith(b"postfix") or self.daemon in POSTFIX_DAEMONS
+                               or (syslog_name is not None and syslog_name.match(b"/".join(parts[:-1]))))) or (syslog_name is not None and syslog_name.fullmatch(name)):
             self.kind = "postfix"
         elif name == b"postfix" or name.startswith(b"postfix-"):
             self.kind = "postfix"          # postfix-script, "postfix: fatal: ..."
@@ -229,6 +204,7 @@ def _text(raw: bytes) -> str:
 
 
 # "ehlo=1 auth=0/1 quit=1 commands=2/3": a log has few distinct sets of disconnect counters
+COUNTER_RE = re.compile(rb"([a-z-]+)=(\d+)(?:/(\d+))?")
 _COUNTERS_CACHE: dict[bytes, dict[str, tuple[int, int]]] = {}
 
 
@@ -236,7 +212,12 @@ def _counters(text: bytes) -> dict[str, tuple[int, int]]:
     """The command counters of a disconnect line, ``{"auth": (ok, total), ...}`` (a fresh dict)."""
     counters = _COUNTERS_CACHE.get(text)
     if counters is None:
-        counters = {key.decode(): (int(ok), int(total or ok)) for key, ok, total in COUNTER_RE.findall(text)}
+        counters = {}
+        for token in text.split():          # "key=ok[/total]" tokens; anything else is skipped
+            m = COUNTER_RE.fullmatch(token)
+            if m is not None:
+                key, ok, total = m.groups()
+                counters[key.decode()] = (int(ok), int(total or ok))
         if len(_COUNTERS_CACHE) >= 1024:
             _COUNTERS_CACHE.clear()
         _COUNTERS_CACHE[text] = counters
@@ -247,11 +228,13 @@ class LineParser:
     """Parse lines of one input stream (it holds the year inference state for BSD timestamps)."""
 
     def __init__(self, year: int | None = None, syslog_name: str | None = None,
-                 now: datetime | None = None, detail: bool = True) -> None:
+                 now: datetime | None = None, detail: bool = True, years: YearTracker | None = None) -> None:
         """``detail=False`` skips building events nobody asked for (deliveries, milter and
         other notes): they are still recognised (parsed, not unparsed) but come back as the
-        shared :data:`RECOGNISED` note, which saves most of the work on big logs."""
-        self.times = TimestampParser(year=year, now=now)
+        shared :data:`RECOGNISED` note, which saves most of the work on big logs.
+        ``years``: the year inference to use (a chunk of a log cut in pieces starts where the
+        previous chunk left it); by default a new one from ``year`` and ``now``."""
+        self.times = TimestampParser(year=year, now=now, years=years)
         self.detail = detail
         self.syslog_name = re.compile(syslog_name.encode()) if syslog_name else None
         self._programs: dict[bytes, ProgramInfo] = {}
@@ -265,8 +248,8 @@ class LineParser:
     # ------------------------------------------------------------------ entry point
     def parse(self, line: bytes) -> ev.Event | Unparsed | None:
         """Parse one raw line (without its end of line). Never raises on any input."""
-        if len(line) > MAX_LINE:
-            line = line[:MAX_LINE]
+        if len(line) > LINE_CAP:           # sources cut (and count) longer lines; this guards other callers
+            line = line[:LINE_CAP]
         if line[:1] == b"{":
             return self._journal(line)
         header = self.split_header(line)
@@ -310,7 +293,7 @@ class LineParser:
         """One ``journalctl -o json`` object: SYSLOG_IDENTIFIER, _PID, _HOSTNAME, MESSAGE."""
         try:
             obj = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):      # RecursionError: nesting deeper than the interpreter's stack
             return Unparsed("not a JSON object")
         if not isinstance(obj, dict):
             return Unparsed("not a JSON object")
@@ -326,7 +309,7 @@ class LineParser:
         pid = str(obj.get("SYSLOG_PID") or obj.get("_PID") or "0")
         time = from_journal_usec(obj.get("__REALTIME_TIMESTAMP", ""))
         return self.message(time, str(obj.get("_HOSTNAME", "")), ident.encode(),
-                            int(pid) if pid.isdigit() else 0, message.encode()[:MAX_LINE])
+                            int(pid) if pid.isdigit() else 0, message.encode()[:LINE_CAP])
 
     def message(self, time: datetime | None, host: str, prog: bytes, pid: int,
                 msg: bytes) -> ev.Event | Unparsed | None:
@@ -335,7 +318,7 @@ class LineParser:
             m = REPEATED_RE.match(msg)
             if m is not None:
                 event = self.message(time, host, prog, pid, m.group(2))
-                if event is None or type(event) is Unparsed:
+                if event is None or isinstance(event, Unparsed):
                     return event
                 return ev.Repeated(event.time, event.host, event.program, event.pid, event, int(m.group(1)))
         info = self.program(prog)
@@ -364,25 +347,23 @@ class LineParser:
             qid = m.group(1).decode()
             rest = msg[m.end():]
             if daemon == b"cleanup":
-                if rest.startswith(b"message-id=") or rest.startswith(b"resent-message-id="):
+                if rest.startswith((b"message-id=", b"resent-message-id=")):
                     resent = rest[0] == 0x72  # "r"
                     mid = rest[rest.index(b"=") + 1:].strip()
                     if mid.startswith(b"<") and mid.endswith(b">"):
                         mid = mid[1:-1]
                     return ev.MessageId(time, host, prog, pid, qid, _text(mid), resent)
             elif rest.startswith(b"to=<"):
-                if not self.detail and DELIVERY_RE.match(rest) is not None:
+                parts = delivery_parts(rest)
+                if parts is None:
+                    return Unparsed("delivery line without status=")
+                if not self.detail:
                     return RECOGNISED
-                return _delivery(time, host, prog, pid, qid, rest)
+                return _delivery(time, host, prog, pid, qid, parts)
             elif rest.startswith(b"from=<"):
-                fm = QMGR_FROM_RE.match(rest)
-                if fm is not None:
-                    nrcpt = fm.group(3)
-                    return ev.QueueFrom(time, host, prog, pid, qid, _text(fm.group(1)),
-                                        int(fm.group(2)), None if nrcpt is None else int(nrcpt))
-                fm = EXPIRED_RE.match(rest)
-                if fm is not None:
-                    return ev.Expired(time, host, prog, pid, qid, _text(fm.group(1)))
+                event = _qmgr_from(time, host, prog, pid, qid, rest)
+                if event is not None:
+                    return event
             elif rest == b"removed":
                 return ev.Removed(time, host, prog, pid, qid)
             elif daemon == b"bounce" or b" notification: " in rest:
@@ -457,9 +438,8 @@ def smtpd_event(time: datetime | None, host: str, prog: str, pid: int, msg: byte
     if m is not None:
         qid = m.group(1)
         name, addr = split_namaddr(m.group(4))
-        detail = m.group(5)
-        reply, _, tail = detail.partition(b"; ")
-        fields = {k.decode(): _text(v) for k, v in REJECT_FIELD_RE.findall(tail)}
+        reply, tail = _reject_split(m.group(5))
+        fields = reject_fields(tail)
         return ev.Reject(time, host, prog, pid, None if qid is None or qid == b"NOQUEUE" else qid.decode(),
                          _text(m.group(2)), _text(m.group(3)), name, addr, _text(reply), fields)
     if KNOWN_MISC.match(msg) is not None:
@@ -473,43 +453,227 @@ def smtpd_event(time: datetime | None, host: str, prog: str, pid: int, msg: byte
 
 
 def _client_line(time: datetime | None, host: str, prog: str, pid: int, msg: bytes) -> ev.Event | Unparsed:
-    """notes §3: ``QID: client=%s`` then any subset of the keys of SASL_FIELDS, in that order.
+    """smtpd.c: ``QID: client=%s`` then any subset of the keys of SASL_FIELDS, in that order.
 
-    Usernames may contain ``, `` themselves, so the line is cut at the *known* keys, not at commas;
-    only a key's first occurrence counts (a later one is text of the value it falls in).
+    Usernames may contain ``, `` themselves, so the line is cut at the *known* keys, not at
+    commas, and only in their fixed order: a key that does not come after the current one is
+    text of the value it falls in (``sasl_sender`` is any client's MAIL FROM AUTH= text, and
+    an ``, sasl_username=`` inside it must not make an unauthenticated client a login).
+
+    A line that carries ``sasl_username`` is evidence of a login and is never dropped: with a
+    queue id in a shape Postfix never writes (a hand-made or damaged log) it is kept, with
+    :attr:`~saslscope.maillog.events.ClientLine.oddity` saying so.
     """
     head, _, rest = msg.partition(b": client=")
+    oddity = None
     if not (head == b"NOQUEUE" or QUEUE_ID_RE.fullmatch(head)):
-        return Unparsed("smtpd: client= line without a queue id")
+        if not head or b" " in head or b", sasl_username=" not in rest:
+            return Unparsed("smtpd: client= line without a queue id")
+        oddity = f"queue id {_text(head)!r} is in a shape Postfix never writes"
     client, *pieces = SASL_KEY_RE.split(rest)        # client, key, value, key, value...
-    values: dict[bytes, bytes] = {}
-    current = b""
+    values: list[bytes | None] = [None] * len(SASL_FIELDS)
+    current = -1
     for i in range(0, len(pieces), 2):
         key, value = pieces[i], pieces[i + 1]
-        if key in values:
-            values[current] += b", " + key + b"=" + value
+        index = SASL_FIELD_INDEX[key]
+        if index > current:
+            values[index] = value
+            current = index
         else:
-            values[key] = value
-            current = key
+            values[current] += b", " + key + b"=" + value  # type: ignore[operator]
     name, addr = split_namaddr(client)
-    fields: list[str | None] = [None] * len(SASL_FIELDS)
-    for key, value in values.items():
-        fields[SASL_FIELD_INDEX[key]] = value.decode("utf-8", "replace")
-    return ev.ClientLine(time, host, prog, pid, head.decode(), name, addr, *fields)
+    method, username, sender, orig_queue_id, orig_client = (
+        None if value is None else value.decode("utf-8", "replace") for value in values)
+    return ev.ClientLine(time, host, prog, pid, head.decode("utf-8", "replace"), name, addr, method, username,
+                         sender, orig_queue_id, orig_client, oddity)
+
+
+# ---------------------------------------------------------------------- rejects
+_REJECT_KEYS = (b"from=<", b"to=<", b"proto=", b"helo=<")
+_SASL_SUFFIX_KEYS = (b" sasl_method=", b" sasl_username=", b" sasl_sender=")
+
+
+def _reject_split(detail: bytes) -> tuple[bytes, bytes]:
+    """``reply; fields`` -> (reply, fields): at the first ``; `` that a field key follows
+    (the reply may echo the client's address, with a ``; `` of its own)."""
+    pos = detail.find(b"; ")
+    while pos >= 0:
+        if detail.startswith(_REJECT_KEYS, pos + 2):
+            return detail[:pos], detail[pos + 2:]
+        pos = detail.find(b"; ", pos + 2)
+    return detail, b""
+
+
+def _bracketed(tail: bytes, key: bytes, start: int = 0) -> tuple[bytes | None, int]:
+    """The value of ``key<value>`` at ``start`` (up to the first ``>`` followed by a space or
+    the end) and the position after it; (None, start) when ``key`` is not there."""
+    if not tail.startswith(key, start):
+        return None, start
+    pos = start + len(key)
+    end = tail.find(b"> ", pos)
+    if end < 0:
+        end = len(tail) - 1 if tail.endswith(b">") else len(tail)
+    return tail[pos:end], end + 2
+
+
+def reject_fields(tail: bytes) -> dict[str, str]:
+    """smtpd_check.c log_whatsup(): `` from=<%s> to=<%s> proto=%s helo=<%s>``, each optional,
+    then (Postfix >= 3.10 only) `` sasl_method=%s sasl_username=%s sasl_sender=%s``.
+
+    The sender, recipient and HELO name are the client's text and may hold anything, so the
+    evidence of a login (the sasl fields) is taken only from the end of the line, in its
+    fixed order, and only where no client text can have written it: the last
+    ``sasl_method=`` (or, in milter rejects, which log no method, the last
+    ``sasl_username=``), right after the ``>`` of a bracketed field or a ``proto=`` word,
+    with no other field key after it and no value ending with ``>`` (a HELO
+    ``x> sasl_method=PLAIN sasl_username=ceo`` is logged with its closing ``>``). Where the
+    line is truly ambiguous (an unauthenticated client's 3.10+ ``sasl_sender`` holding the
+    whole suffix; a bracketed ``sasl_username=<..>``), it gives no evidence.
+    """
+    fields: dict[str, bytes] = {}
+    sasl = _sasl_suffix(tail)
+    head = tail if sasl is None else tail[:sasl[0]]
+    value, pos = _bracketed(head, b"from=<")
+    if value is not None:
+        fields["from"] = value
+    value, pos = _bracketed(head, b"to=<", pos)
+    if value is not None:
+        fields["to"] = value
+    if head.startswith(b"proto=", pos):
+        end = head.find(b" ", pos)
+        end = len(head) if end < 0 else end
+        fields["proto"] = head[pos + 6:end]
+        pos = end + 1
+    value, pos = _bracketed(head, b"helo=<", pos)
+    if value is not None:
+        fields["helo"] = value
+    if sasl is not None:
+        fields.update(sasl[1])
+    return {key: _text(value) for key, value in fields.items()}
+
+
+_PROTO_END_RE = re.compile(rb"(?:^| )proto=\w+$")
+_MECHANISM_RE = re.compile(rb"[A-Za-z0-9_-]{1,40}")
+
+
+def _sasl_suffix(tail: bytes) -> tuple[int, dict[str, bytes]] | None:
+    """Where the sasl fields of a reject line begin, and their values; None when the line has
+    none, or when only client text can have written them."""
+    method_at, user_at = tail.rfind(b" sasl_method="), tail.rfind(b" sasl_username=")
+    starts = [method_at] if method_at >= 0 and (user_at < 0 or method_at < user_at) else []
+    if user_at >= 0:
+        starts.append(user_at)                # the milter form: no method
+    for start in starts:
+        found = _sasl_fields_at(tail, start)
+        if found is not None:
+            return start, found
+    return None
+
+
+_FIELD_KEYS_IN_SUFFIX = (b" from=<", b" to=<", b" proto=", b" helo=<", b" sasl_sender=")
+
+
+def _sasl_fields_at(tail: bytes, start: int) -> dict[str, bytes] | None:
+    before, rest = tail[:start], tail[start + 1:]
+    if b" sasl_sender=" in before or before.startswith(b"sasl_"):
+        return None            # after an unauthenticated client's sasl_sender (its text): no evidence
+    if not before.endswith(b">") and _PROTO_END_RE.search(before[-32:]) is None:
+        return None            # not right after helo=<..>, to=<..> or proto=WORD
+    values: dict[str, bytes] = {}
+    if rest.startswith(b"sasl_method="):
+        method, _, rest = rest[12:].partition(b" ")
+        if _MECHANISM_RE.fullmatch(method) is None:
+            return None
+        values["sasl_method"] = method
+    if rest.startswith(b"sasl_username="):
+        user, named, sender = rest[14:].partition(b" sasl_sender=")
+        if any(key in user for key in _FIELD_KEYS_IN_SUFFIX):
+            return None        # the fields before it are in what would be the name: client text
+        values["sasl_username"] = user
+        if named:
+            values["sasl_sender"] = sender
+    elif rest:
+        return None
+    if any(value.endswith(b">") for value in values.values()):
+        return None            # a bare value does not end with ">": that is a HELO's closing bracket
+    return values
 
 
 # ---------------------------------------------------------------------- delivery agents
-def _delivery(time: datetime | None, host: str, prog: str, pid: int, qid: str, rest: bytes) -> ev.Event | Unparsed:
+def delivery_parts(rest: bytes) -> tuple[bytes, bytes, dict[bytes, bytes], bytes] | None:
     """log_adhoc.c: ``to=<r>[, orig_to=<o>], relay=.., [conn_use=..,] delay=.., delays=..,
-    [tls=..,] dsn=.., status=.. (detail)``; optional fields come and go, so parse key=value."""
-    m = DELIVERY_RE.match(rest)
-    if m is None:
-        return Unparsed("delivery line without status=")
-    fields = {k.decode(): _text(v) for k, v in KV_RE.findall(m.group(2))}
-    if "orig_to" in fields:
-        fields["orig_to"] = fields["orig_to"].strip("<>")
-    return ev.Delivery(time, host, prog, pid, qid, _text(m.group(1)), _text(m.group(3)), fields.pop("dsn", None),
-                       fields.pop("relay", None), _text(m.group(4) or b""), fields)
+    dsn=.., status=WORD (detail)`` -> (recipient, status, fields, detail), None if not that.
+
+    The recipient is the client's text: it ends at the first ``>, `` outside a quoted local
+    part. The detail (the remote server's reply) may be cut short with no closing ``)`` (a
+    line cut by syslog's size limit). Fields between are server-written ``key=value``.
+    Every step is a forward search: linear in the line's length.
+    """
+    end = _address_end(rest, 4)
+    if end < 0:
+        return None
+    recipient = rest[4:end]
+    pos = end + 3
+    fields: dict[bytes, bytes] = {}
+    while not rest.startswith(b"status=", pos):
+        if rest.startswith(b"orig_to=<", pos):
+            close = _address_end(rest, pos + 9)
+            if close < 0:
+                return None
+            fields[b"orig_to"] = rest[pos + 9:close]
+            pos = close + 3
+            continue
+        comma = rest.find(b", ", pos)
+        key, eq, value = rest[pos:comma].partition(b"=")
+        if comma < 0 or not eq or FIELD_KEY_RE.fullmatch(key) is None:
+            return None
+        fields[key] = value
+        pos = comma + 2
+    status_end = rest.find(b" ", pos)
+    if status_end < 0:
+        status, detail = rest[pos + 7:], b""
+    elif rest.startswith(b" (", status_end):
+        status, detail = rest[pos + 7:status_end], rest[status_end + 2:]
+        if detail.endswith(b")"):
+            detail = detail[:-1]
+    else:
+        return None
+    if not status or not status.replace(b"_", b"").isalnum():
+        return None
+    return recipient, status, fields, detail
+
+
+def _address_end(text: bytes, start: int) -> int:
+    """Where the ``>, `` closing the address that begins at ``start`` is, or -1."""
+    if text[start:start + 1] == b'"':
+        quoted = QUOTED_LOCAL_RE.match(text, start)
+        if quoted is not None:
+            start = quoted.end()
+    return text.find(b">, ", start)
+
+
+def _delivery(time: datetime | None, host: str, prog: str, pid: int, qid: str,
+              parts: tuple[bytes, bytes, dict[bytes, bytes], bytes]) -> ev.Event:
+    recipient, status, raw_fields, detail = parts
+    fields = {key.decode(): _text(value) for key, value in raw_fields.items()}
+    return ev.Delivery(time, host, prog, pid, qid, _text(recipient), _text(status), fields.pop("dsn", None),
+                       fields.pop("relay", None), _text(detail), fields)
+
+
+def _qmgr_from(time: datetime | None, host: str, prog: str, pid: int, qid: str, rest: bytes) -> ev.Event | None:
+    """qmgr ``from=<s>, size=N, nrcpt=N (queue active)`` or ``from=<s>, status=expired, ...``:
+    the sender is the client's text, so its end is the *last* ``>, size=`` / ``>, status=``."""
+    cut = rest.rfind(b">, size=")
+    if cut >= 0:
+        m = QMGR_FROM_TAIL_RE.match(rest, cut + 8)
+        if m is not None:
+            nrcpt = m.group(2)
+            return ev.QueueFrom(time, host, prog, pid, qid, _text(rest[6:cut]), int(m.group(1)),
+                                None if nrcpt is None else int(nrcpt))
+    cut = rest.rfind(b">, status=")
+    if cut >= 0 and rest.startswith(EXPIRED_TAIL, cut):
+        return ev.Expired(time, host, prog, pid, qid, _text(rest[6:cut]))
+    return None
 
 
 # ---------------------------------------------------------------------- Dovecot
@@ -517,37 +681,77 @@ def _dovecot(time: datetime | None, host: str, prog: str, pid: int, msg: bytes) 
     # "dovecot: imap-login: ..." (syslog), "imap-login: Info: ..." (log_path), "auth: Info: ..."
     if msg.startswith(b"dovecot: "):
         msg = msg[9:]
-    if b"-login: " in msg or prog.endswith("-login"):
-        if prog.endswith("-login"):
-            msg = prog.encode() + b": " + msg
-        m = DOVECOT_LOGIN_RE.search(msg)
-        if m is not None:
-            what = m.group("what")
-            ok = what in (b"Login", b"Logged in")
-            reason = b" ".join(p.strip(b" ()") for p in (m.group("why"), m.group("extra")) if p)
-            if not ok and b"auth failed" not in reason:
-                return ev.SessionNote(time, host, prog, pid)   # no AUTH tried: not a login event
-            fields = {k.decode(): _text(v) for k, v in DOVECOT_FIELD_RE.findall(m.group("fields"))}
-            return ev.DovecotLogin(time, host, prog, pid, _text(m.group("service")), ok, fields.get("user"),
-                                   fields.get("method"), fields.get("rip"), _text(reason))
-        return ev.SessionNote(time, host, prog, pid)
+    if prog.endswith("-login"):
+        msg = prog.encode() + b": " + msg
+    m = DOVECOT_LOGIN_RE.match(msg)
+    if m is not None:
+        what = m.group("what")
+        ok = what in (b"Login", b"Logged in")
+        reason = b" ".join(p.strip(b" ()") for p in (m.group("why"), m.group("extra")) if p)
+        if not ok and b"auth failed" not in reason:
+            return ev.SessionNote(time, host, prog, pid)   # no AUTH tried: not a login event
+        fields = dovecot_login_fields(m.group("fields"))
+        return ev.DovecotLogin(time, host, prog, pid, _text(m.group("service")), ok, fields.get("user"),
+                               fields.get("method"), fields.get("rip"), _text(reason))
     if prog.startswith("auth"):
         msg = prog.encode() + b": " + msg
     if msg.startswith(b"auth"):
         m = DOVECOT_AUTH_RE.match(msg)
         if m is not None:
-            mechanism, user, ip, reason = m.groups()
+            mechanism, inner, reason = m.groups()
         else:
             m = DOVECOT_AUTH_PREFIXED_RE.match(msg)
             if m is not None:
-                user, ip, mechanism, reason = m.groups()
+                inner, mechanism, reason = m.groups()
         # "... - trying the next passdb" (auth-request.c, when passdb->next exists) is not the
         # verdict: the next passdb may accept; a failure of the last one is logged without it
         if m is not None and AUTH_FAILED_WORDS.search(reason) is not None and b" - trying the next " not in reason:
-            ip = ip.strip()
-            return ev.DovecotAuthFailure(time, host, prog, pid, _text(mechanism), _text(user),
-                                         _text(ip) if ip else None, _text(reason))
+            user, ip = _dovecot_user_ip(inner)
+            if user is not None:
+                return ev.DovecotAuthFailure(time, host, prog, pid, _text(mechanism), _text(user),
+                                             _text(ip) if ip else None, _text(reason))
     return ev.SessionNote(time, host, prog, pid)   # every other Dovecot line: recognised, not evidence
+
+
+def _dovecot_user_ip(inner: bytes) -> tuple[bytes | None, bytes]:
+    """``user,ip[,<session>]`` of an auth prefix -> (user, ip), read from the right: the user
+    name is the client's text and may hold commas; the address and session are Dovecot's."""
+    parts = inner.rsplit(b",", 2)
+    if len(parts) == 3 and parts[2].startswith(b"<") and parts[2].endswith(b">"):
+        parts = [parts[0], parts[1]]
+    elif len(parts) == 3:
+        parts = [parts[0] + b"," + parts[1], parts[2]]
+    if len(parts) != 2:
+        return None, b""
+    return parts[0], parts[1].strip()
+
+
+_DOVECOT_FLAG_RE = re.compile(rb"[A-Za-z0-9_.:-]*")
+
+
+def dovecot_login_fields(text: bytes) -> dict[str, str]:
+    """login_log_format_elements (``user=<%u> method=%m rip=%r lip=%l mpid=%e %c session=<..>``,
+    joined with ``, ``) -> {"user": .., "method": .., "rip": ..}.
+
+    ``user`` is the one field the client chose, and it comes first: it ends at the last ``>``
+    before the fields Dovecot writes itself, which hold no ``>`` but the final
+    ``session=<...>``. The others are ``key=value`` (the last of a key wins) or flags (TLS).
+    """
+    fields: dict[str, str] = {}
+    rest = text
+    if rest.startswith(b"user=<"):
+        session = rest.rfind(b", session=<")
+        close = rest.rfind(b">", 6, session if session >= 0 else len(rest))
+        if close < 0:
+            fields["user"] = _text(rest[6:])
+            return fields
+        fields["user"] = _text(rest[6:close])
+        rest = rest[close + 1:]
+    for token in rest.split(b", "):
+        key, eq, value = token.partition(b"=")
+        if eq and _DOVECOT_FLAG_RE.fullmatch(key) is not None and key != b"user":
+            fields[key.decode()] = _text(value.strip(b"<>"))
+    return fields
 
 
 # ---------------------------------------------------------------------- other programs

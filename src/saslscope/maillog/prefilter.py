@@ -16,8 +16,8 @@ process's next ``connect``; without connect lines the session runs on to the nex
 ``disconnect`` that counts an AUTH command. (A session that authenticated always has
 ``auth=`` on its disconnect line since Postfix 3.0; older ones have no counters at all and
 their disconnect lines are always parsed.) ``qmgr`` lines are turned into events here
-without times: a summary does not use them. Lines longer than the parser's 16 KiB cut may
-be counted as parsed where the parser would have found them cut short.
+without times: a summary does not use them. Lines reach it already cut at
+:data:`saslscope.maillog.sources.LINE_CAP`, like every parser.
 """
 
 from __future__ import annotations
@@ -26,15 +26,16 @@ import re
 from collections.abc import Callable, Iterator
 
 from saslscope.maillog import events as ev
-from saslscope.maillog.parse import MAX_LINE, QUEUE_ID, LineParser, Unparsed, smtpd_event
+from saslscope.maillog.parse import QUEUE_ID, LineParser, Unparsed, smtpd_event
+from saslscope.maillog.syslog import BSD_STAMP, host, postfix_service, rfc3339_stamp
 
-_TIME = rb"(?:[A-Z][a-z]{2} [ 0-3]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[^ \n]*)"
+_TIME = rb"(?:" + BSD_STAMP + rb"|" + rfc3339_stamp(block=True) + rb")"
 # a Postfix program: postfix..., then optional service parts, then the daemon.
 # Costs inside the engine: a lazy repeat (``*?``) tries the rest of the pattern at every byte,
 # so the patterns below use greedy ones (each line is matched whole, up to its end, so a
 # line matches the same either way) and possessive ones (``++``) where giving back bytes
 # can never help (the host ends at a space, service parts at "/", the daemon has neither).
-_POSTFIX = _TIME + rb" [^ :\[\]\n]++ postfix[^ \[\]:\n/]*+/(?:[^ \[\]:\n/]++/)*+"
+_POSTFIX = _TIME + rb" " + host(block=True) + rb" " + postfix_service(block=True)
 _NAMADDR = rb"[^ \[\]\n]*\[[^\] \n]*\](?::\d+)?"
 
 # Line kinds by name: each a pattern for the text after "postfix.../"
@@ -49,9 +50,11 @@ _SMTPD_ABORT = (rb"(?:(?:NOQUEUE|" + QUEUE_ID + rb"): )?(?:lost connection|timeo
                 rb"(?: \(\d+ bytes\))? from " + _NAMADDR + rb"[^\n]*")
 _SMTPD_REJECT = rb"NOQUEUE: reject: (?![^\n]*sasl_)\S+ from " + _NAMADDR + rb": [^\n]*"
 _CLEANUP_MESSAGE_ID = rb"cleanup\[\d+\]: " + QUEUE_ID + rb": (?:resent-)?message-id=[^\n]*"
-# every delivery agent's (and qmgr's) "QID: to=<...>, ..., status=..." line
+# every delivery agent's (and qmgr's) "QID: to=<...>, ..., status=..." line, in the narrow
+# shape parse.delivery_parts reads (a recipient without ">", server-written key=value fields),
+# all possessive: linear in the line's length whatever it holds
 _DELIVERY = (rb"(?:smtp|lmtp|local|virtual|pipe|error|discard|retry|qmgr)\[\d+\]: " + QUEUE_ID
-             + rb": to=<[^\n]*>, [^\n]*status=\w+(?: \([^\n]*\))?\r?")
+             + rb": to=<[^\n>]*+>, (?:(?!status=)[a-z_]++=[^,\n]*+, )*+status=\w++(?: \([^\n]*+)?")
 # postscreen's per-connection chatter
 _POSTSCREEN = (rb"postscreen\[\d+\]: (?:CONNECT from |PASS NEW |PASS OLD |DNSBL rank |PREGREET |HANGUP |"
                rb"DISCONNECT |COMMAND |BARE NEWLINE |NON-SMTP COMMAND |WHITELISTED |ALLOWLISTED |BLACKLISTED |"
@@ -80,7 +83,7 @@ _SKIPPABLE = {
 # smtpd lines go to the parser's smtpd rules without the generic header split and program
 # dispatch (the header fields are those FAST_HEADER_RE takes). Which lane matched is told by
 # the match's last closed group (``Match.lastindex``): no lookups by group name.
-_LANES = (rb"(?P<ts>" + _TIME + rb") (?P<host>[^ :\[\]\n]++) (?P<service>postfix[^ \[\]:\n/]*+/(?:[^ \[\]:\n/]++/)*+)"
+_LANES = (rb"(?P<ts>" + _TIME + rb") (?P<host>" + host(block=True) + rb") (?P<service>" + postfix_service(block=True) + rb")"
           rb"(?:qmgr\[\d+\]: (?P<qid>" + QUEUE_ID + rb"): (?:(?P<removed>removed)\r?(?=\n|\Z)|"
           rb"from=<(?P<sender>[^>\n]*+)>, size=(?P<size>\d+)(?:, nrcpt=(?P<nrcpt>\d+))?[^\n]*)"
           rb"|smtpd\[(?P<pid>\d+)\]: (?!\[ID )(?P<body>[^\n]*))")
@@ -117,10 +120,19 @@ class Prefilter:
         self._hosts: dict[bytes, str] = {}
         self._programs: dict[bytes, str] = {}
 
+    def _first_stamp(self, block: bytes) -> None:
+        """Read the time of the input's first line with a syslog header, as the full parser
+        would: the year guess (and its report) starts there even when that line is skipped."""
+        for line in block.split(b"\n", 64)[:64]:
+            if not line.startswith(b"{") and self.parser.split_header(line.rstrip(b"\r")) is not None:
+                return
+
     def lines(self, block: bytes, first_number: int) -> Iterator[tuple[int, bytes]]:
         """Yield ``(line_number, line)`` for the lines to parse; ``block`` ends with ``\\n``."""
         if not block:
             return
+        if not self.lines_read:
+            self._first_stamp(block)
         text = b"\n" + block[:-1]
         number = first_number - 1
         last = 0
@@ -136,7 +148,7 @@ class Prefilter:
                 fast_lane += 1
                 on_event(Removed(None, "", "postfix/qmgr", 0, m.group(_QID).decode()), 0, None)
                 continue
-            if lane == _NRCPT or lane == _SIZE:
+            if lane in (_NRCPT, _SIZE):
                 fast_lane += 1
                 qid, sender, size, nrcpt = m.group(_QID, _SENDER, _SIZE, _NRCPT)
                 on_event(QueueFrom(None, "", "postfix/qmgr", 0, qid.decode(), sender.decode("utf-8", "replace"),
@@ -151,8 +163,8 @@ class Prefilter:
                 if program is None:
                     program = programs[service] = (service + b"smtpd").decode("utf-8", "replace")
                 event = smtpd_event(times.bsd(ts) if ts[:1].isalpha() else times.rfc3339(ts), host_name, program,
-                                    int(pid), (body[:-1] if body[-1:] == b"\r" else body)[:MAX_LINE])
-                if type(event) is not Unparsed:       # unparsed lines go the full way, to be listed
+                                    int(pid), body[:-1] if body[-1:] == b"\r" else body)
+                if not isinstance(event, Unparsed):       # unparsed lines go the full way, to be listed
                     fast_lane += 1
                     on_event(event, 0, None)
                     continue

@@ -10,16 +10,43 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from saslscope.maillog.gcpause import cyclic_gc_paused
+from saslscope.maillog.rows import (
+    AuthOnlyRow,
+    DovecotReport,
+    FailuresByIpRow,
+    FailuresByUserRow,
+    FailuresReport,
+    LineCountsRow,
+    LoginRow,
+    RejectRow,
+    SummaryReport,
+    TraceRow,
+    UserRow,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from saslscope.maillog.analysis import Analysis
-    from saslscope.maillog.correlate import Failure, Login
+    from saslscope.maillog.correlate import AuthOnlySession, Failure, LocalityJudge, Login, Message, Results
+    from saslscope.maillog.events import Reject
+    from saslscope.maillog.feed import LineCounts
+
+
+class Analysed(Protocol):
+    """What the reports read of an analysis (see :mod:`saslscope.maillog.analysis`)."""
+
+    lines: LineCounts
+    results: Results
+    locality: LocalityJudge
+    warnings: list[str]
+    sources: list[str]
+    assumed_year: int | None
+
+    def traced_messages(self, wanted: str) -> list[Message]: ...
 
 NOTES = [
     "One client= line with sasl_username is written per message, not per login.",
@@ -65,40 +92,46 @@ def _by_count_then_key(groups: dict[str, list[Any]]) -> list[str]:
 
 
 @cyclic_gc_paused()
-def summary(analysis: Analysis) -> dict[str, Any]:
+def summary(analysis: Analysed) -> SummaryReport:
     res, is_local = analysis.results, analysis.locality.is_local
     by_user: defaultdict[str, list[Login]] = defaultdict(list)
     for login in res.logins:
         by_user[login.username].append(login)
     failed = Counter(username.lower() for username in map(_username_of, res.failures) if username)
-    user_rows = []
+    user_rows: list[UserRow] = []
     for username in _by_count_then_key(by_user):
         group = by_user[username]
         local_messages = sum(map(is_local, map(_host_of, group), map(_client_name_of, group),
                                  map(_client_ip_of, group)))
         first, last = _first_and_last(map(_time_of, group))
-        u = {"username": username, "messages": len(group), "recipients": sum(map(_recipients_of, group)),
+        u: UserRow = {"username": username, "messages": len(group), "recipients": sum(map(_recipients_of, group)),
              "methods": sorted(set(map(_method_of, group))), "client_ips": sorted(set(map(_client_ip_of, group))),
              "services": sorted(set(map(_service_of, group))),
              "local_messages": local_messages, "remote_messages": len(group) - local_messages,
              "local": local_messages == len(group), "first_seen": iso(first), "last_seen": iso(last),
-             "auth_failures": failed.get(username.lower(), 0)}
+             "auth_failures": failed.get(username.lower(), 0), "hints": []}
         u["hints"] = user_hints(u)
         user_rows.append(u)
-    return {
-        "lines": vars(analysis.lines).copy(),
+    lines: LineCountsRow = {"total": analysis.lines.total, "parsed": analysis.lines.parsed,
+                            "ignored": analysis.lines.ignored, "unparsed": analysis.lines.unparsed,
+                            "outside_range": analysis.lines.outside_range}
+    report: SummaryReport = {
+        "lines": lines,
         "sources": analysis.sources,
         "sasl_messages": res.sasl_messages,
         "auth_failures": len(res.failures),
         "users": user_rows,
-        "failures_by_ip": _failures_by(analysis, "client_ip"),
+        "failures_by_ip": _failures_by_ip(analysis),
         "auth_only_sessions": [_auth_only(analysis, s) for s in sorted(res.auth_only, key=_auth_only_order)],
         "rejects_with_sasl": [_reject(r) for r in res.rejects_with_sasl],
-        "dovecot": _dovecot(analysis),
+        "dovecot": dovecot(analysis),
         "warnings": analysis.warnings,
-        "notes": NOTES,
-        "hints": HINTS,
     }
+    if analysis.assumed_year is not None:
+        report["assumed_year"] = analysis.assumed_year
+    report["notes"] = NOTES
+    report["hints"] = HINTS
+    return report
 
 
 # hint code -> what it tells the admin (the facts of the write-up, issue 5)
@@ -110,7 +143,7 @@ HINTS = {
 }
 
 
-def user_hints(user: dict[str, Any]) -> list[str]:
+def user_hints(user: UserRow) -> list[str]:
     """Hint codes (keys of :data:`HINTS`) for one row of ``users``."""
     hints = []
     if any(m != m.upper() for m in user["methods"]):
@@ -122,18 +155,18 @@ def user_hints(user: dict[str, Any]) -> list[str]:
     return hints
 
 
-def _auth_only_order(s: Any) -> tuple[str, str, str, str, tuple[int, int]]:
+def _auth_only_order(s: AuthOnlySession) -> tuple[str, str, str, str, tuple[int, int]]:
     return (iso(s.end) or "", s.client_ip, s.client_name, s.service, s.auth)
 
 
-def _auth_only(analysis: Analysis, s: Any) -> dict[str, Any]:
+def _auth_only(analysis: Analysed, s: AuthOnlySession) -> AuthOnlyRow:
     # no start/TLS: the fast summary skips connect and TLS lines; trace shows them
     return {"end": iso(s.end), "client_name": s.client_name, "client_ip": s.client_ip,
             "service": s.service, "auth": f"{s.auth[0]}/{s.auth[1]}",
             "local": analysis.locality.is_local(s.host, s.client_name, s.client_ip)}
 
 
-def _reject(r: Any) -> dict[str, Any]:
+def _reject(r: Reject) -> RejectRow:
     return {"time": iso(r.time), "queue_id": r.queue_id, "action": r.action, "client_ip": r.client_ip,
             "reply": r.reply, "sasl_username": r.fields.get("sasl_username"),
             "sasl_method": r.fields.get("sasl_method"), "from": r.fields.get("from"), "to": r.fields.get("to")}
@@ -143,8 +176,9 @@ def _sorted(values: set[str]) -> list[str]:
     return sorted(values) if len(values) > 1 else list(values)
 
 
-def _failures_by(analysis: Analysis, attribute: str) -> list[dict[str, Any]]:
-    """Failures grouped by client address or by user name tried (big logs have ~10^5 groups)."""
+def _failures_by(analysis: Analysed, attribute: Literal["client_ip", "username"]) -> list[dict[str, Any]]:
+    """Failures grouped by client address or by user name tried (big logs have ~10^5 groups);
+    rows of :class:`FailuresByIpRow` or :class:`FailuresByUserRow` (see the two callers)."""
     by_ip = attribute == "client_ip"
     key_of = attrgetter(attribute)
     other_of = _username_of if by_ip else _client_ip_of
@@ -168,7 +202,7 @@ def _failures_by(analysis: Analysis, attribute: str) -> list[dict[str, Any]]:
             first, last = _first_and_last(map(_time_of, group))
             first_seen = iso(first)
             last_seen = first_seen if last is first else iso(last)
-        item = {name: key or None, "count": len(group), plural: others, "methods": methods,
+        item: dict[str, Any] = {name: key or None, "count": len(group), plural: others, "methods": methods,
                 "first_seen": first_seen, "last_seen": last_seen}
         if by_ip:
             item["client_name"] = head.client_name
@@ -177,9 +211,17 @@ def _failures_by(analysis: Analysis, attribute: str) -> list[dict[str, Any]]:
     return out
 
 
-def _dovecot(analysis: Analysis) -> dict[str, Any]:
+def _failures_by_ip(analysis: Analysed) -> list[FailuresByIpRow]:
+    return _failures_by(analysis, "client_ip")  # type: ignore[return-value]
+
+
+def _failures_by_username(analysis: Analysed) -> list[FailuresByUserRow]:
+    return _failures_by(analysis, "username")  # type: ignore[return-value]
+
+
+def dovecot(analysis: Analysed) -> DovecotReport:
     logins: dict[tuple[str, str], dict[str, Any]] = defaultdict(lambda: {"count": 0, "methods": set(), "ips": set()})
-    failures = Counter()
+    failures: Counter[tuple[str, str]] = Counter()
     for d in analysis.results.dovecot:
         if d.ok:
             row = logins[(d.username or "", d.service)]
@@ -200,10 +242,10 @@ def _dovecot(analysis: Analysis) -> dict[str, Any]:
     }
 
 
-def logins(analysis: Analysis, user: str | None = None, ip: str | None = None) -> list[dict[str, Any]]:
+def logins(analysis: Analysed, user: str | None = None, ip: str | None = None) -> list[LoginRow]:
     """The timeline of authenticated submissions (one row per message), oldest first."""
     judge = analysis.locality
-    rows = []
+    rows: list[LoginRow] = []
     for login in analysis.results.logins:
         if user is not None and login.username.lower() != user.lower():
             continue
@@ -213,20 +255,20 @@ def logins(analysis: Analysis, user: str | None = None, ip: str | None = None) -
                      "client_ip": login.client_ip, "client_name": login.client_name, "service": login.service,
                      "local": judge.is_local(login.host, login.client_name, login.client_ip),
                      "queue_id": login.queue_id, "message_id": login.message_id, "sender": login.sender,
-                     "recipients": login.recipients, "tls": login.tls})
+                     "recipients": login.recipients, "tls": login.tls, "note": login.oddity})
     rows.sort(key=lambda r: r["time"] or "")
     return rows
 
 
 @cyclic_gc_paused()
-def failures(analysis: Analysis) -> dict[str, Any]:
+def failures(analysis: Analysed) -> FailuresReport:
     return {"auth_failures": len(analysis.results.failures),
-            "by_ip": _failures_by(analysis, "client_ip"),
-            "by_username": _failures_by(analysis, "username")}
+            "by_ip": _failures_by_ip(analysis),
+            "by_username": _failures_by_username(analysis)}
 
 
-def trace(analysis: Analysis, wanted: str) -> list[dict[str, Any]]:
-    out = []
+def trace(analysis: Analysed, wanted: str) -> list[TraceRow]:
+    out: list[TraceRow] = []
     for m in analysis.traced_messages(wanted):
         s = m.session
         raw: dict[int, bytes] = dict(m.lines or ())
@@ -255,15 +297,30 @@ def trace(analysis: Analysis, wanted: str) -> list[dict[str, Any]]:
     return out
 
 
-def to_csv(rows: list[dict[str, Any]]) -> str:
-    """One table as CSV; list values are joined with spaces (``methods``, ``client_ips``...)."""
+# A cell starting with one of these is a formula to a spreadsheet (OWASP "CSV Injection"):
+# user names, HELO names and senders are the client's text.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> str:
+    """One CSV cell as text: lists joined with spaces, booleans ``yes``/``no`` (as the text
+    tables write them), and a leading formula character neutralised with a ``'``."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    text = " ".join(map(str, value)) if isinstance(value, list) else str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def to_csv(rows: Sequence[Mapping[str, Any]]) -> str:
+    """One table as CSV (nested dicts are left out); see :func:`csv_cell`."""
     if not rows:
         return ""
     buf = io.StringIO()
-    columns = list(rows[0])
-    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
+    columns = [k for k, v in rows[0].items() if not isinstance(v, dict)]
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
     for row in rows:
-        writer.writerow({k: " ".join(map(str, v)) if isinstance(v, list) else ("" if v is None else v)
-                         for k, v in row.items() if not isinstance(v, dict)})
+        writer.writerow([csv_cell(row.get(k)) for k in columns])
     return buf.getvalue()

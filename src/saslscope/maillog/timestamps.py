@@ -19,7 +19,7 @@ formats compare and sort together.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 MONTHS = {m.encode(): i for i, m in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)}
@@ -43,6 +43,7 @@ class YearTracker:
         self.year = year
         self.now = now
         self.last_month = 0
+        self.guessed: int | None = None     # the year given to the first stamp when none was given
 
     def year_for(self, month: int, day: int) -> int:
         if self.year is None:
@@ -53,6 +54,7 @@ class YearTracker:
                     self.year -= 1
             except ValueError:  # Feb 29 in a non-leap current year
                 self.year -= 1
+            self.guessed = self.year
         elif month < self.last_month - 1:
             # A step back of more than one month is a year turn; a step of exactly one
             # month back is lines slightly out of order around a month end.
@@ -64,8 +66,9 @@ class YearTracker:
 class TimestampParser:
     """Parse line-start timestamps, caching the last few because consecutive lines share them."""
 
-    def __init__(self, year: int | None = None, tz: tzinfo | None = None, now: datetime | None = None) -> None:
-        self.years = YearTracker(year, now)
+    def __init__(self, year: int | None = None, tz: tzinfo | None = None, now: datetime | None = None,
+                 years: YearTracker | None = None) -> None:
+        self.years = years if years is not None else YearTracker(year, now)
         self.tz = tz
         self._cache: dict[bytes, datetime | None] = {}
 
@@ -108,7 +111,7 @@ def parse_rfc3339(text: bytes) -> datetime | None:
     if zone is None:
         tz: tzinfo | None = None
     elif zone in (b"Z", b"z"):
-        tz = timezone.utc
+        tz = UTC
     else:
         sign = -1 if zone[:1] == b"-" else 1
         digits = zone[1:].replace(b":", b"")
@@ -124,7 +127,7 @@ def parse_rfc3339(text: bytes) -> datetime | None:
 def from_journal_usec(usec: str | int) -> datetime | None:
     """journald's ``__REALTIME_TIMESTAMP``: microseconds since the epoch, as a decimal string."""
     try:
-        return datetime.fromtimestamp(int(usec) / 1_000_000, tz=timezone.utc)
+        return datetime.fromtimestamp(int(usec) / 1_000_000, tz=UTC)
     except (ValueError, OverflowError, OSError):
         return None
 
@@ -139,7 +142,7 @@ def from_tai64n(label: bytes) -> datetime | None:
     try:
         seconds = int(label[:16], 16) - TAI64_UNIX_OFFSET
         nanos = int(label[16:24], 16)
-        return datetime.fromtimestamp(seconds, tz=timezone.utc) + timedelta(microseconds=nanos // 1000)
+        return datetime.fromtimestamp(seconds, tz=UTC) + timedelta(microseconds=nanos // 1000)
     except (ValueError, OverflowError, OSError):
         return None
 
