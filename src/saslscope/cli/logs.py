@@ -297,3 +297,8 @@ def trace(ctx: click.Context, wanted: str, files: tuple[str, ...], as_json: bool
                 console.print(line, markup=False, highlight=False, soft_wrap=True)
 
     _emit(data, data["recipients"], as_json, as_csv, render)
+
+
+from saslscope.cli.alerts import alerts  # noqa: E402  (registered last: its own module, one line here)
+
+logs.add_command(alerts)

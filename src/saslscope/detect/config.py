@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import re
+import textwrap
 import tomllib
 import types
 import typing
@@ -238,7 +239,7 @@ class Verdicts:
     """How findings add up to a per-account verdict (see docs/detect.md)."""
 
     suspicious: float = setting(3.0, "score at which an account is suspicious")
-    compromised: float = setting(8.0, "score at which an account is compromised")
+    compromised: float = setting(7.0, "score at which an account is compromised")
 
 
 @dataclass
@@ -353,7 +354,7 @@ def render_defaults(config: DetectConfig | None = None) -> str:
 def _render_section(name: str, value: Any, out: list[str]) -> None:
     doc = (type(value).__doc__ or "").strip().splitlines()
     if doc:
-        out.append(f"# {doc[0]}")
+        out.extend(textwrap.wrap(doc[0], 78, initial_indent="# ", subsequent_indent="# "))
     out.append(f"[{name}]")
     nested = []
     for f in dataclasses.fields(value):
@@ -361,7 +362,7 @@ def _render_section(name: str, value: Any, out: list[str]) -> None:
         if dataclasses.is_dataclass(item):
             nested.append((f"{name}.{f.name}", item))
             continue
-        out.append(f"# {f.metadata.get('help', '')}")
+        out.extend(textwrap.wrap(f.metadata.get("help", ""), 78, initial_indent="# ", subsequent_indent="# "))
         out.append(f"{f.name} = {_toml(item, f.metadata.get('duration', False))}")
     out.append("")
     for sub_name, sub in nested:

@@ -5,10 +5,11 @@ The score adds, for each kind found on the account, the points of its most sever
 (info 0, low 1, medium 3, high 6, critical 10). Kinds that only show an attack (failed logins:
 bruteforce, distributed_bruteforce) count half: being guessed at is not being compromised, but
 it makes a later oddity on the same account weigh more. Thresholds are ``[verdicts]`` in the
-config (defaults: suspicious at 3, compromised at 8; a critical finding on its own is
+config (defaults: suspicious at 3, compromised at 7; a critical finding on its own is
 compromised). With the defaults one low finding (a new network, a new cipher) leaves an account
-normal, one medium makes it suspicious, and a guessed password, a spike with a quota exceeded,
-or logins from dozens of addresses plus new networks make it compromised.
+normal, one medium makes it suspicious, one high with anything else beside it (a spike from a
+new network, logins from dozens of addresses that are all new) makes it compromised, and so
+does a guessed password.
 
 Findings about an address alone (a password spray, AUTH-only sessions Postfix logged without a
 user name) are no account's verdict; they stay in the findings list.

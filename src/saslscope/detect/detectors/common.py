@@ -40,14 +40,15 @@ def minutes(seconds: float) -> str:
 def make(kind: Kind, severity: Severity | str, time: datetime, reason: str, *,
          metrics: Mapping[str, int | float | str], username: str | None = None, ip: str | None = None,
          count: WindowCount | None = None, evidence: tuple[Evidence, ...] = (), total: int | None = None,
-         episode: tuple[str, float] | None = None) -> Finding:
+         start: datetime | None = None, episode: tuple[str, float] | None = None) -> Finding:
     """A finding whose evidence and start come from ``count``'s kept entries (else ``evidence``;
     ``total`` counts the lines behind it when more were seen than kept)."""
     if count is not None:
         evidence, total = count.kept, count.kept_total
     elif total is None:
         total = len(evidence)
-    start = evidence[0].time if evidence and evidence[0].time is not None else time
+    if start is None:
+        start = evidence[0].time if evidence and evidence[0].time is not None else time
     return Finding(kind=kind, severity=Severity.parse(severity) if isinstance(severity, str) else severity,
                    reason=reason, start=start, end=time, username=username, ip=ip, metrics=dict(metrics),
                    evidence=evidence, evidence_total=total, episode=episode)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from saslscope.detect.detectors.common import Context, make, minutes
 from saslscope.detect.findings import Finding, Kind
 from saslscope.detect.signals import AuthFailed, AuthSucceeded, Signal
-from saslscope.detect.state import Answer, Op, Window, WindowCount, crossed
+from saslscope.detect.state import KEEP_EVIDENCE, Answer, Op, Window, WindowCount, crossed
 
 
 def _failure(signal: Signal, context: Context) -> AuthFailed | None:
@@ -156,11 +156,13 @@ class GuessedPasswordDetector:
         tries = count.distinct or count.total    # distinct passwords when the failures had hashes
         if tries < self.settings.failures:
             return ()
-        evidence = (*count.kept, signal.evidence)
+        # the login first: it is what makes the failures a guess
+        evidence = (signal.evidence, *count.kept[1 - KEEP_EVIDENCE:])
         network = self.context.grouping.network(signal.ip)
         return (make(Kind.GUESSED_PASSWORD, self.settings.severity, signal.time,
                      f"logged in from {signal.ip} after {tries} failed logins from {network} "
                      f"within {minutes(self.settings.window)}",
                      metrics={"failures": tries, "network": network, "window_seconds": self.settings.window},
                      username=signal.username, ip=signal.ip, evidence=evidence, total=count.kept_total + 1,
+                     start=count.kept[0].time if count.kept else None,
                      episode=(self._key(signal.username, signal.ip), self.settings.window)),)
