@@ -79,6 +79,13 @@ class MaillogSignals:
             yield from self.feed("-" if source == STDIN else source, number, line)
         yield from self.finish()
 
+    def read_lines(self, lines: Iterable[str | bytes], source: str = "<lines>") -> Iterator[Signal]:
+        """Every signal of in-memory lines (numbered from 1), then :meth:`finish`'s."""
+        for number, line in enumerate(lines, start=1):
+            yield from self.feed(source, number, line.encode("utf-8", "surrogateescape") if isinstance(line, str)
+                                 else line)
+        yield from self.finish()
+
     def feed(self, source: str, number: int, line: bytes) -> list[Signal]:
         """The signals of one raw line (without its end of line)."""
         self.counts.total += 1
