@@ -26,8 +26,9 @@ signal and is counted in :attr:`MaillogSignals.untimed`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from typing import Any
 
 from saslscope.detect.findings import Evidence
 from saslscope.detect.signals import (
@@ -63,7 +64,7 @@ class MaillogSignals:
         self._logins: dict[str, AuthSucceeded] = {}     # queue id -> its login, until qmgr's from=
         self._owners: dict[str, str] = {}               # queue id -> user name, until removed
         self._dovecot_failures: dict[str, tuple[datetime, str]] = {}
-        self._handlers = {
+        self._handlers: dict[type, Callable[[Any, Evidence], list[Signal]]] = {
             ev.ClientLine: self._client_line, ev.QueueFrom: self._queue_from, ev.Delivery: self._delivery,
             ev.Removed: self._removed, ev.Disconnect: self._disconnect, ev.AuthFailure: self._auth_failure,
             ev.DovecotAuthFailure: self._dovecot_failure, ev.DovecotLogin: self._dovecot_login,
@@ -121,7 +122,7 @@ class MaillogSignals:
             self.correlator.feed(event, 0, None)
             return []
         evidence = Evidence(source, number, line.decode("utf-8", "replace"), event.time)
-        return handler(event, evidence)  # type: ignore[operator]
+        return handler(event, evidence)
 
     # ------------------------------------------------------------------ handlers
     def _client_line(self, e: ev.ClientLine, evidence: Evidence) -> list[Signal]:
