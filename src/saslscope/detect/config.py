@@ -88,6 +88,8 @@ class Networks:
 
     ipv4_prefix: int = setting(24, "IPv4 prefix length of a network")
     ipv6_prefix: int = setting(48, "IPv6 prefix length of a network")
+    loopback_is_local: bool = setting(True, "logins from 127.0.0.0/8 and ::1 are the server itself (webmail, "
+                                            "scripts); false when a proxy or a test lab connects over loopback")
 
     def __post_init__(self) -> None:
         if not (8 <= self.ipv4_prefix <= 32 and 16 <= self.ipv6_prefix <= 128):

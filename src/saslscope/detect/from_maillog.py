@@ -41,7 +41,7 @@ from saslscope.detect.signals import (
 )
 from saslscope.maillog import events as ev
 from saslscope.maillog.analysis import LineCounts
-from saslscope.maillog.correlate import Correlator, LocalityJudge
+from saslscope.maillog.correlate import Correlator, LocalityJudge, is_loopback
 from saslscope.maillog.parse import LineParser, Unparsed
 from saslscope.maillog.sources import STDIN, Warnings, check_readable, expand, iter_lines
 
@@ -55,7 +55,11 @@ class MaillogSignals:
     """Feed lines in log order (:meth:`feed`), then :meth:`finish`; or :meth:`read` whole files."""
 
     def __init__(self, *, year: int | None = None, syslog_name: str | None = None,
-                 own_addresses: Iterable[str] = (), now: datetime | None = None) -> None:
+                 own_addresses: Iterable[str] = (), now: datetime | None = None,
+                 loopback_is_local: bool = True) -> None:
+        """``loopback_is_local=False``: a loopback client is local only when given in
+        ``own_addresses`` (Postfix behind a proxy on loopback; a test lab)."""
+        self.loopback_is_local = loopback_is_local
         self.parser = LineParser(year=year, syslog_name=syslog_name, now=now)
         self.locality = LocalityJudge(set(own_addresses))
         self.correlator = Correlator(self.locality)
@@ -124,6 +128,11 @@ class MaillogSignals:
         evidence = Evidence(source, number, line.decode("utf-8", "replace"), event.time)
         return handler(event, evidence)
 
+    def _local(self, host: str, client_name: str, client_ip: str) -> bool:
+        if not self.loopback_is_local and is_loopback(client_ip):
+            return client_ip in self.locality.own_ips
+        return self.locality.is_local(host, client_name, client_ip)
+
     # ------------------------------------------------------------------ handlers
     def _client_line(self, e: ev.ClientLine, evidence: Evidence) -> list[Signal]:
         signals: list[Signal] = []
@@ -137,7 +146,7 @@ class MaillogSignals:
         assert e.time is not None
         login = AuthSucceeded(time=e.time, ip=e.client_ip or e.client_name, username=e.sasl_username,
                               method=e.sasl_method, service=e.program, evidence=evidence,
-                              local=self.locality.is_local(e.host, e.client_name, e.client_ip), tls_cipher=tls or None)
+                              local=self._local(e.host, e.client_name, e.client_ip), tls_cipher=tls or None)
         if e.queue_id != "NOQUEUE":
             self._logins[e.queue_id] = login
             self._owners[e.queue_id] = e.sasl_username
@@ -181,7 +190,7 @@ class MaillogSignals:
             return []
         assert e.time is not None
         return [AuthOnlySession(time=e.time, ip=e.client_ip or e.client_name, username=None, evidence=evidence,
-                                local=self.locality.is_local(e.host, e.client_name, e.client_ip))]
+                                local=self._local(e.host, e.client_name, e.client_ip))]
 
     def _auth_failure(self, e: ev.AuthFailure, evidence: Evidence) -> list[Signal]:
         self.correlator.feed(e, 0, None)
@@ -214,4 +223,4 @@ class MaillogSignals:
         if not e.username:
             return []
         return [AuthSucceeded(time=e.time, ip=ip, username=e.username, method=e.method, service=e.service,
-                              evidence=evidence, local=self.locality.is_local(e.host, "", ip))]
+                              evidence=evidence, local=self._local(e.host, "", ip))]
