@@ -113,13 +113,15 @@ class MemoryState:
         self._seen_first: dict[str, float] = {}
         self._once: dict[str, float] = {}
         self._swap: dict[str, tuple[str, float]] = {}
-        # key -> (expiry time, kind) in order of last touch, for the sweep
-        self._expiry: OrderedDict[str, float] = OrderedDict()
+        # lifetime -> {key: expiry} in order of last touch, for the sweep. Keys of one lifetime
+        # expire in the order they were last touched; one ordered dict for all lifetimes would
+        # let a 14-day key touched early shield every hour-long key behind it from the sweep.
+        self._expiry: dict[float, OrderedDict[str, float]] = {}
         self._swept = float("-inf")
 
     def __len__(self) -> int:
         """Live keys: what memory grows with."""
-        return len(self._expiry)
+        return sum(map(len, self._expiry.values()))
 
     def apply(self, ops: Sequence[Op], now: float) -> list[Answer]:
         answers: list[Answer] = []
@@ -136,9 +138,12 @@ class MemoryState:
             self.sweep(now)
         return answers
 
-    def _touch(self, key: str, expiry: float) -> None:
-        self._expiry[key] = expiry
-        self._expiry.move_to_end(key)
+    def _touch(self, key: str, now: float, lifetime: float) -> None:
+        bucket = self._expiry.get(lifetime)
+        if bucket is None:
+            bucket = self._expiry[lifetime] = OrderedDict()
+        bucket[key] = now + lifetime
+        bucket.move_to_end(key)
 
     def _window(self, op: Window, now: float) -> WindowCount:
         key = "w:" + op.key
@@ -148,7 +153,7 @@ class MemoryState:
         window.expire(now - op.seconds)
         if op.weight or op.member or op.keep is not None:
             window.add(now, op.member, op.weight, op.keep)
-        self._touch(key, now + op.seconds)
+        self._touch(key, now, op.seconds)
         return WindowCount(window.total, len(window.members), tuple(window.kept_recent()), window.kept_total)
 
     def _seen_op(self, op: Seen, now: float) -> SeenAnswer:
@@ -164,7 +169,7 @@ class MemoryState:
             if oldest > horizon:
                 break
             del members[oldest_member]
-        self._touch(key, now + op.ttl)
+        self._touch(key, now, op.ttl)
         return SeenAnswer(known=known, members=len(members), first=first)
 
     def _once_op(self, op: Once, now: float) -> bool:
@@ -173,29 +178,34 @@ class MemoryState:
         if until is not None and until > now:
             return False
         self._once[key] = now + op.seconds
-        self._touch(key, now + op.seconds)
+        self._touch(key, now, op.seconds)
         return True
 
     def _swap_op(self, op: Swap, now: float) -> str | None:
         key = "x:" + op.key
         previous = self._swap.get(key)
         self._swap[key] = (op.value, now + op.ttl)
-        self._touch(key, now + op.ttl)
+        self._touch(key, now, op.ttl)
         return previous[0] if previous is not None and previous[1] > now else None
 
     def sweep(self, now: float) -> None:
-        """Drop keys whose lifetime ended: oldest touched first, stopping at the first live one."""
+        """Drop keys whose lifetime ended: per lifetime, oldest touched first, stopping at the
+        first live one."""
         self._swept = now
-        while self._expiry:
-            key, expiry = next(iter(self._expiry.items()))
-            if expiry > now:
-                break
-            del self._expiry[key]
-            self._windows.pop(key, None)
-            self._seen.pop(key, None)
-            self._seen_first.pop(key, None)
-            self._once.pop(key, None)
-            self._swap.pop(key, None)
+        for bucket in self._expiry.values():
+            while bucket:
+                key, expiry = next(iter(bucket.items()))
+                if expiry > now:
+                    break
+                del bucket[key]
+                self._drop(key)
+
+    def _drop(self, key: str) -> None:
+        self._windows.pop(key, None)
+        self._seen.pop(key, None)
+        self._seen_first.pop(key, None)
+        self._once.pop(key, None)
+        self._swap.pop(key, None)
 
 
 class _WindowState:
