@@ -12,9 +12,9 @@ always used with the same window length.
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from saslscope.detect.findings import Evidence
 
@@ -43,6 +43,7 @@ class WindowCount:
     distinct: int                  # distinct non-empty members in the window
     kept: tuple[Evidence, ...]     # the most recent kept evidence, newest last
     kept_total: int                # how many entries in the window carried evidence
+    entries: int = 0               # entries in the window (messages, when the weight is recipients)
 
 
 def crossed(count: WindowCount, weight: int, threshold: int) -> bool:
@@ -118,22 +119,16 @@ class MemoryState:
         # let a 14-day key touched early shield every hour-long key behind it from the sweep.
         self._expiry: dict[float, OrderedDict[str, float]] = {}
         self._swept = float("-inf")
+        self._handlers: dict[type, Callable[[Any, float], Answer]] = {
+            Window: self._window, Seen: self._seen_op, Once: self._once_op, Swap: self._swap_op}
 
     def __len__(self) -> int:
         """Live keys: what memory grows with."""
         return sum(map(len, self._expiry.values()))
 
     def apply(self, ops: Sequence[Op], now: float) -> list[Answer]:
-        answers: list[Answer] = []
-        for op in ops:
-            if isinstance(op, Window):
-                answers.append(self._window(op, now))
-            elif isinstance(op, Seen):
-                answers.append(self._seen_op(op, now))
-            elif isinstance(op, Once):
-                answers.append(self._once_op(op, now))
-            else:
-                answers.append(self._swap_op(op, now))
+        handlers = self._handlers
+        answers: list[Answer] = [handlers[type(op)](op, now) for op in ops]
         if now - self._swept > 60.0:
             self.sweep(now)
         return answers
@@ -150,11 +145,13 @@ class MemoryState:
         window = self._windows.get(key)
         if window is None:
             window = self._windows[key] = _WindowState()
-        window.expire(now - op.seconds)
+        elif window.entries:
+            window.expire(now - op.seconds)
         if op.weight or op.member or op.keep is not None:
             window.add(now, op.member, op.weight, op.keep)
         self._touch(key, now, op.seconds)
-        return WindowCount(window.total, len(window.members), tuple(window.kept_recent()), window.kept_total)
+        return WindowCount(window.total, len(window.members), tuple(window.kept), window.kept_total,
+                           len(window.entries))
 
     def _seen_op(self, op: Seen, now: float) -> SeenAnswer:
         key = "s:" + op.key
@@ -211,13 +208,14 @@ class MemoryState:
 class _WindowState:
     """One sliding window: entries in arrival order with running totals, so reads are O(1)."""
 
-    __slots__ = ("entries", "members", "total", "kept", "kept_total")
+    __slots__ = ("entries", "members", "total", "kept", "kept_times", "kept_total")
 
     def __init__(self) -> None:
         self.entries: deque[tuple[float, str, int, bool]] = deque()
         self.members: dict[str, int] = {}
         self.total = 0
-        self.kept: deque[tuple[float, Evidence]] = deque()
+        self.kept: deque[Evidence] = deque()        # the most recent evidence, with its times beside
+        self.kept_times: deque[float] = deque()
         self.kept_total = 0
 
     def add(self, now: float, member: str, weight: int, keep: Evidence | None) -> None:
@@ -226,10 +224,12 @@ class _WindowState:
         if member:
             self.members[member] = self.members.get(member, 0) + 1
         if keep is not None:
-            self.kept.append((now, keep))
+            self.kept.append(keep)
+            self.kept_times.append(now)
             self.kept_total += 1
             if len(self.kept) > KEEP_EVIDENCE:
                 self.kept.popleft()
+                self.kept_times.popleft()
 
     def expire(self, horizon: float) -> None:
         """Forget entries at or before ``horizon`` (entries arrive in time order; a log's few
@@ -246,8 +246,6 @@ class _WindowState:
                     del self.members[member]
             if kept:
                 self.kept_total -= 1
-        while self.kept and self.kept[0][0] <= horizon:
+        while self.kept_times and self.kept_times[0] <= horizon:
             self.kept.popleft()
-
-    def kept_recent(self) -> list[Evidence]:
-        return [evidence for _, evidence in self.kept]
+            self.kept_times.popleft()
