@@ -13,7 +13,9 @@ log line                               signal
 qmgr ``QID: from=<s>, nrcpt=N``        :class:`MessageSubmitted` (time and evidence of the
                                        ``client=`` line; the ``from=`` line as sender evidence)
 ``removed`` without a ``from=``        :class:`MessageSubmitted` without a sender
-``QID: to=<r>, ... status=S``          :class:`DeliveryOutcome` (authenticated messages only)
+``QID: to=<r>, ... status=S``          :class:`DeliveryOutcome` (authenticated messages only;
+                                       not for ``status=sent``: no detector needs a
+                                       delivered recipient, and they are most of a log)
 ``disconnect ... auth=1`` no message   :class:`AuthOnlySession`
 ``SASL ... authentication failed``     :class:`AuthFailed` (user name from the line, or from
                                        Dovecot's ``passdb(user,ip)`` line just before it)
@@ -112,7 +114,8 @@ class MaillogSignals:
         self.counts.total += 1
         if line[:1] != b"{":
             wanted = WANTED_RE.search(line)
-            if wanted is None or (wanted.lastindex == 2 and wanted.group(2).decode("ascii") not in self._owners):
+            if wanted is None or (wanted.lastindex == 2 and (
+                    wanted.group(2).decode("ascii") not in self._owners or b"status=sent " in line)):
                 self.skipped += 1
                 self.counts.ignored += 1
                 return []
