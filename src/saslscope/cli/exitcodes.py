@@ -24,6 +24,7 @@ class Exit(IntEnum):
     PROTOCOL = 6           # the peer broke the protocol (malformed reply, STARTTLS injection...)
     BAD_INPUT = 7          # data given by the user is malformed (base64, challenge, header, file)
     NO_SECRET = 8          # a password or token was needed and none could be read
+    FINDINGS = 9           # logs alerts --fail-on: a finding at or above the given severity
     INTERRUPTED = 130      # Ctrl-C (SIGINT), the shell convention 128 + 2
 
 
@@ -38,6 +39,7 @@ MEANINGS: dict[Exit, str] = {
     Exit.PROTOCOL: "protocol error from the peer (malformed reply, STARTTLS injection)",
     Exit.BAD_INPUT: "malformed or unreadable input (base64, challenge, log file, message file)",
     Exit.NO_SECRET: "a password or token was needed and none could be read",
+    Exit.FINDINGS: "`logs alerts --fail-on SEVERITY`: a finding at or above that severity",
     Exit.INTERRUPTED: "interrupted (Ctrl-C)",
 }
 

@@ -408,3 +408,8 @@ def trace(ctx: click.Context, /, wanted: str, files: tuple[str, ...], as_json: b
                 console.print(literal(line), soft_wrap=True)
 
     _emit(ctx, data, data["recipients"], as_json, as_csv, render)
+
+
+from saslscope.cli.alerts import alerts  # noqa: E402  (registered last: its own module, one line here)
+
+logs.add_command(alerts)
