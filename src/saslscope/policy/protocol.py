@@ -88,6 +88,8 @@ class PolicyParser:
             self.partial = bool(self._buffer)
             self._buffer = b""
             return []
+        if b"\0" in data:  # at once, not when the request ends: binary junk rarely has an empty line
+            self._fail("NUL byte in a request")
         buffer = self._buffer + data if self._buffer else data
         requests: list[PolicyRequest] = []
         start = 0
@@ -114,8 +116,6 @@ class PolicyParser:
         raise PolicyProtocolError(why)
 
     def _parse(self, block: bytes) -> PolicyRequest:
-        if b"\0" in block:
-            self._fail("NUL byte in a request")
         text = block.decode("utf-8", "replace")
         attributes: dict[str, str] = {}
         for line in text.split("\n"):
