@@ -27,6 +27,7 @@ class Metrics:
         self._requests = {state: requests.labels(state) for state in (*STATES, "other")}
         self._answers = Counter("saslscope_policy_answers", "Answers by action and by the rule that fired",
                                 ["action", "rule"], registry=self.registry)
+        self._answer_children: dict[tuple[str, str], Counter] = {}
         self.latency = Histogram("saslscope_policy_decision_seconds", "Time from a complete request to its answer",
                                  buckets=BUCKETS, registry=self.registry)
         self._backend_errors = Counter("saslscope_policy_backend_errors", "State backend calls that failed or timed out",
@@ -41,7 +42,10 @@ class Metrics:
         (self._requests.get(state) or self._requests["other"]).inc()
 
     def answer(self, action: str, rule: str) -> None:
-        self._answers.labels(action, rule).inc()
+        child = self._answer_children.get((action, rule))
+        if child is None:
+            child = self._answer_children[(action, rule)] = self._answers.labels(action, rule)
+        child.inc()
 
     def backend_error(self, backend: str, error: str) -> None:
         self._backend_errors.labels(backend, error).inc()

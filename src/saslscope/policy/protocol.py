@@ -11,13 +11,14 @@ a line without ``=``, a NUL byte, a request without ``request=smtpd_access_polic
 larger than :data:`MAX_REQUEST` raises :class:`PolicyProtocolError`, after which the parser
 refuses every further call and the server closes the connection. Names it does not know are
 kept and ignored (every attribute of Postfix 2.1 to 3.12 and any later one); a repeated name
-keeps its first value (the README allows either); values that are not UTF-8 (an SMTPUTF8 HELO
+keeps its last value (the README allows either); values that are not UTF-8 (an SMTPUTF8 HELO
 in another encoding) are decoded with replacement characters: they are data, not structure.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import repeat
 
 #: Largest request accepted, attribute lines included. Postfix's largest values are an SMTP
 #: command argument (``line_length_limit``, default 2048) and the xtext-encoded client
@@ -46,6 +47,7 @@ class PolicyRequest:
     """One request: its attributes in the order sent (unknown names included, ignored by users)."""
 
     attributes: dict[str, str]
+    text: str = ""       # the request as received, decoded (what :meth:`as_text` shows)
 
     def get(self, name: str) -> str:
         """The value, ``""`` when absent: Postfix sends an unavailable value empty or not at all."""
@@ -62,8 +64,10 @@ class PolicyRequest:
         return int(value) if value.isdigit() and len(value) < 10 else 0
 
     def as_text(self) -> str:
-        """The non-empty attributes as ``name=value`` pairs: a finding's evidence."""
-        return " ".join(f"{name}={value}" for name, value in self.attributes.items() if value)
+        """The attributes as ``name=value`` pairs on one line: a finding's evidence."""
+        if self.text:
+            return self.text.replace("\n", " ")
+        return " ".join(f"{name}={value}" for name, value in self.attributes.items())
 
 
 class PolicyParser:
@@ -117,15 +121,24 @@ class PolicyParser:
 
     def _parse(self, block: bytes) -> PolicyRequest:
         text = block.decode("utf-8", "replace")
-        attributes: dict[str, str] = {}
-        for line in text.split("\n"):
-            name, eq, value = line.partition("=")
-            if not eq or not name:
-                self._fail(f"not a name=value line: {line[:60]!r}")
-            attributes.setdefault(name, value)
+        lines = text.split("\n")
+        try:
+            # the fast path (C loops); a repeated name keeps its last value
+            count = len(lines)
+            attributes: dict[str, str] = dict(map(str.split, lines, repeat("=", count), repeat(1, count)))  # type: ignore[arg-type]
+        except ValueError:
+            attributes = {}
+        if len(attributes) != len(lines) or "" in attributes:
+            # a line without "=", an empty name, or a repeated name: look line by line
+            attributes = {}
+            for line in lines:
+                name, eq, value = line.partition("=")
+                if not eq or not name:
+                    self._fail(f"not a name=value line: {line[:60]!r}")
+                attributes[name] = value
         if attributes.get("request") != "smtpd_access_policy":
             self._fail(f"not a policy request (request={attributes.get('request', '')[:40]!r})")
-        return PolicyRequest(attributes)
+        return PolicyRequest(attributes, text)
 
 
 def encode_action(action: str) -> bytes:

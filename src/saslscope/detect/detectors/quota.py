@@ -48,6 +48,8 @@ class RateLimitDetector:
         self.overrides = dict(parse_user_override(line) for line in settings.user_overrides)
         self.allowed_users = frozenset(config.allow.users)
         self.allowed_networks = tuple(ipaddress.ip_network(n, strict=False) for n in config.allow.networks)
+        # judge() needs the rules plan() made for the same signal: remember the last ones
+        self._last: tuple[Signal | None, list[_Rule]] = (None, [])
 
     def _allowed(self, ip: str, username: str | None) -> bool:
         if username is not None and username in self.allowed_users:
@@ -91,15 +93,22 @@ class RateLimitDetector:
                                    f"rl:ir:{self.ip_recipients.seconds:g}\0{signal.ip}", signal.recipients))
         return rules
 
+    def _rules_of(self, signal: Signal) -> list[_Rule]:
+        last, rules = self._last
+        if last is not signal:
+            rules = self._rules(signal)
+            self._last = (signal, rules)
+        return rules
+
     def plan(self, signal: Signal) -> Sequence[Op]:
         return [Window(rule.key, rule.quota.seconds, member=rule.member, weight=rule.weight, keep=signal.evidence)
-                for rule in self._rules(signal)]
+                for rule in self._rules_of(signal)]
 
     def judge(self, signal: Signal, answers: Sequence[Answer]) -> Sequence[Finding]:
         if not answers or not isinstance(signal, MessageSubmitted | UnauthenticatedMessage | AuthSucceeded):
             return ()
         findings = []
-        for rule, count in zip(self._rules(signal), answers, strict=True):
+        for rule, count in zip(self._rules_of(signal), answers, strict=True):
             assert isinstance(count, WindowCount)
             measure = count.distinct if rule.distinct else count.total
             if measure <= rule.quota.limit:
