@@ -4,9 +4,9 @@
  *
  *   policyload client HOST PORT CONNS SECONDS WARMUP USERS
  *       CONNS persistent connections (like CONNS busy smtpd processes), each a closed loop:
- *       send one request, wait for its answer, send the next. Requests are realistic
- *       END-OF-MESSAGE requests of Postfix 3.7 (28 attributes, ~600 bytes), each a new
- *       message (instance) of one of USERS accounts. Prints one JSON line: answers counted
+ *       send one request, wait for its answer, send the next. Requests are realistic DATA
+ *       requests (smtpd_data_restrictions: one per message) of Postfix 3.7 (28 attributes,
+ *       ~600 bytes), each a new message (instance) of one of USERS accounts. Prints one JSON line: answers counted
  *       after WARMUP seconds, their rate, p50/p99/max latency, and answers by action.
  *   policyload serve PORT
  *       answers "action=DUNNO" to every request without looking at it (the client's ceiling).
@@ -53,7 +53,7 @@ static int cmp_u32(const void *a, const void *b) {
 static int build_request(char *out, size_t cap, int conn, unsigned long seq, int users) {
     int user = (int)((conn * 7919UL + seq) % (unsigned long)users);
     return snprintf(out, cap,
-        "request=smtpd_access_policy\nprotocol_state=END-OF-MESSAGE\nprotocol_name=ESMTP\n"
+        "request=smtpd_access_policy\nprotocol_state=DATA\nprotocol_name=ESMTP\n"
         "client_address=192.0.2.%d\nclient_name=unknown\nclient_port=%d\nreverse_client_name=unknown\n"
         "server_address=127.0.0.1\nserver_port=587\nhelo_name=client%d.example.test\n"
         "sender=user%d@example.test\nrecipient=bob@example.org\nrecipient_count=1\nqueue_id=4B%07lX\n"

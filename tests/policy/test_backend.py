@@ -112,3 +112,29 @@ def test_evidence_survives_the_wire_with_separators_in_its_text() -> None:
     evidence = Evidence("postfix-policy", None, f"helo_name={NASTY}\x1f\x1f", datetime.fromtimestamp(T0, UTC))
     assert decode_evidence(encode_evidence(evidence)) == evidence
     assert decode_evidence(encode_evidence(Evidence("mail.log", 7, "x"))) == Evidence("mail.log", 7, "x")
+
+
+def test_redis_leaves_kept_evidence_out_below_kept_at_and_batches_concurrent_decisions(redis_server: RedisServer) -> None:
+    async def run() -> list[list[Answer]]:
+        backend = RedisBackend(redis_server.url, timeout=2.0)
+        calls = 0
+        script = backend.script
+
+        async def counting(**kwargs: object) -> object:
+            nonlocal calls
+            calls += 1
+            return await script(**kwargs)  # type: ignore[arg-type]
+
+        backend.script = counting  # type: ignore[assignment]
+        try:
+            decisions = [backend.apply([Window("q", 60, keep=_ev(n), kept_at=3)], T0 + n) for n in range(5)]
+            answers = await asyncio.gather(*decisions)
+            assert calls < 5      # the first call went alone, the others waited and went together
+            return answers
+        finally:
+            await backend.close()
+
+    answers = asyncio.run(run())
+    assert [a[0].total for a in answers] == [1, 2, 3, 4, 5]  # type: ignore[union-attr]
+    assert [len(a[0].kept) for a in answers] == [0, 0, 3, 4, 5]  # type: ignore[union-attr]
+    assert [a[0].kept_total for a in answers] == [1, 2, 3, 4, 5]  # type: ignore[union-attr]

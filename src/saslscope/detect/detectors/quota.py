@@ -101,7 +101,8 @@ class RateLimitDetector:
         return rules
 
     def plan(self, signal: Signal) -> Sequence[Op]:
-        return [Window(rule.key, rule.quota.seconds, member=rule.member, weight=rule.weight, keep=signal.evidence)
+        return [Window(rule.key, rule.quota.seconds, member=rule.member, weight=rule.weight, keep=signal.evidence,
+                       kept_at=rule.quota.limit + 1)
                 for rule in self._rules_of(signal)]
 
     def judge(self, signal: Signal, answers: Sequence[Answer]) -> Sequence[Finding]:
