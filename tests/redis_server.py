@@ -79,12 +79,18 @@ class RedisServer:
             os.kill(self.process.pid, signal.SIGCONT)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.resume()
-            self.process.terminate()
-            try:
-                self.process.wait(START_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(START_TIMEOUT)
+        self.resume()
+        stop_process(self.process)
         self.process = None
+
+
+def stop_process(process: subprocess.Popen[bytes] | None, timeout: float = START_TIMEOUT) -> None:
+    """SIGTERM a child we started, SIGKILL if it does not end within ``timeout``."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout)

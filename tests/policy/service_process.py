@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.redis_server import free_port
+from tests.redis_server import free_port, stop_process
 
 SASLSCOPE = str(Path(sys.executable).with_name("saslscope"))
 START_TIMEOUT = 15.0
@@ -47,13 +47,7 @@ class PolicyProcess:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(START_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(START_TIMEOUT)
+        stop_process(self.process)
         self.process = None
 
     def client(self) -> PolicyClient:

@@ -12,6 +12,7 @@ Durations are written as ``"90s"``, ``"15m"``, ``"2h"``, ``"30d"`` (or a number 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 import re
 import tomllib
@@ -79,6 +80,22 @@ class Allow:
                 ipaddress.ip_network(net, strict=False)
             except ValueError:
                 raise ValueError(f"not a network: {net!r}") from None
+
+    def covers(self, username: str | None, ip: str) -> bool:
+        """True for an allow-listed account, or a client address in an allow-listed network."""
+        if username is not None and username in self.users:
+            return True
+        if not self.networks:
+            return False
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        return any(address in network for network in self._networks)
+
+    @functools.cached_property
+    def _networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(net, strict=False) for net in self.networks)
 
 
 @dataclass

@@ -21,7 +21,6 @@ lines.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -135,19 +134,7 @@ class Decider:
         self.hook = hook
         self.dry_run = config.policy.dry_run
         self.block_seconds = config.policy.block
-        self.allowed_users = frozenset(config.allow.users)
-        self.allowed_networks = tuple(ipaddress.ip_network(n, strict=False) for n in config.allow.networks)
-
-    def allowed(self, username: str | None, ip: str) -> bool:
-        if username is not None and username in self.allowed_users:
-            return True
-        if not self.allowed_networks:
-            return False
-        try:
-            address = ipaddress.ip_address(ip)
-        except ValueError:
-            return False
-        return any(address in network for network in self.allowed_networks)
+        self.allow = config.allow
 
     def _block_key(self, subject: str) -> str:
         return f"blk\0{subject}"
@@ -183,7 +170,7 @@ class Decider:
                 if action >= outcome.action:
                     rule, _, why = rest_text.partition(" ")
                     outcome.action, outcome.rule, outcome.why = action, f"block:{rule}", why
-        allowed = self.allowed(pending.username, pending.ip)
+        allowed = self.allow.covers(pending.username, pending.ip)
         if allowed:
             outcome.action, outcome.rule, outcome.why = Action.DUNNO, "", ""
         for finding in findings:

@@ -125,7 +125,7 @@ class PolicyParser:
         try:
             # the fast path (C loops); a repeated name keeps its last value
             count = len(lines)
-            attributes: dict[str, str] = dict(map(str.split, lines, repeat("=", count), repeat(1, count)))  # type: ignore[arg-type]
+            attributes: dict[str, str] = dict(map(str.split, lines, repeat("=", count), repeat(1, count)))
         except ValueError:
             attributes = {}
         if len(attributes) != len(lines) or "" in attributes:

@@ -86,6 +86,7 @@ class PolicyServer:
                 server = await loop.create_unix_server(lambda: PolicyConnection(self), endpoint.path, backlog=1024)
                 bound.append(f"unix:{endpoint.path}")
             else:
+                assert endpoint.port is not None
                 server = await loop.create_server(lambda: PolicyConnection(self), endpoint.host, endpoint.port,
                                                   backlog=1024, reuse_address=True)
                 for sock in server.sockets:
@@ -175,14 +176,15 @@ class PolicyConnection(asyncio.Protocol):
         self.peer = "?"
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]  # a stream transport (uvloop's is not a subclass)
+        # a stream transport (uvloop's is not an asyncio.Transport subclass)
+        self.transport = stream = transport  # type: ignore[assignment]
         server = self.server
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "unix"
         if len(server.connections) >= server.max_connections:
             server.metrics.refused.inc()
             log.warning("connection from %s closed: %d connections open (max_connections)", self.peer, len(server.connections))
-            transport.abort()
+            stream.abort()  # type: ignore[attr-defined]
             return
         server.connections.add(self)
         server.metrics.connections.inc()

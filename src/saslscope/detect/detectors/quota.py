@@ -9,7 +9,6 @@ saw the 51st. Fronts that report findings to people fold repeats into one per ep
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -46,21 +45,9 @@ class RateLimitDetector:
         self.ip_messages = parse_quota(settings.ip_messages)
         self.ip_recipients = parse_quota(settings.ip_recipients)
         self.overrides = dict(parse_user_override(line) for line in settings.user_overrides)
-        self.allowed_users = frozenset(config.allow.users)
-        self.allowed_networks = tuple(ipaddress.ip_network(n, strict=False) for n in config.allow.networks)
+        self.allow = config.allow
         # judge() needs the rules plan() made for the same signal: remember the last ones
         self._last: tuple[Signal | None, list[_Rule]] = (None, [])
-
-    def _allowed(self, ip: str, username: str | None) -> bool:
-        if username is not None and username in self.allowed_users:
-            return True
-        if not self.allowed_networks:
-            return False
-        try:
-            address = ipaddress.ip_address(ip)
-        except ValueError:
-            return False
-        return any(address in network for network in self.allowed_networks)
 
     def _quota(self, username: str, name: str) -> Quota | None:
         override = self.overrides.get(username)
@@ -74,7 +61,7 @@ class RateLimitDetector:
         rules: list[_Rule] = []
         if isinstance(signal, MessageSubmitted):
             user = signal.username
-            if self._allowed(signal.ip, user):
+            if self.allow.covers(user, signal.ip):
                 return rules
             messages, recipients = self._quota(user, "messages"), self._quota(user, "recipients")
             if messages is not None and signal.messages:
@@ -83,9 +70,9 @@ class RateLimitDetector:
                 rules.append(_Rule("user_recipients", recipients, f"rl:ur:{recipients.seconds:g}\0{user}", signal.recipients))
         elif isinstance(signal, AuthSucceeded):
             ips = self._quota(signal.username, "ips")
-            if ips is not None and not self._allowed(signal.ip, signal.username):
+            if ips is not None and not self.allow.covers(signal.username, signal.ip):
                 rules.append(_Rule("user_ips", ips, f"rl:ui:{ips.seconds:g}\0{signal.username}", 1, member=signal.ip))
-        elif isinstance(signal, UnauthenticatedMessage) and not self._allowed(signal.ip, None):
+        elif isinstance(signal, UnauthenticatedMessage) and not self.allow.covers(None, signal.ip):
             if self.ip_messages is not None and signal.messages:
                 rules.append(_Rule("ip_messages", self.ip_messages, f"rl:im:{self.ip_messages.seconds:g}\0{signal.ip}", signal.messages))
             if self.ip_recipients is not None and signal.recipients:
