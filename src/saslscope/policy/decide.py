@@ -31,8 +31,9 @@ from saslscope.detect.engine import Detector, judge_all, plan_all
 from saslscope.detect.findings import Evidence, Finding
 from saslscope.detect.hook import Hook
 from saslscope.detect.signals import AuthSucceeded, MessageSubmitted, Signal, UnauthenticatedMessage
-from saslscope.detect.state import Answer, Once, Op, Window, WindowCount
+from saslscope.detect.state import Answer, Once, Op, WindowCount
 from saslscope.policy.actions import Action, ActionTable, rule_of
+from saslscope.policy.blocks import Block, Blocks
 from saslscope.policy.metrics import Metrics
 from saslscope.policy.protocol import PolicyRequest
 
@@ -133,11 +134,8 @@ class Decider:
         self.metrics = metrics
         self.hook = hook
         self.dry_run = config.policy.dry_run
-        self.block_seconds = config.policy.block
+        self.blocks = Blocks(config.policy.block, SOURCE)
         self.allow = config.allow
-
-    def _block_key(self, subject: str) -> str:
-        return f"blk\0{subject}"
 
     def begin(self, request: PolicyRequest, conn: ConnectionState, now: float) -> Pending:
         time = datetime.fromtimestamp(now, UTC)
@@ -145,7 +143,7 @@ class Decider:
         plans = [plan_all(self.detectors, signal) for signal in signals]
         user = request.attributes.get("sasl_username") or None
         pending = Pending(request, time, now, user, request.attributes.get("client_address", ""), signals, plans, [])
-        ops: list[Op] = [Window(self._block_key(pending.subject), self.block_seconds, weight=0)]
+        ops: list[Op] = [self.blocks.read(pending.subject)]
         for per_signal in plans:
             for ops_of_detector in per_signal:
                 ops.extend(ops_of_detector)
@@ -162,14 +160,9 @@ class Decider:
             findings.extend(judge_all(self.detectors, signal, plans, rest[start:start + size]))
             start += size
         outcome = Outcome(pending, Action.DUNNO, "", "")
-        if block.total > 0:
-            # the block's kept entries say "ACTION RULE WHY", newest last
-            for entry in block.kept:
-                action_name, _, rest_text = entry.text.partition(" ")
-                action = Action.parse(action_name)
-                if action >= outcome.action:
-                    rule, _, why = rest_text.partition(" ")
-                    outcome.action, outcome.rule, outcome.why = action, f"block:{rule}", why
+        blocked = self.blocks.strongest(block)
+        if blocked is not None:
+            outcome.action, outcome.rule, outcome.why = blocked.action, f"block:{blocked.rule}", blocked.why
         allowed = self.allow.covers(pending.username, pending.ip)
         if allowed:
             outcome.action, outcome.rule, outcome.why = Action.DUNNO, "", ""
@@ -182,12 +175,10 @@ class Decider:
             if self.dry_run:
                 continue
             subject = finding.subject
-            outcome.follow_ops.append(Once(f"ep\0{rule}\0{subject}", self.block_seconds))
+            outcome.follow_ops.append(self.blocks.episode(rule, subject))
             outcome.reported.append(finding)
             if action > Action.DUNNO:
-                text = f"{action} {rule} {_counters(finding)}"
-                outcome.follow_ops.append(Window(self._block_key(subject), self.block_seconds, weight=1,
-                                                 keep=Evidence(SOURCE, None, text, pending.time)))
+                outcome.follow_ops.append(self.blocks.set(subject, Block(action, rule, _counters(finding)), pending.time))
         return outcome
 
     def settle(self, outcome: Outcome, follow: Sequence[Answer] | None) -> str:
