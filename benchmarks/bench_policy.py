@@ -14,7 +14,8 @@ every request is counted and answered DUNNO, as on a normal day), 1,000 accounts
 
 * saslscope, memory:  ``policy serve --user-messages 1000000/1h``
 * saslscope, Redis:   the same with ``--redis`` (a private redis-server, started here)
-* policyd-rate-limit: PyPI's, SQLite backend, ``limits: [[1000000, 3600]]``,
+* policyd-rate-limit: PyPI's, SQLite backend (its file on disk, as installed, and on /dev/shm:
+  no fsync cost, the anchor at its fastest), ``limits: [[1000000, 3600]]``,
   ``limit_by_sasl: True``, ``count_mode: 1`` (count at DATA); installed by pip into a
   virtualenv under ``--cache`` the first time.
 
@@ -54,7 +55,7 @@ group: "root"
 pidfile: "{dir}/prl.pid"
 backend: 0
 sqlite_config:
-    database: "{dir}/prl.sqlite3"
+    database: "{db}"
 SOCKET: ["127.0.0.1", {port}]
 limits:
     - [1000000, 3600]
@@ -119,20 +120,26 @@ def policyd_rate_limit(cache: Path) -> Path:
     return binary
 
 
-def load(client: Path, port: int, args: argparse.Namespace) -> dict[str, float]:
-    result = subprocess.run([str(client), "client", "127.0.0.1", str(port), str(args.connections), str(args.seconds),
+def load(client: Path, port: int, args: argparse.Namespace, connections: int) -> dict[str, float]:
+    result = subprocess.run([str(client), "client", "127.0.0.1", str(port), str(connections), str(args.seconds),
                              str(args.warmup), str(USERS)], capture_output=True, text=True, check=True,
                             timeout=args.seconds + args.warmup + 60)
     return dict(json.loads(result.stdout))
 
 
 def measure(name: str, client: Path, port: int, pids: list[int], args: argparse.Namespace) -> dict[str, float | str]:
+    """Throughput with ``--connections``, then latency at ``--latency-connections`` (a closed
+    loop's latency at saturation is only queueing: connections / rate)."""
+    if args.latency_connections:
+        light = load(client, port, args, args.latency_connections)
     before = sum(cpu_seconds(p) for p in pids)
-    stats = load(client, port, args)
+    stats = load(client, port, args, args.connections)
     used = sum(cpu_seconds(p) for p in pids) - before
     # CPU over warm-up and measurement, per answer of the measured part scaled to the whole run
     total_answers = stats["rate"] * (args.seconds + args.warmup)
     stats["cpu_ms_per_1000"] = 1000 * used / total_answers * 1000 if total_answers else float("nan")
+    if args.latency_connections:
+        stats.update({"light_rate": light["rate"], "light_p50_us": light["p50_us"], "light_p99_us": light["p99_us"]})
     return {"target": name, **stats}
 
 
@@ -141,13 +148,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--latency-connections", type=int, default=4,
+                        help="also measure latency with this many connections (0: skip)")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "saslscope-bench")
     parser.add_argument("--skip", action="append", default=[], choices=["redis", "policyd-rate-limit"])
     args = parser.parse_args()
     if not shutil.which("cc"):
         sys.exit("bench_policy: needs a C compiler (cc) for the load client")
-    work = Path(tempfile.mkdtemp(prefix="bench-policy-"))
+    work = Path(tempfile.mkdtemp(prefix="bench-policy-", dir="/var/tmp" if Path("/var/tmp").is_dir() else None))
     client = work / "policyload"
     subprocess.run(["cc", "-O2", "-o", str(client), str(ROOT / "benchmarks" / "policyload.c")], check=True)
     prl = None if "policyd-rate-limit" in args.skip else policyd_rate_limit(args.cache)
@@ -178,38 +187,54 @@ def main() -> None:
         finally:
             server.stop()
 
-    def rate_limit() -> dict[str, float | str]:
+    def rate_limit(tmpfs: bool) -> dict[str, float | str]:
         assert prl is not None
         port = free_port()
-        (work / "prl.sqlite3").unlink(missing_ok=True)
+        # on disk, as its README installs it (/var/lib/...), or on tmpfs: no fsync, at its fastest
+        db_dir = Path("/dev/shm") if tmpfs else work
+        db = db_dir / f"bench-policy-prl-{os.getpid()}.sqlite3"
+        db.unlink(missing_ok=True)
         config = work / "prl.yaml"
-        config.write_text(PRL_CONFIG.format(dir=work, port=port))
-        with started([str(prl), "--file", str(config)], port, work / "prl.log") as p:
-            return measure("policyd-rate-limit 1.2 (sqlite)", client, port, [p.pid], args)
+        config.write_text(PRL_CONFIG.format(dir=work, port=port, db=db))
+        try:
+            with started([str(prl), "--file", str(config)], port, work / "prl.log") as p:
+                where = "tmpfs" if tmpfs else "disk"
+                return measure(f"policyd-rate-limit 1.2 (sqlite, {where})", client, port, [p.pid], args)
+        finally:
+            db.unlink(missing_ok=True)
 
     targets = [("trivial", trivial), ("memory", memory)]
     if "redis" not in args.skip:
         targets.append(("redis", redis))
     if prl is not None:
-        targets.append(("policyd-rate-limit", rate_limit))
+        targets.append(("policyd-rate-limit-disk", lambda: rate_limit(False)))
+        if Path("/dev/shm").is_dir():
+            targets.append(("policyd-rate-limit-tmpfs", lambda: rate_limit(True)))
     results: dict[str, list[dict[str, float | str]]] = {}
     for _ in range(args.rounds):
         for key, run in targets:
             results.setdefault(key, []).append(run())
     print(f"{args.connections} persistent connections, {args.seconds:g} s measured after {args.warmup:g} s warm-up, "
           f"{USERS} accounts, load average before: {os.getloadavg()[0]:.2f}")
-    print(f"{'target':38} {'answers/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/1000':>12} {'non-DUNNO':>10} {'errors':>7}")
+    light = f" | {args.latency_connections} conns: {'answers/s':>9} {'p50 ms':>7} {'p99 ms':>7}" if args.latency_connections else ""
+    print(f"{'target':36} {'answers/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/1000':>11} {'non-DUNNO':>9} {'errors':>6}{light}")
     best: dict[str, dict[str, float | str]] = {}
     for key, rows in results.items():
         for row in rows:
-            print(f"{row['target']:38} {row['rate']:>10.0f} {float(row['p50_us']) / 1000:>8.2f} "
-                  f"{float(row['p99_us']) / 1000:>8.2f} {row['cpu_ms_per_1000']:>12.1f} {row['other']:>10.0f} {row['errors']:>7.0f}")
+            tail = (f" | {'':>8} {row['light_rate']:>9.0f} {float(row['light_p50_us']) / 1000:>7.2f} "
+                    f"{float(row['light_p99_us']) / 1000:>7.2f}") if args.latency_connections else ""
+            print(f"{row['target']:36} {row['rate']:>9.0f} {float(row['p50_us']) / 1000:>7.2f} "
+                  f"{float(row['p99_us']) / 1000:>7.2f} {row['cpu_ms_per_1000']:>11.1f} {row['other']:>9.0f} {row['errors']:>6.0f}{tail}")
         best[key] = max(rows, key=lambda r: float(r["rate"]))
-    if "policyd-rate-limit" in best:
-        anchor = float(best["policyd-rate-limit"]["rate"])
+    for anchor_key in ("policyd-rate-limit-disk", "policyd-rate-limit-tmpfs"):
+        if anchor_key not in best:
+            continue
+        anchor = float(best[anchor_key]["rate"])
+        anchor_cpu = float(best[anchor_key]["cpu_ms_per_1000"])
         for key in ("memory", "redis"):
             if key in best and anchor:
-                print(f"ratio {key} / policyd-rate-limit: {float(best[key]['rate']) / anchor:.1f}x")
+                print(f"ratio {key} / {anchor_key}: answers/s {float(best[key]['rate']) / anchor:.1f}x, "
+                      f"CPU per answer {anchor_cpu / float(best[key]['cpu_ms_per_1000']):.1f}x less")
     print(f"ceiling share: memory uses {float(best['memory']['rate']) / float(best['trivial']['rate']):.0%} "
           "of what the load client can drive")
     shutil.rmtree(work, ignore_errors=True)

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -111,7 +112,7 @@ static int client(const char *host, int port, int nconn, double seconds, double 
             if (!endp) continue;
             if (t >= measure_from && n < cap) {
                 lat[n++] = (uint32_t)((t - c->sent) * 1e6);
-                if (strncmp(c->buf, "action=DUNNO", 12) == 0) dunno++; else other++;
+                if (strncasecmp(c->buf, "action=DUNNO", 12) == 0) dunno++; else other++;
             }
             size_t used = (size_t)(endp + 2 - c->buf);
             memmove(c->buf, c->buf + used, c->len - used);

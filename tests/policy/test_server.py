@@ -149,6 +149,17 @@ def test_an_idle_connection_is_closed_after_idle_timeout() -> None:
     run(scenario)
 
 
+def test_a_busy_connection_outlives_idle_timeout() -> None:
+    async def scenario() -> None:
+        async with running({"policy": {"idle_timeout": 0.5}}) as (_, (where,)):
+            reader, writer = await connect(where)
+            for n in range(20):                      # 1 s of requests, 0.05 s apart
+                assert await ask(reader, writer, request(instance=f"b{n}")) == b"action=DUNNO\n\n"
+                await asyncio.sleep(0.05)
+            writer.close()
+    run(scenario)
+
+
 def test_unix_socket(tmp_path: Path) -> None:
     async def scenario() -> None:
         path = tmp_path / "policy.sock"

@@ -74,6 +74,7 @@ class PolicyServer:
         self._last_backend_log = 0.0
         self._suppressed = 0
         self.sync = backend.apply_now if isinstance(backend, MemoryBackend) else None
+        self.loop_time = time.monotonic  # asyncio's and uvloop's loop.time() read this clock
 
     async def listen(self, endpoints: Sequence[Endpoint]) -> list[str]:
         """Start listening; the addresses actually bound (port 0 gets one)."""
@@ -173,6 +174,7 @@ class PolicyConnection(asyncio.Protocol):
         self.queue: deque[PolicyRequest] = deque()
         self.worker: asyncio.Task[None] | None = None
         self.idle: asyncio.TimerHandle | None = None
+        self.active = 0.0   # loop time of the last complete request
         self.peer = "?"
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -188,6 +190,7 @@ class PolicyConnection(asyncio.Protocol):
             return
         server.connections.add(self)
         server.metrics.connections.inc()
+        self.active = asyncio.get_running_loop().time()
         self._arm_idle()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -201,9 +204,16 @@ class PolicyConnection(asyncio.Protocol):
         self.transport = None
 
     def _arm_idle(self) -> None:
-        if self.idle is not None:
-            self.idle.cancel()
-        self.idle = asyncio.get_running_loop().call_later(self.server.idle_timeout, self._idle_close)
+        self.idle = asyncio.get_running_loop().call_later(self.server.idle_timeout, self._idle_check)
+
+    def _idle_check(self) -> None:
+        """The idle timer fires ``idle_timeout`` after it was armed; a request since then (which
+        only notes its time: no timer is re-armed per request) puts the deadline later."""
+        idle_for = asyncio.get_running_loop().time() - self.active
+        if idle_for < self.server.idle_timeout:
+            self.idle = asyncio.get_running_loop().call_later(self.server.idle_timeout - idle_for, self._idle_check)
+            return
+        self._idle_close()
 
     def _idle_close(self) -> None:
         conn_log.info("connection from %s idle for %g s: closed", self.peer, self.server.idle_timeout)
@@ -224,7 +234,7 @@ class PolicyConnection(asyncio.Protocol):
             return
         if not requests:
             return
-        self._arm_idle()
+        self.active = self.server.loop_time()
         server = self.server
         if server.sync is not None and not self.queue:
             transport = self.transport
