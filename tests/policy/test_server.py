@@ -149,6 +149,26 @@ def test_an_idle_connection_is_closed_after_idle_timeout() -> None:
     run(scenario)
 
 
+def test_a_client_that_leaves_its_answers_unread_is_not_read_from() -> None:
+    """asyncio calls pause_writing() once unread answers pass the high-water mark (64 KiB; the
+    kernel's buffers of several MB come first, too many to fill in a unit test): from then on
+    that client's requests are not read, so answers cannot pile up without bound."""
+    async def scenario() -> None:
+        async with running() as (server, (where,)):
+            reader, writer = await connect(where)
+            assert await ask(reader, writer, request()) == b"action=DUNNO\n\n"
+            (conn,) = server.connections
+            conn.pause_writing()
+            writer.write(request(instance="while-paused"))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(reader.readuntil(b"\n\n"), 0.3)
+                raise AssertionError("read and answered while the client's answers were piling up")
+            conn.resume_writing()
+            assert await asyncio.wait_for(reader.readuntil(b"\n\n"), READ) == b"action=DUNNO\n\n"
+            writer.close()
+    run(scenario)
+
+
 def test_a_busy_connection_outlives_idle_timeout() -> None:
     async def scenario() -> None:
         async with running({"policy": {"idle_timeout": 0.5}}) as (_, (where,)):

@@ -248,6 +248,16 @@ class PolicyConnection(asyncio.Protocol):
         if self.worker is None or self.worker.done():
             self.worker = asyncio.get_running_loop().create_task(self._work())
 
+    # A client that sends requests without reading the answers: once the answers it leaves
+    # unread pass the transport's high-water mark (64 KiB), stop reading its requests.
+    def pause_writing(self) -> None:
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
+
     def eof_received(self) -> bool | None:
         self.parser.receive_data(b"")
         if self.parser.partial:
