@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import logging
 import sys
 from collections.abc import Coroutine
@@ -131,6 +132,11 @@ def serve(listen: tuple[str, ...], config_path: str | None, print_config: bool, 
     logging.getLogger("saslscope.policy").setLevel(logging.INFO)
     logging.getLogger("saslscope.policy.conn").setLevel(logging.INFO if verbose else logging.WARNING)
     parts = build_parts(config, redis_url=redis_url, redis_password=password, exec_command=exec_command)
+    # Each decision allocates a few dozen short-lived objects; with the default threshold (700)
+    # young collections ran every ~20 decisions. 10,000 and start-up objects frozen out of every
+    # collection: 72 -> 63 us CPU per decision under the C load client (gc disabled: 62).
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
     try:
         _run_loop(run(parts, endpoints, metrics_at=metrics_endpoint))
     except OSError as exc:
