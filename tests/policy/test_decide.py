@@ -87,7 +87,7 @@ def test_unauthenticated_mail_is_counted_per_client_address() -> None:
     request = _request("DATA", user="", recipients=4)
     (signal,) = signals_for(request, conn, None)  # type: ignore[arg-type]
     assert isinstance(signal, UnauthenticatedMessage) and (signal.messages, signal.recipients) == (1, 4)
-    h = Harness({"rate_limit": {"ip_messages": "2/1h"}, "policy": {"kinds": ["rate_limit=reject"]}})
+    h = Harness({"quota": {"ip_messages": "2/1h"}, "policy": {"kinds": ["rate_limit=reject"]}})
     answers = [h.ask(_request("DATA", user="", instance=f"u{n}"), T0 + n) for n in range(3)]
     assert answers[:2] == ["DUNNO", "DUNNO"]
     assert answers[2].startswith("REJECT 5.7.1")
@@ -95,7 +95,7 @@ def test_unauthenticated_mail_is_counted_per_client_address() -> None:
 
 
 def test_the_51st_message_is_held_and_another_account_still_flows() -> None:
-    h = Harness({"rate_limit": {"user_messages": "50/1h"}})
+    h = Harness({"quota": {"user_messages": "50/1h"}})
     for n in range(50):
         assert h.message(n, T0 + n) == ["DUNNO", "DUNNO"]
     held = h.message(50, T0 + 50)
@@ -105,7 +105,7 @@ def test_the_51st_message_is_held_and_another_account_still_flows() -> None:
 
 
 def test_recipients_count_from_recipient_count_not_per_rcpt_request() -> None:
-    h = Harness({"rate_limit": {"user_recipients": "5/1h"}, "policy": {"kinds": ["rate_limit=defer"]}})
+    h = Harness({"quota": {"user_recipients": "5/1h"}, "policy": {"kinds": ["rate_limit=defer"]}})
     assert h.message(1, T0, recipients=3) == ["DUNNO"] * 4
     answers = h.message(2, T0 + 1, recipients=3)
     assert answers[:3] == ["DUNNO"] * 3                      # RCPT: recipients not known yet
@@ -113,7 +113,7 @@ def test_recipients_count_from_recipient_count_not_per_rcpt_request() -> None:
 
 
 def test_distinct_client_addresses_per_account() -> None:
-    h = Harness({"rate_limit": {"user_ips": "2/1h"}})
+    h = Harness({"quota": {"user_ips": "2/1h"}})
     assert h.message(1, T0, ip="192.0.2.1")[0] == "DUNNO"
     assert h.message(2, T0, ip="192.0.2.1")[0] == "DUNNO"
     assert h.message(3, T0, ip="192.0.2.2")[0] == "DUNNO"
@@ -121,7 +121,7 @@ def test_distinct_client_addresses_per_account() -> None:
 
 
 def test_a_block_expires() -> None:
-    h = Harness({"rate_limit": {"user_messages": "1/10m"}, "policy": {"block": "30m"}})
+    h = Harness({"quota": {"user_messages": "1/10m"}, "policy": {"block": "30m"}})
     assert h.message(1, T0)[0] == "DUNNO"
     assert h.message(2, T0 + 1)[0].startswith("HOLD")
     # window empty after 10 min, but the block holds for 30 min after the last finding
@@ -130,7 +130,7 @@ def test_a_block_expires() -> None:
 
 
 def test_allow_lists_and_per_account_actions() -> None:
-    h = Harness({"rate_limit": {"user_messages": "1/1h"},
+    h = Harness({"quota": {"user_messages": "1/1h"},
                  "allow": {"users": ["monitor@example.test"], "networks": ["10.0.0.0/8"]},
                  "policy": {"users": ["ceo@example.test=defer", "news@example.test=dunno"]}})
     for user, ip, expected in (("monitor@example.test", "192.0.2.1", "DUNNO"), ("alice@example.test", "10.1.2.3", "DUNNO"),
@@ -141,12 +141,12 @@ def test_allow_lists_and_per_account_actions() -> None:
 
 
 def test_per_account_quota_override() -> None:
-    h = Harness({"rate_limit": {"user_messages": "1/1h", "user_overrides": ["news@example.test messages=3/1h"]}})
+    h = Harness({"quota": {"user_messages": "1/1h", "user_overrides": ["news@example.test messages=3/1h"]}})
     assert [h.message(n, T0 + n, user="news@example.test")[0].split()[0] for n in range(4)] == ["DUNNO"] * 3 + ["HOLD"]
 
 
 def test_dry_run_answers_dunno_and_logs_what_it_would_do(caplog: pytest.LogCaptureFixture) -> None:
-    h = Harness({"rate_limit": {"user_messages": "1/1h"}, "policy": {"dry_run": True}})
+    h = Harness({"quota": {"user_messages": "1/1h"}, "policy": {"dry_run": True}})
     with caplog.at_level(logging.WARNING, "saslscope.policy"):
         answers = [h.message(n, T0 + n)[0] for n in range(3)]
     assert answers == ["DUNNO"] * 3
@@ -156,7 +156,7 @@ def test_dry_run_answers_dunno_and_logs_what_it_would_do(caplog: pytest.LogCaptu
 
 
 def test_the_log_names_the_rule_and_its_counters_and_quotes_the_user(caplog: pytest.LogCaptureFixture) -> None:
-    h = Harness({"rate_limit": {"user_messages": "1/1h"}})
+    h = Harness({"quota": {"user_messages": "1/1h"}})
     evil = "eve\u2028[bold]x@example.test"
     with caplog.at_level(logging.WARNING, "saslscope.policy"):
         h.message(1, T0, user=evil)

@@ -20,7 +20,7 @@ def _message(n: int, user: str = "alice@example.org", recipients: int = 1, messa
 
 
 def test_every_message_past_the_quota_is_a_finding_with_its_evidence() -> None:
-    engine = Engine(DetectConfig.from_table({"rate_limit": {"user_messages": "3/1h"}}))
+    engine = Engine(DetectConfig.from_table({"quota": {"user_messages": "3/1h"}}))
     findings = engine.feed_all(_message(n) for n in range(5))
     assert [f.metrics["count"] for f in findings] == [4, 5]
     first = findings[0]
@@ -32,7 +32,7 @@ def test_every_message_past_the_quota_is_a_finding_with_its_evidence() -> None:
 
 
 def test_recipients_weigh_and_messages_zero_adds_recipients_only() -> None:
-    engine = Engine(DetectConfig.from_table({"rate_limit": {"user_messages": "1/1h", "user_recipients": "10/1h"}}))
+    engine = Engine(DetectConfig.from_table({"quota": {"user_messages": "1/1h", "user_recipients": "10/1h"}}))
     assert engine.feed(_message(0, recipients=0)) == []                 # counted at RCPT
     assert engine.feed(_message(0, recipients=8, messages=0)) == []     # its recipients later
     (finding,) = engine.feed(_message(1, recipients=3, messages=0))
@@ -40,7 +40,7 @@ def test_recipients_weigh_and_messages_zero_adds_recipients_only() -> None:
 
 
 def test_client_addresses_unauthenticated_mail_and_allow_lists() -> None:
-    config = DetectConfig.from_table({"rate_limit": {"user_ips": "1/1h", "ip_messages": "1/1h"},
+    config = DetectConfig.from_table({"quota": {"user_ips": "1/1h", "ip_messages": "1/1h"},
                                       "allow": {"networks": ["198.51.100.0/24"]}})
     engine = Engine(config)
     ev = Evidence("mail.log", 1, "x")
@@ -53,9 +53,9 @@ def test_client_addresses_unauthenticated_mail_and_allow_lists() -> None:
 
 
 @pytest.mark.parametrize("table", [
-    {"rate_limit": {"user_messages": "50"}},
-    {"rate_limit": {"user_messages": "0/1h"}},
-    {"rate_limit": {"user_overrides": ["news@example.org bogus=1/1h"]}},
+    {"quota": {"user_messages": "50"}},
+    {"quota": {"user_messages": "0/1h"}},
+    {"quota": {"user_overrides": ["news@example.org bogus=1/1h"]}},
     {"policy": {"high": "quarantine"}},
     {"policy": {"kinds": ["rate_limit"]}},
     {"policy": {"hold_text": "line\nbreak"}},

@@ -59,7 +59,7 @@ def run(scenario: Callable[[], Awaitable[None]]) -> None:
 
 def test_one_persistent_connection_answers_every_stage_and_pipelined_requests() -> None:
     async def scenario() -> None:
-        async with running({"rate_limit": {"user_messages": "1/1h"}}) as (_, (where,)):
+        async with running({"quota": {"user_messages": "1/1h"}}) as (_, (where,)):
             reader, writer = await connect(where)
             for state in ("CONNECT", "EHLO", "MAIL", "RCPT", "RCPT", "DATA", "END-OF-MESSAGE", "VRFY", "ETRN"):
                 assert await ask(reader, writer, request(state)) == b"action=DUNNO\n\n", state

@@ -94,7 +94,7 @@ def serve(listen: tuple[str, ...], config_path: str | None, print_config: bool, 
         quotas = {k: v for k, v in (("user_messages", user_messages), ("user_recipients", user_recipients),
                                     ("user_ips", user_ips)) if v is not None}
         if quotas:
-            config.rate_limit = dataclasses.replace(config.rate_limit, **quotas)  # type: ignore[arg-type]
+            config.quota = dataclasses.replace(config.quota, **quotas)  # type: ignore[arg-type]
         overrides: dict[str, object] = {}
         if action is not None:
             kinds = [k for k in config.policy.kinds if not k.startswith("rate_limit=")]

@@ -129,7 +129,7 @@ def parse_quota(text: str) -> Quota | None:
 
 
 @dataclass
-class RateLimit:
+class Quotas:
     """Fixed quotas per account and per unauthenticated client address (N/WINDOW, sliding).
 
     Empty means no quota. Every message past a quota is a ``rate_limit`` finding.
@@ -224,7 +224,7 @@ class DetectConfig:
 
     allow: Allow = field(default_factory=Allow)
     bruteforce: Bruteforce = field(default_factory=Bruteforce)
-    rate_limit: RateLimit = field(default_factory=RateLimit)
+    quota: Quotas = field(default_factory=Quotas)
     policy: Policy = field(default_factory=Policy)
 
     @classmethod

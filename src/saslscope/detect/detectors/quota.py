@@ -31,11 +31,11 @@ class _Rule:
         return bool(self.member)
 
 
-class RateLimitDetector:
-    """``rate_limit``: the quotas of the ``[rate_limit]`` section."""
+class QuotaDetector:
+    """``rate_limit`` findings from the quotas of the ``[quota]`` section."""
 
     def __init__(self, config: DetectConfig) -> None:
-        settings = config.rate_limit
+        settings = config.quota
         self.severity = Severity.parse(settings.severity)
         self.user_quotas: dict[str, Quota | None] = {
             "messages": parse_quota(settings.user_messages),
