@@ -8,6 +8,7 @@ timeout, 5 s, against a backend bound of 0.1 s), never a measured latency.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tests.policy.service_process import policy_process
@@ -29,6 +30,21 @@ def test_two_services_share_one_counter(redis_server: RedisServer, tmp_path: Pat
         # the 11th and 12th were answered by different processes, each seeing the other's count
         assert "DEFER" in a.log_text() and "DEFER" in b.log_text()
         assert _message(ca, 99, user="bob@example.test") == "DUNNO"
+
+
+def test_concurrent_messages_through_two_services_allow_exactly_the_quota(redis_server: RedisServer, tmp_path: Path) -> None:
+    args = ("--redis", redis_server.url, "--user-messages", "20/1h", "--action", "defer")
+    with policy_process(*args, log=tmp_path / "a.log") as a, policy_process(*args, log=tmp_path / "b.log") as b:
+        clients = [(a if n % 2 else b).client() for n in range(8)]   # 8 smtpd processes, two hosts
+
+        def send(index: int) -> list[str]:
+            return [_message(clients[index], 100 * index + k)[:5] for k in range(5)]
+
+        with ThreadPoolExecutor(len(clients)) as pool:
+            answers = [x for batch in pool.map(send, range(len(clients))) for x in batch]
+        for client in clients:
+            client.close()
+    assert answers.count("DUNNO") == 20 and answers.count("DEFER") == 20, answers
 
 
 def test_redis_killed_gives_the_fallback_and_the_service_recovers(redis_server: RedisServer, tmp_path: Path) -> None:
