@@ -71,7 +71,7 @@ def _run_loop(main: Coroutine[Any, Any, None]) -> None:
 @click.option("--dry-run", is_flag=True, help="Learning mode: log what would be done, answer DUNNO.")
 @click.option("--exec", "exec_command", metavar="CMD", help="Run CMD for each finding (JSON on stdin, no shell).")
 @click.option("--metrics", "metrics_at", metavar="HOST:PORT", help="Serve Prometheus metrics on HOST:PORT.")
-@click.option("-v", "--verbose", is_flag=True, help="Also log connections and start-up details.")
+@click.option("-v", "--verbose", is_flag=True, help="Also log each idle or cut-short connection.")
 def serve(listen: tuple[str, ...], config_path: str | None, print_config: bool, user_messages: str | None,
           user_recipients: str | None, user_ips: str | None, action: str | None, redis_url: str | None,
           redis_password_env: str | None, redis_password_file: str | None, on_backend_error: str | None,

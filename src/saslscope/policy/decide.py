@@ -217,12 +217,16 @@ class Decider:
 
     def _report(self, finding: Finding, *, hook: bool = True) -> None:
         log.warning("finding %s severity=%s user=%r ip=%s: %s", rule_of(finding), finding.severity,
-                    finding.username, finding.ip, finding.reason)
+                    finding.username, finding.ip, _printable(finding.reason))
         if hook and self.hook is not None:
             self.hook.submit(finding)
 
 
 def _counters(finding: Finding) -> str:
     """The finding's numbers as ``name=value`` words, one printable line."""
-    text = " ".join(f"{name}={value}" for name, value in finding.metrics.items() if name != "rule")
-    return "".join(c if c.isprintable() else "?" for c in text)
+    return _printable(" ".join(f"{name}={value}" for name, value in finding.metrics.items() if name != "rule"))
+
+
+def _printable(text: str) -> str:
+    """One log line whatever a detector put in it (a reason may quote a client's text)."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else "?" for c in text)
