@@ -169,11 +169,12 @@ def test_volume_spike_against_the_accounts_own_baseline_and_the_floor() -> None:
     assert len(spikes) == 1 and spikes[0].metrics["messages"] == 100     # the floor, once
 
 
-def test_rate_limit_crosses_once_and_the_recipient_quota_counts_recipients() -> None:
-    e = engine({"rate_limit": {"messages": 5, "recipients": 12, "window": "1h"}})
+def test_rate_limit_reports_once_per_episode_and_the_recipient_quota_counts_recipients() -> None:
+    e = engine({"quota": {"user_messages": "5/1h", "user_recipients": "12/1h"}})
     found = e.feed_all(sent(n, rcpts=3) for n in range(10))
+    # the 5th message's recipients pass 12, the 6th message passes 5; later ones are the same episodes
     assert [f.reason for f in found if f.kind is Kind.RATE_LIMIT] == [
-        "12 recipients (limit 12) within 60 min", "5 messages (limit 5) within 60 min"]
+        "15 recipients within 1h (limit 12)", "6 messages within 1h (limit 5)"]
 
 
 def test_bounce_ratio_counts_each_recipient_once() -> None:

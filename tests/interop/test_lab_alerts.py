@@ -37,8 +37,8 @@ failures = 6
 addresses = 4
 [volume_spike]
 min_messages = 10
-[rate_limit]
-messages = 10
+[quota]
+user_messages = "10/1h"
 """
 
 

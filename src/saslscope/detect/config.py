@@ -106,6 +106,118 @@ class Bruteforce:
     severity: str = setting("medium", "severity of the finding")
 
 
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """``limit`` per sliding ``seconds``: ``"50/1h"``."""
+
+    limit: int
+    seconds: float
+
+    def __str__(self) -> str:
+        return f"{self.limit}/{format_duration(self.seconds)}"
+
+
+def parse_quota(text: str) -> Quota | None:
+    """``"50/1h"`` -> Quota(50, 3600.0); ``""`` -> None (no limit); a ValueError says what to write."""
+    if not text.strip():
+        return None
+    count, slash, window = text.partition("/")
+    if not slash or not count.strip().isdigit() or int(count) < 1:
+        raise ValueError(f"not a quota: {text!r} (write N/WINDOW, e.g. 50/1h)")
+    return Quota(int(count), parse_duration(window))
+
+
+@dataclass
+class Quotas:
+    """Fixed quotas per account and per unauthenticated client address (N/WINDOW, sliding).
+
+    Empty means no quota. Every message past a quota is a ``rate_limit`` finding (reported once
+    per episode); the policy service holds such messages by default (``[policy] kinds``).
+    """
+
+    user_messages: str = setting("200/1h", "messages an account may submit per window (\"\": no quota)")
+    user_recipients: str = setting("1000/1h", "recipients an account may address per window (\"\": no quota)")
+    user_ips: str = setting("", "distinct client addresses an account may send from per window, e.g. 5/1h")
+    ip_messages: str = setting("", "unauthenticated messages per client address per window")
+    ip_recipients: str = setting("", "unauthenticated recipients per client address per window")
+    user_overrides: list[str] = setting(
+        [], 'per-account quotas replacing the ones above, e.g. "news@example.org messages=2000/1h recipients=20000/1h"')
+    severity: str = setting("medium", "severity of the finding")
+
+    def __post_init__(self) -> None:
+        for name in ("user_messages", "user_recipients", "user_ips", "ip_messages", "ip_recipients"):
+            parse_quota(getattr(self, name))
+        for line in self.user_overrides:
+            parse_user_override(line)
+
+
+#: quota names an override line may set
+OVERRIDE_QUOTAS = ("messages", "recipients", "ips")
+
+
+def parse_user_override(line: str) -> tuple[str, dict[str, Quota | None]]:
+    """``"news@example.org messages=2000/1h"`` -> ("news@example.org", {"messages": Quota(...)})."""
+    user, *items = line.split()
+    quotas: dict[str, Quota | None] = {}
+    for item in items:
+        name, eq, value = item.partition("=")
+        if not eq or name not in OVERRIDE_QUOTAS:
+            raise ValueError(f"in override {line!r}: write NAME=N/WINDOW with NAME one of {', '.join(OVERRIDE_QUOTAS)}")
+        quotas[name] = parse_quota(value)
+    if not quotas:
+        raise ValueError(f"override {line!r} sets no quota")
+    return user, quotas
+
+
+#: the answers of the policy service, weakest first
+POLICY_ACTIONS = ("dunno", "prepend", "hold", "defer", "reject")
+
+
+def _check_action(value: str, where: str) -> None:
+    if value not in POLICY_ACTIONS:
+        raise ValueError(f"{where}: unknown action {value!r} (use one of {', '.join(POLICY_ACTIONS)})")
+
+
+@dataclass
+class Policy:
+    """``policy serve``: what Postfix is told when a finding is made, and for how long."""
+
+    info: str = setting("dunno", "action for a finding of severity info: dunno, prepend, hold, defer or reject")
+    low: str = setting("dunno", "action for severity low")
+    medium: str = setting("prepend", "action for severity medium")
+    high: str = setting("hold", "action for severity high (HOLD: the message waits in the hold queue)")
+    critical: str = setting("hold", "action for severity critical")
+    kinds: list[str] = setting(["rate_limit=hold"], 'per-kind actions replacing the severity\'s, e.g. ["rate_limit=defer", "new_network=prepend"]')
+    users: list[str] = setting([], 'per-account actions replacing both, e.g. ["ceo@example.org=defer", "news@example.org=dunno"]')
+    block: float = setting(3600.0, "how long an account (or an unauthenticated client address) stays under a finding's action", duration=True)
+    prepend_header: str = setting("X-Saslscope-Policy", "header name of the prepend action (the value names the rule)")
+    hold_text: str = setting("suspected compromised account, held for review", "text of the hold action (Postfix logs it)")
+    defer_text: str = setting("4.7.1 sending limit reached, try again later", "text of the defer action: keep a 4.7.x code")
+    reject_text: str = setting("5.7.1 message refused by sending policy", "text of the reject action: keep a 5.7.x code")
+    on_backend_error: str = setting("dunno", "answer when the state backend fails or is slower than backend_timeout: dunno or defer")
+    backend_timeout: float = setting(0.1, "bound on each state backend call", duration=True)
+    idle_timeout: float = setting(330.0, "close a policy connection idle this long (Postfix closes its own after 300s)", duration=True)
+    max_connections: int = setting(4096, "connections served at once; more are closed at once")
+    dry_run: bool = setting(False, "learning mode: log what would be done, always answer dunno, set no block, run no hook")
+
+    def __post_init__(self) -> None:
+        for level in ("info", "low", "medium", "high", "critical"):
+            _check_action(getattr(self, level), level)
+        if self.on_backend_error not in ("dunno", "defer"):
+            raise ValueError(f"on_backend_error: use dunno or defer, not {self.on_backend_error!r}")
+        for where, entries in (("kinds", self.kinds), ("users", self.users)):
+            for entry in entries:
+                name, eq, action = entry.rpartition("=")
+                if not eq or not name:
+                    raise ValueError(f"{where}: write NAME=ACTION, not {entry!r}")
+                _check_action(action, f"{where} {entry!r}")
+        for text in (self.prepend_header, self.hold_text, self.defer_text, self.reject_text):
+            if not text.isprintable() or not text.isascii():
+                raise ValueError(f"action texts must be printable ASCII: {text!r}")
+        if self.max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
+
+
 @dataclass
 class PasswordSpray:
     """One address failing on many user names."""
@@ -200,17 +312,6 @@ class VolumeSpike:
 
 
 @dataclass
-class RateLimit:
-    """Fixed quotas per account (the policy service's --user-messages/--user-recipients/--user-ips)."""
-
-    messages: int = setting(200, "messages per window (0: no limit)")
-    recipients: int = setting(1000, "recipients per window (0: no limit)")
-    addresses: int = setting(0, "distinct client addresses per window (0: no limit)")
-    window: float = setting(3600.0, "the window", duration=True)
-    severity: str = setting("medium", "severity of the finding")
-
-
-@dataclass
 class BounceRatio:
     """A high share of bounced or deferred recipients."""
 
@@ -262,11 +363,12 @@ class DetectConfig:
     auth_only_sessions: AuthOnly = field(default_factory=AuthOnly)
     fingerprint_change: Fingerprint = field(default_factory=Fingerprint)
     volume_spike: VolumeSpike = field(default_factory=VolumeSpike)
-    rate_limit: RateLimit = field(default_factory=RateLimit)
     bounce_ratio: BounceRatio = field(default_factory=BounceRatio)
     sender_mismatch: SenderMismatch = field(default_factory=SenderMismatch)
     local_login: LocalLogin = field(default_factory=LocalLogin)
     verdicts: Verdicts = field(default_factory=Verdicts)
+    quota: Quotas = field(default_factory=Quotas)
+    policy: Policy = field(default_factory=Policy)
 
     @classmethod
     def load(cls, path: str | Path | None) -> DetectConfig:

@@ -6,12 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from saslscope.detect.config import DetectConfig
-from saslscope.detect.detectors.activity import (
-    BounceRatioDetector,
-    RateLimitDetector,
-    SenderMismatchDetector,
-    VolumeSpikeDetector,
-)
+from saslscope.detect.detectors.activity import BounceRatioDetector, SenderMismatchDetector, VolumeSpikeDetector
 from saslscope.detect.detectors.common import Context
 from saslscope.detect.detectors.failures import (
     BruteforceDetector,
@@ -27,6 +22,7 @@ from saslscope.detect.detectors.logins import (
     ManyIpsDetector,
     NewNetworkDetector,
 )
+from saslscope.detect.detectors.quota import QuotaDetector
 from saslscope.detect.geolookup import GeoLookup
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -35,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
 DETECTORS = (
     BruteforceDetector, PasswordSprayDetector, DistributedBruteforceDetector, GuessedPasswordDetector,
     ManyIpsDetector, NewNetworkDetector, ImpossibleTravelDetector, AuthOnlySessionsDetector, FingerprintDetector,
-    LocalLoginDetector, VolumeSpikeDetector, RateLimitDetector, BounceRatioDetector, SenderMismatchDetector,
+    LocalLoginDetector, VolumeSpikeDetector, QuotaDetector, BounceRatioDetector, SenderMismatchDetector,
 )
 
 

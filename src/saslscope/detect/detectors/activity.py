@@ -1,4 +1,5 @@
-"""What the logins did: ``volume_spike``, ``rate_limit``, ``bounce_ratio`` and ``sender_mismatch``."""
+"""What the logins did: ``volume_spike``, ``bounce_ratio`` and ``sender_mismatch`` (``rate_limit``,
+the fixed quotas, is :mod:`.quota`)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,18 @@ from collections.abc import Sequence
 
 from saslscope.detect.detectors.common import Context, make, minutes
 from saslscope.detect.findings import Finding, Kind
-from saslscope.detect.signals import AuthSucceeded, DeliveryOutcome, MessageSubmitted, Signal
-from saslscope.detect.state import Answer, Op, Window, WindowCount, crossed
+from saslscope.detect.signals import DeliveryOutcome, MessageSubmitted, Signal
+from saslscope.detect.state import Answer, Op, Window, WindowCount
 
 #: delivery statuses that count against the sender in ``bounce_ratio``
 FAILED_STATUSES = frozenset({"bounced", "deferred", "expired"})
 
 
 def _message(signal: Signal, context: Context) -> MessageSubmitted | None:
-    if isinstance(signal, MessageSubmitted) and not context.allow.ignores(signal.username, signal.ip):
+    """A message to judge; not a policy request that only adds the recipients of a message an
+    earlier request of the same message counted (``messages == 0``)."""
+    if (isinstance(signal, MessageSubmitted) and signal.messages
+            and not context.allow.ignores(signal.username, signal.ip)):
         return signal
     return None
 
@@ -67,59 +71,6 @@ class VolumeSpikeDetector:
                               "window_seconds": s.window},
                      username=message.username, ip=message.ip, count=now,
                      episode=(f"vs:{message.username}", s.window)),)
-
-
-class RateLimitDetector:
-    """``rate_limit``: fixed quotas per account and window: messages, recipients, addresses.
-    Messages and recipients report when the count *crosses* the quota (one per episode)."""
-
-    signals = (MessageSubmitted, AuthSucceeded)
-
-    def __init__(self, context: Context) -> None:
-        self.context = context
-        self.settings = context.config.rate_limit
-
-    def plan(self, signal: Signal) -> Sequence[Op]:
-        s = self.settings
-        message = _message(signal, self.context)
-        if message is not None and (s.messages or s.recipients):
-            # weight = recipients, entries = messages
-            return (Window(f"rl:{message.username}", s.window, weight=max(message.recipients, 1),
-                           keep=message.evidence),)
-        if (isinstance(signal, AuthSucceeded) and s.addresses and not signal.local
-                and not self.context.allow.ignores(signal.username, signal.ip)):
-            return (Window(f"rl:a:{signal.username}", s.window, member=signal.ip, keep=signal.evidence),)
-        return ()
-
-    def judge(self, signal: Signal, answers: Sequence[Answer]) -> Sequence[Finding]:
-        if not answers:
-            return ()
-        s = self.settings
-        if isinstance(signal, MessageSubmitted):
-            (count,) = _counts(answers)
-            over = []
-            if s.messages and count.entries == s.messages:        # this message crossed the quota
-                over.append(f"{count.entries} messages (limit {s.messages})")
-            if s.recipients and crossed(count, max(signal.recipients, 1), s.recipients):
-                over.append(f"{count.total} recipients (limit {s.recipients})")
-            if not over:
-                return ()
-            return (make(Kind.RATE_LIMIT, s.severity, signal.time,
-                         f"{' and '.join(over)} within {minutes(s.window)}",
-                         metrics={"messages": count.entries, "recipients": count.total,
-                                  "window_seconds": s.window},
-                         username=signal.username, ip=signal.ip, count=count),)
-        if isinstance(signal, AuthSucceeded):
-            (addresses,) = _counts(answers)
-            if addresses.distinct < s.addresses:
-                return ()
-            return (make(Kind.RATE_LIMIT, s.severity, signal.time,
-                         f"logged in from {addresses.distinct} addresses within {minutes(s.window)} "
-                         f"(limit {s.addresses})",
-                         metrics={"addresses": addresses.distinct, "window_seconds": s.window},
-                         username=signal.username, ip=signal.ip, count=addresses,
-                         episode=(f"rl:a:{signal.username}", s.window)),)
-        return ()
 
 
 class BounceRatioDetector:
