@@ -91,11 +91,35 @@ class Bruteforce:
 
 
 @dataclass
+class DovecotAuthPolicy:
+    """Dovecot's auth-policy endpoint (policy serve --dovecot-auth-policy): tarpit, refuse, and
+    what the check after a correct password may do."""
+
+    window: float = setting(3600.0, "how far back wrong passwords count", duration=True)
+    tarpit_after: int = setting(3, "distinct wrong passwords from one address before its attempts are delayed")
+    tarpit_base: int = setting(1, "first delay in seconds; it doubles with each further distinct wrong password")
+    tarpit_max: int = setting(15, "longest delay in seconds (Dovecot's own auth penalty stops at 15)")
+    block: float = setting(3600.0, "how long a refusal lasts once a finding asked for one", duration=True)
+    block_on: list[str] = setting(
+        ["bruteforce", "password_spray", "distributed_bruteforce", "guessed_password"],
+        "finding kinds that make the service refuse: the address (bruteforce, password_spray) or the "
+        "account's logins from outside its own networks (distributed_bruteforce, guessed_password)",
+    )
+    block_severity: str = setting("medium", "the least severity of such a finding that refuses")
+    refuse_guessed_after: int = setting(
+        3, "after a correct password: refuse it when the address is outside the account's networks and "
+           "first tried this many distinct wrong passwords on it (0: never refuse a correct password)")
+    baseline_ttl: float = setting(90 * 86400.0, "how long a network stays one of the account's own after "
+                                                "its last successful login", duration=True)
+
+
+@dataclass
 class DetectConfig:
     """Every section; each front reads the sections it can use."""
 
     allow: Allow = field(default_factory=Allow)
     bruteforce: Bruteforce = field(default_factory=Bruteforce)
+    dovecot: DovecotAuthPolicy = field(default_factory=DovecotAuthPolicy)
 
     @classmethod
     def load(cls, path: str | Path | None) -> DetectConfig:

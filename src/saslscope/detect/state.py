@@ -42,6 +42,7 @@ class WindowCount:
     distinct: int                  # distinct non-empty members in the window
     kept: tuple[Evidence, ...]     # the most recent kept evidence, newest last
     kept_total: int                # how many entries in the window carried evidence
+    fresh: bool = False            # this op's member was not in the window before it
 
 
 def crossed(count: WindowCount, weight: int, threshold: int) -> bool:
@@ -60,6 +61,7 @@ class Seen:
     key: str
     member: str
     ttl: float
+    record: bool = True   # False: only ask (a decision that must not teach the baseline)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,13 +139,19 @@ class MemoryState:
         if window is None:
             window = self._windows[key] = _WindowState()
         window.expire(now - op.seconds)
+        fresh = bool(op.member) and op.member not in window.members
         if op.weight or op.member or op.keep is not None:
             window.add(now, op.member, op.weight, op.keep)
         self._touch(key, now + op.seconds)
-        return WindowCount(window.total, len(window.members), tuple(window.kept_recent()), window.kept_total)
+        return WindowCount(window.total, len(window.members), tuple(window.kept_recent()), window.kept_total, fresh)
 
     def _seen_op(self, op: Seen, now: float) -> SeenAnswer:
         key = "s:" + op.key
+        if not op.record:
+            members = self._seen.get(key, {})
+            last = members.get(op.member)
+            return SeenAnswer(known=last is not None and last > now - op.ttl, members=len(members),
+                              first=self._seen_first.get(key))
         members = self._seen.setdefault(key, {})
         first = self._seen_first.setdefault(key, now)
         last = members.pop(op.member, None)  # re-inserted last: dict order is last-seen order

@@ -35,14 +35,22 @@ class BruteforceDetector:
             return ()
         (count,) = answers
         assert isinstance(count, WindowCount)
-        if not crossed(count, 1, self.settings.failures):
+        if signal.pwhash:
+            # Dovecot's auth policy says which password was tried: a phone repeating one stale
+            # password is one failure, an attacker's list is many
+            if not (count.fresh and count.distinct == self.settings.failures):
+                return ()
+            failures = count.distinct
+        elif crossed(count, 1, self.settings.failures):
+            failures = count.total
+        else:
             return ()
         start = count.kept[0].time if count.kept else signal.time
         return (Finding(
             kind=Kind.BRUTEFORCE, severity=self.severity, username=signal.username, ip=signal.ip,
             start=start, end=signal.time,
-            reason=(f"{count.total} failed logins from {signal.ip} on this account "
-                    f"within {self.settings.window / 60:g} min"),
-            metrics={"failures": count.total, "window_seconds": self.settings.window},
+            reason=(f"{failures} {'distinct wrong passwords' if signal.pwhash else 'failed logins'} from "
+                    f"{signal.ip} on this account within {self.settings.window / 60:g} min"),
+            metrics={"failures": failures, "window_seconds": self.settings.window},
             evidence=count.kept, evidence_total=count.kept_total,
         ),)
