@@ -29,11 +29,12 @@ adds ``mech=%m``) every such attempt counts as a distinct one.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from saslscope.detect.config import DetectConfig
 from saslscope.detect.detectors import default_detectors
@@ -96,8 +97,8 @@ def parse_request(command: str, body: bytes) -> AuthPolicyRequest:
     if len(body) > MAX_BODY:
         raise RequestError(f"body over {MAX_BODY} bytes")
     try:
-        document = json.loads(body)
-    except (ValueError, RecursionError):
+        document = orjson.loads(body)   # like Dovecot's reader: a duplicate key's last value wins
+    except orjson.JSONDecodeError:
         raise RequestError("body is not JSON") from None
     if not isinstance(document, dict):
         raise RequestError("body is not a JSON object")
@@ -109,7 +110,9 @@ def parse_request(command: str, body: bytes) -> AuthPolicyRequest:
         command=command, login=_text(document, "login"), remote=_text(document, "remote"),
         pwhash=_text(document, "pwhash"), protocol=_text(document, "protocol") or "unknown", mech=mech,
         session_id=_text(document, "session_id"), success=success, policy_reject=_flag(document, "policy_reject"),
-        evidence_text=" ".join(f"{k}={_text(document, k)}" for k in sorted(document) if k != "pwhash"),
+        # the evidence of a finding; an allow never raises one, so only a report pays for it
+        evidence_text=(" ".join(f"{k}={_text(document, k)}" for k in sorted(document) if k != "pwhash")
+                       if command == "report" else ""),
     )
     if not request.remote:
         raise RequestError("no remote address")
@@ -118,10 +121,13 @@ def parse_request(command: str, body: bytes) -> AuthPolicyRequest:
 
 def _text(document: dict[str, Any], key: str) -> str:
     value = document.get(key)
-    if value is None or isinstance(value, dict | list):
-        return ""
-    text = value if isinstance(value, str) else json.dumps(value)
-    return text[:MAX_FIELD]
+    if isinstance(value, str):
+        return value[:MAX_FIELD]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return ""
 
 
 def _flag(document: dict[str, Any], key: str) -> bool | None:

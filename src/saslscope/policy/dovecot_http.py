@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
+import orjson
 from aiohttp import web
 
 from saslscope.detect.findings import Finding
@@ -82,7 +83,7 @@ class DovecotEndpoint:
             self.stats.bad_requests += 1
             return web.json_response({"status": 0, "msg": f"bad request: {exc}"}, status=400)
         decision = await self.decide(self.policy.plan(parsed, datetime.now(UTC)))
-        return web.json_response(decision.body())
+        return web.Response(body=orjson.dumps(decision.body()), content_type="application/json")
 
     async def decide(self, plan: Plan) -> Decision:
         """Apply the plan within the bound and decide; any backend failure answers 0."""
