@@ -15,7 +15,8 @@ import pytest
 from saslscope.detect import DetectConfig
 from saslscope.detect.state import Answer, Op
 from saslscope.policy.dovecot import DovecotPolicy
-from saslscope.policy.dovecot_http import DovecotEndpoint, MemoryBackend, start
+from saslscope.policy.backend import MemoryBackend
+from saslscope.policy.dovecot_http import DovecotEndpoint, start
 
 BODY = b'{"login":"alice@example.test","pwhash":"09fd","remote":"192.0.2.7","protocol":"smtp","tls":"","tls":false}'
 
@@ -64,9 +65,14 @@ def test_a_malformed_body_gets_400_and_the_next_request_is_served() -> None:
 class _StuckBackend:
     """A state backend that never answers (a Redis that stopped responding)."""
 
+    name = "stuck"
+
     async def apply(self, ops: Sequence[Op], now: float) -> list[Answer]:
         await asyncio.sleep(3600)
         return []
+
+    async def close(self) -> None:
+        pass
 
 
 def test_a_stuck_backend_is_cut_off_at_the_bound_and_the_answer_is_zero() -> None:

@@ -11,9 +11,11 @@ from saslscope.detect.signals import (
     DeliveryOutcome,
     MessageSubmitted,
     Signal,
+    UnauthenticatedMessage,
 )
 
 __all__ = [
     "AuthFailed", "AuthOnlySession", "AuthSucceeded", "ConfigError", "DeliveryOutcome", "DetectConfig",
-    "Detector", "Engine", "Evidence", "Finding", "Kind", "MessageSubmitted", "Severity", "Signal", "Verdict",
+    "Detector", "Engine", "Evidence", "Finding", "Kind", "MessageSubmitted", "Severity", "Signal", "UnauthenticatedMessage",
+    "Verdict",
 ]

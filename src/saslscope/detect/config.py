@@ -12,6 +12,7 @@ Durations are written as ``"90s"``, ``"15m"``, ``"2h"``, ``"30d"`` (or a number 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 import re
 import tomllib
@@ -80,6 +81,22 @@ class Allow:
             except ValueError:
                 raise ValueError(f"not a network: {net!r}") from None
 
+    def covers(self, username: str | None, ip: str) -> bool:
+        """True for an allow-listed account, or a client address in an allow-listed network."""
+        if username is not None and username in self.users:
+            return True
+        if not self.networks:
+            return False
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        return any(address in network for network in self._networks)
+
+    @functools.cached_property
+    def _networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(net, strict=False) for net in self.networks)
+
 
 @dataclass
 class Bruteforce:
@@ -88,6 +105,117 @@ class Bruteforce:
     failures: int = setting(10, "failures from one address on one account within the window")
     window: float = setting(3600.0, "the window", duration=True)
     severity: str = setting("medium", "severity of the finding")
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """``limit`` per sliding ``seconds``: ``"50/1h"``."""
+
+    limit: int
+    seconds: float
+
+    def __str__(self) -> str:
+        return f"{self.limit}/{format_duration(self.seconds)}"
+
+
+def parse_quota(text: str) -> Quota | None:
+    """``"50/1h"`` -> Quota(50, 3600.0); ``""`` -> None (no limit); a ValueError says what to write."""
+    if not text.strip():
+        return None
+    count, slash, window = text.partition("/")
+    if not slash or not count.strip().isdigit() or int(count) < 1:
+        raise ValueError(f"not a quota: {text!r} (write N/WINDOW, e.g. 50/1h)")
+    return Quota(int(count), parse_duration(window))
+
+
+@dataclass
+class Quotas:
+    """Fixed quotas per account and per unauthenticated client address (N/WINDOW, sliding).
+
+    Empty means no quota. Every message past a quota is a ``rate_limit`` finding.
+    """
+
+    user_messages: str = setting("", "messages an account may submit per window, e.g. 50/1h")
+    user_recipients: str = setting("", "recipients an account may address per window, e.g. 500/1h")
+    user_ips: str = setting("", "distinct client addresses an account may send from per window, e.g. 5/1h")
+    ip_messages: str = setting("", "unauthenticated messages per client address per window")
+    ip_recipients: str = setting("", "unauthenticated recipients per client address per window")
+    user_overrides: list[str] = setting(
+        [], 'per-account quotas replacing the ones above, e.g. "news@example.org messages=2000/1h recipients=20000/1h"')
+    severity: str = setting("high", "severity of the finding")
+
+    def __post_init__(self) -> None:
+        for name in ("user_messages", "user_recipients", "user_ips", "ip_messages", "ip_recipients"):
+            parse_quota(getattr(self, name))
+        for line in self.user_overrides:
+            parse_user_override(line)
+
+
+#: quota names an override line may set
+OVERRIDE_QUOTAS = ("messages", "recipients", "ips")
+
+
+def parse_user_override(line: str) -> tuple[str, dict[str, Quota | None]]:
+    """``"news@example.org messages=2000/1h"`` -> ("news@example.org", {"messages": Quota(...)})."""
+    user, *items = line.split()
+    quotas: dict[str, Quota | None] = {}
+    for item in items:
+        name, eq, value = item.partition("=")
+        if not eq or name not in OVERRIDE_QUOTAS:
+            raise ValueError(f"in override {line!r}: write NAME=N/WINDOW with NAME one of {', '.join(OVERRIDE_QUOTAS)}")
+        quotas[name] = parse_quota(value)
+    if not quotas:
+        raise ValueError(f"override {line!r} sets no quota")
+    return user, quotas
+
+
+#: the answers of the policy service, weakest first
+POLICY_ACTIONS = ("dunno", "prepend", "hold", "defer", "reject")
+
+
+def _check_action(value: str, where: str) -> None:
+    if value not in POLICY_ACTIONS:
+        raise ValueError(f"{where}: unknown action {value!r} (use one of {', '.join(POLICY_ACTIONS)})")
+
+
+@dataclass
+class Policy:
+    """``policy serve``: what Postfix is told when a finding is made, and for how long."""
+
+    info: str = setting("dunno", "action for a finding of severity info: dunno, prepend, hold, defer or reject")
+    low: str = setting("dunno", "action for severity low")
+    medium: str = setting("prepend", "action for severity medium")
+    high: str = setting("hold", "action for severity high (HOLD: the message waits in the hold queue)")
+    critical: str = setting("hold", "action for severity critical")
+    kinds: list[str] = setting([], 'per-kind actions replacing the severity\'s, e.g. ["rate_limit=defer", "new_network=prepend"]')
+    users: list[str] = setting([], 'per-account actions replacing both, e.g. ["ceo@example.org=defer", "news@example.org=dunno"]')
+    block: float = setting(3600.0, "how long an account (or an unauthenticated client address) stays under a finding's action", duration=True)
+    prepend_header: str = setting("X-Saslscope-Policy", "header name of the prepend action (the value names the rule)")
+    hold_text: str = setting("suspected compromised account, held for review", "text of the hold action (Postfix logs it)")
+    defer_text: str = setting("4.7.1 sending limit reached, try again later", "text of the defer action: keep a 4.7.x code")
+    reject_text: str = setting("5.7.1 message refused by sending policy", "text of the reject action: keep a 5.7.x code")
+    on_backend_error: str = setting("dunno", "answer when the state backend fails or is slower than backend_timeout: dunno or defer")
+    backend_timeout: float = setting(0.1, "bound on each state backend call", duration=True)
+    idle_timeout: float = setting(330.0, "close a policy connection idle this long (Postfix closes its own after 300s)", duration=True)
+    max_connections: int = setting(4096, "connections served at once; more are closed at once")
+    dry_run: bool = setting(False, "learning mode: log what would be done, always answer dunno, set no block, run no hook")
+
+    def __post_init__(self) -> None:
+        for level in ("info", "low", "medium", "high", "critical"):
+            _check_action(getattr(self, level), level)
+        if self.on_backend_error not in ("dunno", "defer"):
+            raise ValueError(f"on_backend_error: use dunno or defer, not {self.on_backend_error!r}")
+        for where, entries in (("kinds", self.kinds), ("users", self.users)):
+            for entry in entries:
+                name, eq, action = entry.rpartition("=")
+                if not eq or not name:
+                    raise ValueError(f"{where}: write NAME=ACTION, not {entry!r}")
+                _check_action(action, f"{where} {entry!r}")
+        for text in (self.prepend_header, self.hold_text, self.defer_text, self.reject_text):
+            if not text.isprintable() or not text.isascii():
+                raise ValueError(f"action texts must be printable ASCII: {text!r}")
+        if self.max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
 
 
 @dataclass
@@ -99,11 +227,11 @@ class DovecotAuthPolicy:
     tarpit_after: int = setting(3, "distinct wrong passwords from one address before its attempts are delayed")
     tarpit_base: int = setting(1, "first delay in seconds; it doubles with each further distinct wrong password")
     tarpit_max: int = setting(15, "longest delay in seconds (Dovecot's own auth penalty stops at 15)")
-    block: float = setting(3600.0, "how long a refusal lasts once a finding asked for one", duration=True)
     block_on: list[str] = setting(
         ["bruteforce", "password_spray", "distributed_bruteforce", "guessed_password"],
-        "finding kinds that make the service refuse: the address (bruteforce, password_spray) or the "
-        "account's logins from outside its own networks (distributed_bruteforce, guessed_password)",
+        "finding kinds that make the service refuse, for [policy] block: the address (bruteforce, "
+        "password_spray) or the account's logins from outside its own networks (distributed_bruteforce, "
+        "guessed_password)",
     )
     block_severity: str = setting("medium", "the least severity of such a finding that refuses")
     refuse_guessed_after: int = setting(
@@ -119,6 +247,8 @@ class DetectConfig:
 
     allow: Allow = field(default_factory=Allow)
     bruteforce: Bruteforce = field(default_factory=Bruteforce)
+    quota: Quotas = field(default_factory=Quotas)
+    policy: Policy = field(default_factory=Policy)
     dovecot: DovecotAuthPolicy = field(default_factory=DovecotAuthPolicy)
 
     @classmethod

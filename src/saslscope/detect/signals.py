@@ -61,7 +61,13 @@ class AuthOnlySession:
 
 @dataclass(frozen=True, slots=True)
 class MessageSubmitted:
-    """An authenticated message accepted for delivery, counted once whatever its recipients."""
+    """An authenticated message accepted for delivery, counted once whatever its recipients.
+
+    ``messages`` is 1, except when a front learns a message's recipients after it counted the
+    message: the policy service counts a message at its first RCPT request (recipients still
+    unknown, ``recipients=0``) and adds ``recipient_count`` at END-OF-MESSAGE with
+    ``messages=0``. A detector counting messages adds ``messages``, never 1.
+    """
 
     time: datetime
     username: str
@@ -71,6 +77,21 @@ class MessageSubmitted:
     evidence: Evidence
     queue_id: str | None = None
     local: bool = False
+    messages: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class UnauthenticatedMessage:
+    """A message from a client that did not authenticate (a policy request without
+    ``sasl_username``): what per-client-IP limits count. ``messages`` as in MessageSubmitted."""
+
+    time: datetime
+    ip: str
+    sender: str | None
+    recipients: int
+    evidence: Evidence
+    queue_id: str | None = None
+    messages: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,4 +106,4 @@ class DeliveryOutcome:
     queue_id: str | None = None
 
 
-Signal = AuthFailed | AuthSucceeded | AuthOnlySession | MessageSubmitted | DeliveryOutcome
+Signal = AuthFailed | AuthSucceeded | AuthOnlySession | MessageSubmitted | UnauthenticatedMessage | DeliveryOutcome

@@ -26,7 +26,10 @@ class Window:
     """Add an entry to the sliding window ``key`` of ``seconds``, then read the window.
 
     ``member`` ("" for none) is counted distinctly; ``weight`` is added to the total (0 reads
-    without adding); ``keep`` is evidence remembered with the entry.
+    without adding); ``keep`` is evidence remembered with the entry. ``kept_at`` is a hint for
+    a remote backend: a detector that reads the kept evidence only when it fires says from
+    which total (or distinct count) on, and below that the backend may answer ``kept=()``
+    instead of shipping ten evidence lines per request (0: always send them).
     """
 
     key: str
@@ -34,6 +37,7 @@ class Window:
     member: str = ""
     weight: int = 1
     keep: Evidence | None = None
+    kept_at: int = 0
 
 
 @dataclass(frozen=True, slots=True)

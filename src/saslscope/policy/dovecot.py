@@ -9,8 +9,10 @@ What this module decides, and why:
 
 * ``report`` turns into the engine's own signals (:class:`AuthFailed` / :class:`AuthSucceeded`,
   with ``pwhash``), so the same detectors as ``logs alerts`` judge them. A finding whose kind is
-  in ``[dovecot] block_on`` marks the address (bruteforce, password_spray) or the account
-  (distributed_bruteforce, guessed_password) for ``block`` seconds (:mod:`.marks`).
+  in ``[dovecot] block_on`` blocks the address (bruteforce, password_spray) or the account
+  (distributed_bruteforce, guessed_password) for ``[policy] block`` seconds, with the action
+  ``[policy]`` gives that finding (:mod:`.blocks`): the Postfix side of the same service reads the
+  same blocks, so an account whose password was guessed has its mail held there.
 * The *before* ``allow`` refuses a marked address, and a marked account's logins from outside
   its own networks; it delays (tarpits) an address by the number of *distinct* wrong passwords
   it tried, so a phone repeating one stale password is not escalated. A login from one of the
@@ -19,7 +21,7 @@ What this module decides, and why:
 * The *after* ``allow`` carries a correct password. Refusing it locks out whoever typed it, so it
   refuses only a stranger who guessed: an address outside the account's networks that tried at
   least ``refuse_guessed_after`` distinct wrong passwords on this account first. That raises
-  ``guessed_password`` at critical and marks the account, which lets the Postfix side hold its
+  ``guessed_password`` at critical and blocks the account, which lets the Postfix side hold its
   mail. Anything else is let through.
 
 ``pwhash`` is a short hash of the password tried. For CRAM-MD5 and SCRAM Dovecot hashes an empty
@@ -43,7 +45,8 @@ from saslscope.detect.findings import Evidence, Finding, Kind, Severity
 from saslscope.detect.networks import NetworkList, network_of
 from saslscope.detect.signals import AuthFailed, AuthSucceeded, Signal
 from saslscope.detect.state import Answer, Op, Seen, SeenAnswer, Swap, Window, WindowCount
-from saslscope.policy import marks
+from saslscope.policy.actions import ActionTable, rule_of
+from saslscope.policy.blocks import Block, Blocks
 
 #: Dovecot's bodies are about 300 bytes; anything near this is not Dovecot
 MAX_BODY = 64 * 1024
@@ -141,7 +144,7 @@ class Decision:
     rule: str                     # which rule answered: for the log and the metrics
     message: str
     findings: tuple[Finding, ...] = ()
-    writes: tuple[Op, ...] = ()   # marks to store after answering (a second, fire-and-forget round)
+    writes: tuple[Op, ...] = ()   # blocks to store after answering (a second, fire-and-forget round)
 
     def body(self) -> dict[str, object]:
         return {"status": self.status, "msg": self.message}
@@ -169,6 +172,8 @@ class DovecotPolicy:
         self.allowed_users = frozenset(config.allow.users)
         self.block_kinds = frozenset(Kind(kind) for kind in self.settings.block_on)
         self.block_severity = Severity.parse(self.settings.block_severity)
+        self.blocks = Blocks(config.policy.block, SOURCE)
+        self.actions = ActionTable.from_config(config.policy)
 
     # -- keys --------------------------------------------------------------------------------
 
@@ -193,8 +198,8 @@ class DovecotPolicy:
             return Plan(request, time, [
                 Swap(request.attempt_key, "allow", ATTEMPT_MEMORY),
                 Seen(self._baseline_key(request.login), network, s.baseline_ttl, record=False),
-                marks.read(marks.address_key(request.remote), s.block),
-                marks.read(marks.account_key(request.login), s.block),
+                self.blocks.read(request.remote),
+                self.blocks.read(request.login),
                 Window(self._bad_from_address(request.remote), s.window, weight=0),
                 Window(self._bad_on_pair(request.remote, request.login), s.window, weight=0),
             ])
@@ -226,14 +231,14 @@ class DovecotPolicy:
         findings: list[Finding] = []
         if plan.signal is not None:
             findings = judge_all(self.detectors, plan.signal, plan.detector_plans, answers[own:])
-        writes = tuple(op for finding in findings for op in self._marks_for(finding))
+        writes = tuple(op for finding in findings for op in self._blocks_for(finding, plan.time))
         return Decision(0, "report", "recorded", tuple(findings), writes)
 
     def _allow(self, plan: Plan, answers: Sequence[Answer]) -> Decision:
         request, s = plan.request, self.settings
-        previous, baseline, address_marks, account_marks, from_address, on_pair = answers
+        previous, baseline, address_blocks, account_blocks, from_address, on_pair = answers
         assert isinstance(baseline, SeenAnswer)
-        assert isinstance(address_marks, WindowCount) and isinstance(account_marks, WindowCount)
+        assert isinstance(address_blocks, WindowCount) and isinstance(account_blocks, WindowCount)
         assert isinstance(from_address, WindowCount) and isinstance(on_pair, WindowCount)
         if request.remote in self.allowed_networks or request.login in self.allowed_users:
             return Decision(0, "allow-list", "allow-listed")
@@ -241,10 +246,10 @@ class DovecotPolicy:
             return Decision(0, "own-network", "one of the account's own networks")
         after_auth = previous == "allow"
         if after_auth:
-            return self._after_auth(plan, on_pair, address_marks)
-        if (why := marks.why(address_marks)) is not None:
+            return self._after_auth(plan, on_pair, address_blocks)
+        if (why := self._refusing(address_blocks)) is not None:
             return Decision(-1, "refuse-address", f"address refused: {why}")
-        if baseline.members and (why := marks.why(account_marks)) is not None:
+        if baseline.members and (why := self._refusing(account_blocks)) is not None:
             return Decision(-1, "refuse-account", f"logins to this account from outside its networks refused: {why}")
         wrong = from_address.distinct
         if wrong >= s.tarpit_after:
@@ -252,9 +257,9 @@ class DovecotPolicy:
             return Decision(delay, "tarpit", f"{wrong} distinct wrong passwords from this address")
         return Decision(0, "none", "")
 
-    def _after_auth(self, plan: Plan, on_pair: WindowCount, address_marks: WindowCount) -> Decision:
+    def _after_auth(self, plan: Plan, on_pair: WindowCount, address_blocks: WindowCount) -> Decision:
         request, s = plan.request, self.settings
-        if (why := marks.why(address_marks)) is not None:
+        if (why := self._refusing(address_blocks)) is not None:
             return Decision(-1, "refuse-address", f"address refused: {why}")
         guesses = on_pair.distinct
         if not s.refuse_guessed_after or guesses < s.refuse_guessed_after:
@@ -267,14 +272,26 @@ class DovecotPolicy:
             metrics={"distinct_wrong_passwords": guesses},
             evidence=(Evidence(SOURCE, None, request.evidence_text, plan.time),), evidence_total=1,
         )
-        return Decision(-1, "refuse-guessed", "password guessed: refused", (finding,), tuple(self._marks_for(finding)))
+        return Decision(-1, "refuse-guessed", "password guessed: refused", (finding,),
+                        tuple(self._blocks_for(finding, plan.time)))
 
-    def _marks_for(self, finding: Finding) -> list[Op]:
+    def _refusing(self, answer: WindowCount) -> str | None:
+        """Why a live block refuses logins (one set for a kind in ``block_on``), or None."""
+        for block in reversed(Blocks.live(answer)):
+            if block.rule.partition("/")[0] in self.block_kinds:
+                return f"{block.rule}: {block.why}" if block.why else block.rule
+        return None
+
+    def _blocks_for(self, finding: Finding, time: datetime) -> list[Op]:
+        """The block a finding sets: on the address for guessing from one place, on the account
+        for guessing from many (or a guessed password), with the action ``[policy]`` gives it."""
         if finding.kind not in self.block_kinds or finding.severity < self.block_severity:
             return []
-        writes: list[Op] = []
-        if finding.kind in (Kind.BRUTEFORCE, Kind.PASSWORD_SPRAY) and finding.ip and finding.ip not in self.allowed_networks:
-            writes.append(marks.write(marks.address_key(finding.ip), finding, self.settings.block))
-        if finding.kind in (Kind.DISTRIBUTED_BRUTEFORCE, Kind.GUESSED_PASSWORD) and finding.username:
-            writes.append(marks.write(marks.account_key(finding.username), finding, self.settings.block))
-        return writes
+        if finding.kind in (Kind.BRUTEFORCE, Kind.PASSWORD_SPRAY):
+            subject = finding.ip if finding.ip and finding.ip not in self.allowed_networks else None
+        else:
+            subject = finding.username
+        if not subject:
+            return []
+        why = f"{finding.reason}"
+        return [self.blocks.set(subject, Block(self.actions.action_for(finding), rule_of(finding), why), time)]

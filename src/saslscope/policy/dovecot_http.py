@@ -20,13 +20,14 @@ import logging
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
 
 import orjson
 from aiohttp import web
 
 from saslscope.detect.findings import Finding
-from saslscope.detect.state import Answer, MemoryState, Op
+from saslscope.detect.state import Op
+from saslscope.policy.backend import StateBackend
+from saslscope.policy.metrics import Metrics
 from saslscope.policy.dovecot import MAX_BODY, Decision, DovecotPolicy, Plan, RequestError, parse_request
 from saslscope.sasl.explanation import printable
 
@@ -34,20 +35,6 @@ log = logging.getLogger("saslscope.policy.dovecot")
 
 #: the bound on one backend round trip, and what Dovecot's own timeout leaves us
 BACKEND_TIMEOUT = 0.1
-
-
-class StateBackend(Protocol):
-    async def apply(self, ops: Sequence[Op], now: float) -> list[Answer]: ...
-
-
-class MemoryBackend:
-    """State in this process (one service, nothing to install)."""
-
-    def __init__(self, state: MemoryState | None = None) -> None:
-        self.state = state or MemoryState()
-
-    async def apply(self, ops: Sequence[Op], now: float) -> list[Answer]:
-        return self.state.apply(ops, now)
 
 
 @dataclass
@@ -68,6 +55,7 @@ class DovecotEndpoint:
     dry_run: bool = False
     backend_timeout: float = BACKEND_TIMEOUT
     on_finding: Callable[[Finding], None] | None = None
+    metrics: Metrics | None = None
     stats: EndpointStats = field(default_factory=EndpointStats)
     _background: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -91,10 +79,14 @@ class DovecotEndpoint:
             answers = await asyncio.wait_for(self.backend.apply(plan.ops, plan.time.timestamp()), self.backend_timeout)
         except Exception as exc:  # noqa: BLE001 - any backend failure means: answer 0, never hang Dovecot
             self.stats.backend_errors += 1
+            if self.metrics is not None:
+                self.metrics.backend_error(self.backend.name, type(exc).__name__)
             log.warning("state backend failed (%s): answering 0", type(exc).__name__ if not str(exc) else exc)
             return Decision(0, "backend-error", "")
         decision = self.policy.decide(plan, answers)
         self.stats.decisions[decision.rule] = self.stats.decisions.get(decision.rule, 0) + 1
+        if self.metrics is not None:
+            self.metrics.answer(_answer_name(decision.status), f"dovecot/{decision.rule}")
         if decision.writes:
             self._spawn(self._write(decision.writes, plan.time.timestamp()))
         for finding in decision.findings:
@@ -133,6 +125,10 @@ class DovecotEndpoint:
         task = asyncio.ensure_future(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+
+def _answer_name(status: int) -> str:
+    return "refuse" if status < 0 else "tarpit" if status > 0 else "continue"
 
 
 def application(endpoint: DovecotEndpoint) -> web.Application:

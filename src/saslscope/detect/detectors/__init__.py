@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING
 
 from saslscope.detect.config import DetectConfig
 from saslscope.detect.detectors.failures import BruteforceDetector
+from saslscope.detect.detectors.quota import QuotaDetector
 
 if TYPE_CHECKING:  # pragma: no cover
     from saslscope.detect.engine import Detector
 
 
 def default_detectors(config: DetectConfig) -> list[Detector]:
-    return [BruteforceDetector(config)]
+    return [BruteforceDetector(config), QuotaDetector(config)]
