@@ -37,6 +37,8 @@ SCRIPT: list[tuple[float, list[Op]]] = [
     (700, [Window("kept", 600, weight=0)]),
     (0, [Seen("net:alice", "192.0.2.0/24", ttl=100)]),
     (50, [Seen("net:alice", "192.0.2.0/24", ttl=100), Seen("net:alice", NASTY, ttl=100)]),
+    (60, [Seen("net:alice", "198.51.100.0/24", ttl=100, record=False), Seen("net:alice", NASTY, ttl=100, record=False)]),
+    (70, [Seen("net:alice", "198.51.100.0/24", ttl=100, record=False)]),
     (151, [Seen("net:alice", "192.0.2.0/24", ttl=100)]),
     (0, [Once("o", 10), Once("o", 10), Once(NASTY, 10)]),
     (10.5, [Once("o", 10)]),

@@ -23,7 +23,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("saslscope.cli.demo:demo", "Show the whole story end to end on loopback."),
     "logs": ("saslscope.cli.logs:logs", "Forensics over Postfix/Dovecot logs: logins, failures, traces."),
     "headers": ("saslscope.cli.headers:headers", "Read a message's Received chain: who sent it, and how."),
-    "policy": ("saslscope.cli.policy:policy", "The Postfix policy service: limit, hold, defer while mail is sent."),
+    "policy": ("saslscope.cli.policy:policy", "Policy services for Postfix and Dovecot: limit, hold, tarpit, refuse."),
 }
 
 

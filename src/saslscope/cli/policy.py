@@ -19,12 +19,32 @@ from saslscope.cli.secrets import read_secret
 
 @click.group()
 def policy() -> None:
-    """Network services around the detection engine: the Postfix policy service.
+    """Network services around the detection engine: the Postfix policy service and Dovecot's
+    auth policy.
 
     \b
     main.cf (one request per message, recipients known):
       smtpd_data_restrictions = check_policy_service { inet:127.0.0.1:10040, timeout=10s, default_action=DUNNO }
+    dovecot.conf (with --dovecot-auth-policy 127.0.0.1:10041):
+      auth_policy_server_url = http://USER:PASSWORD@127.0.0.1:10041/
+      auth_policy_hash_nonce = A-LONG-RANDOM-SECRET
     """
+
+
+def _credentials(path: str | None) -> tuple[str, str] | None:
+    """USER:PASSWORD from the first line of ``path`` (the URL user-info Dovecot sends)."""
+    if path is None:
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            line = handle.readline().rstrip("\r\n")
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc.strerror}", param_hint="--dovecot-auth-policy-credentials-file") from None
+    user, sep, password = line.partition(":")
+    if not sep or not user:
+        raise click.BadParameter(f"{path}: the first line must be USER:PASSWORD",
+                                 param_hint="--dovecot-auth-policy-credentials-file")
+    return user, password
 
 
 def _quota(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -71,12 +91,17 @@ def _run_loop(main: Coroutine[Any, Any, None]) -> None:
 @click.option("--dry-run", is_flag=True, help="Learning mode: log what would be done, answer DUNNO.")
 @click.option("--exec", "exec_command", metavar="CMD", help="Run CMD for each finding (JSON on stdin, no shell).")
 @click.option("--metrics", "metrics_at", metavar="HOST:PORT", help="Serve Prometheus metrics on HOST:PORT.")
+@click.option("--dovecot-auth-policy", "dovecot_at", metavar="HOST:PORT",
+              help="Also answer Dovecot's auth policy over HTTP here (auth_policy_server_url); "
+                   "alone, without --listen, it is the only front.")
+@click.option("--dovecot-auth-policy-credentials-file", "dovecot_credentials", type=click.Path(dir_okay=False),
+              metavar="FILE", help="First line USER:PASSWORD: the HTTP basic auth Dovecot must send (never on the command line).")
 @click.option("-v", "--verbose", is_flag=True, help="Also log each idle or cut-short connection.")
 def serve(listen: tuple[str, ...], config_path: str | None, print_config: bool, user_messages: str | None,
           user_recipients: str | None, user_ips: str | None, action: str | None, redis_url: str | None,
           redis_password_env: str | None, redis_password_file: str | None, on_backend_error: str | None,
           backend_timeout: float | None, dry_run: bool, exec_command: str | None, metrics_at: str | None,
-          verbose: bool) -> None:
+          dovecot_at: str | None, dovecot_credentials: str | None, verbose: bool) -> None:
     """Answer Postfix's policy requests: count, detect, and DUNNO, PREPEND, HOLD, DEFER or REJECT.
 
     \b
@@ -86,7 +111,7 @@ def serve(listen: tuple[str, ...], config_path: str | None, print_config: bool, 
     """
     from saslscope.detect.config import ConfigError, DetectConfig, render_defaults
     from saslscope.policy.server import Endpoint
-    from saslscope.policy.service import build_parts, serve as run
+    from saslscope.policy.service import DovecotFront, build_parts, serve as run
 
     try:
         config = DetectConfig.load(config_path)
@@ -112,10 +137,18 @@ def serve(listen: tuple[str, ...], config_path: str | None, print_config: bool, 
         click.echo(render_defaults(config), nl=False)
         return
     try:
-        endpoints = [Endpoint.parse(text) for text in (listen or ("127.0.0.1:10040",))]
+        endpoints = [Endpoint.parse(text) for text in (listen or (() if dovecot_at else ("127.0.0.1:10040",)))]
         metrics_endpoint = Endpoint.parse(metrics_at) if metrics_at else None
+        dovecot_endpoint = Endpoint.parse(dovecot_at) if dovecot_at else None
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    dovecot = None
+    if dovecot_endpoint is not None:
+        if dovecot_endpoint.host is None or dovecot_endpoint.port is None:
+            raise click.UsageError("--dovecot-auth-policy needs HOST:PORT")
+        dovecot = DovecotFront(dovecot_endpoint.host, dovecot_endpoint.port, _credentials(dovecot_credentials))
+    elif dovecot_credentials:
+        raise click.UsageError("--dovecot-auth-policy-credentials-file goes with --dovecot-auth-policy")
     if metrics_endpoint is not None and metrics_endpoint.path is not None:
         raise click.UsageError("--metrics needs HOST:PORT")
     password = None
@@ -137,7 +170,7 @@ def serve(listen: tuple[str, ...], config_path: str | None, print_config: bool, 
     gc.freeze()
     gc.set_threshold(10_000, 10, 10)
     try:
-        _run_loop(run(parts, endpoints, metrics_at=metrics_endpoint))
+        _run_loop(run(parts, endpoints, metrics_at=metrics_endpoint, dovecot=dovecot))
     except OSError as exc:
         click.echo(f"saslscope policy serve: cannot listen: {exc.strerror or exc}", err=True)
         sys.exit(Exit.CONNECT)

@@ -348,6 +348,27 @@ class Verdicts:
 
 
 @dataclass
+class DovecotAuthPolicy:
+    """Dovecot's auth-policy endpoint (policy serve --dovecot-auth-policy): tarpit, refuse, and
+    what the check after a correct password may do."""
+
+    window: float = setting(3600.0, "how far back wrong passwords count", duration=True)
+    tarpit_after: int = setting(3, "distinct wrong passwords from one address before its attempts are delayed")
+    tarpit_base: int = setting(1, "first delay in seconds; it doubles with each further distinct wrong password")
+    tarpit_max: int = setting(15, "longest delay in seconds (Dovecot's own auth penalty stops at 15)")
+    block_on: list[str] = setting(
+        ["bruteforce", "password_spray", "distributed_bruteforce", "guessed_password"],
+        "finding kinds that make the service refuse, for [policy] block: the address (bruteforce, "
+        "password_spray) or the account's logins from outside its own networks (distributed_bruteforce, "
+        "guessed_password)",
+    )
+    block_severity: str = setting("medium", "the least severity of such a finding that refuses")
+    refuse_guessed_after: int = setting(
+        3, "after a correct password: refuse it when the address is outside the account's networks and "
+           "first tried this many distinct wrong passwords on it (0: never refuse a correct password)")
+
+
+@dataclass
 class DetectConfig:
     """Every section; each front reads the sections it can use."""
 
@@ -369,6 +390,7 @@ class DetectConfig:
     verdicts: Verdicts = field(default_factory=Verdicts)
     quota: Quotas = field(default_factory=Quotas)
     policy: Policy = field(default_factory=Policy)
+    dovecot: DovecotAuthPolicy = field(default_factory=DovecotAuthPolicy)
 
     @classmethod
     def load(cls, path: str | Path | None) -> DetectConfig:
@@ -469,7 +491,10 @@ def _render_section(name: str, value: Any, out: list[str]) -> None:
             nested.append((f"{name}.{f.name}", item))
             continue
         out.extend(textwrap.wrap(f.metadata.get("help", ""), 78, initial_indent="# ", subsequent_indent="# "))
-        out.append(f"{f.name} = {_toml(item, f.metadata.get('duration', False))}")
+        line = f"{f.name} = {_toml(item, f.metadata.get('duration', False))}"
+        if len(line) > 80 and isinstance(item, list):   # an array may span lines in TOML
+            line = f"{f.name} = [\n" + "".join(f"    {_toml(v, False)},\n" for v in item) + "]"
+        out.append(line)
     out.append("")
     for sub_name, sub in nested:
         _render_section(sub_name, sub, out)

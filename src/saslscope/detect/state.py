@@ -67,6 +67,7 @@ class Seen:
     key: str
     member: str
     ttl: float
+    record: bool = True   # False: only ask (a decision that must not teach the baseline)
 
 
 @dataclass(slots=True)
@@ -164,6 +165,11 @@ class MemoryState:
 
     def _seen_op(self, op: Seen, now: float) -> SeenAnswer:
         key = "s:" + op.key
+        if not op.record:
+            known_members = self._seen.get(key, {})
+            last_seen = known_members.get(op.member)
+            return SeenAnswer(known=last_seen is not None and last_seen > now - op.ttl, members=len(known_members),
+                              first=self._seen_first.get(key))
         members = self._seen.setdefault(key, {})
         first = self._seen_first.setdefault(key, now)
         last = members.pop(op.member, None)  # re-inserted last: dict order is last-seen order

@@ -1,2 +1,2 @@
-"""Network services around the detection engine: the Postfix policy delegation service
-(``policy serve``), with state in memory or Redis."""
+"""Network services around the detection engine: the Postfix policy service and Dovecot's auth
+policy endpoint, with their state in memory or Redis."""

@@ -86,8 +86,8 @@ def decode_evidence(data: str) -> Evidence:
 
 #: A batch of decisions, each one's operations in order. ARGV: prefix, number of decisions,
 #: then per decision its time, its number of operations and per operation
-#:   W key seconds member weight has_keep keep kept_at -> {total, distinct, kept_total, kept...}
-#:   S key member ttl                            -> {known, members, first}
+#:   W key seconds member weight has_keep keep kept_at -> {total, distinct, kept_total, entries, first|'', kept...}
+#:   S key member ttl record                     -> {known, members, first}
 #:   O key seconds                               -> {1|0}
 #:   X key value ttl                             -> {previous|false}
 #: Reply: one list of answers per decision. Semantics are MemoryState's, line for line
@@ -148,7 +148,9 @@ local function window(key, seconds, member, weight, has_keep, keep, kept_at)
   end
   local h = redis.call('HMGET', hk, 't', 'd', 'kt')
   local total, distinct = tonumber(h[1] or 0), tonumber(h[2] or 0)
-  local reply = {{total, distinct, tonumber(h[3] or 0)}}
+  local head = redis.call('LINDEX', ek, 0)
+  local reply = {{total, distinct, tonumber(h[3] or 0), redis.call('LLEN', ek),
+                 head and string.match(head, '^([^|]*)|') or ''}}
   if kept_at == 0 or total >= kept_at or distinct >= kept_at then
     for _, entry in ipairs(redis.call('LRANGE', kk, 0, -1)) do
       reply[#reply + 1] = string.sub(entry, string.find(entry, '|', 1, true) + 1)
@@ -157,11 +159,15 @@ local function window(key, seconds, member, weight, has_keep, keep, kept_at)
   return reply
 end
 
-local function seen(key, member, ttl)
+local function seen(key, member, ttl, record)
   local zk, fk = prefix .. 's:' .. key, prefix .. 's:' .. key .. ':first'
   local last = redis.call('ZSCORE', zk, member)
   local known = 0
   if last and tonumber(last) > now - ttl then known = 1 end
+  if record == '0' then
+    -- only asked: a decision that must not teach the baseline
+    return {{known, redis.call('ZCOUNT', zk, '(' .. (now - ttl), '+inf'), redis.call('GET', fk)}}
+  end
   redis.call('ZADD', zk, now_text, member)
   redis.call('ZREMRANGEBYSCORE', zk, '-inf', now - ttl)
   redis.call('SET', fk, now_text, 'NX')
@@ -183,8 +189,8 @@ for d = 1, tonumber(ARGV[2]) do
       out[#out + 1] = window(ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3], tonumber(ARGV[i + 4]), ARGV[i + 5], ARGV[i + 6], tonumber(ARGV[i + 7]))
       i = i + 8
     elseif op == 'S' then
-      out[#out + 1] = seen(ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3]))
-      i = i + 4
+      out[#out + 1] = seen(ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[i + 4])
+      i = i + 5
     elseif op == 'O' then
       local set = redis.call('SET', prefix .. 'o:' .. ARGV[i + 1], '1', 'PX', ms(tonumber(ARGV[i + 2])), 'NX')
       out[#out + 1] = {{set and 1 or 0}}
@@ -221,7 +227,7 @@ def _encode_ops(ops: Sequence[Op], argv: list[str | float | int]) -> None:
             argv += ["W", op.key, repr(op.seconds), op.member, op.weight,
                      "0" if keep is None else "1", "" if keep is None else encode_evidence(keep), op.kept_at]
         elif isinstance(op, Seen):
-            argv += ["S", op.key, op.member, repr(op.ttl)]
+            argv += ["S", op.key, op.member, repr(op.ttl), "1" if op.record else "0"]
         elif isinstance(op, Once):
             argv += ["O", op.key, repr(op.seconds)]
         else:
@@ -235,8 +241,10 @@ def decode_answers(ops: Sequence[Op], reply: Any) -> list[Answer]:
     answers: list[Answer] = []
     for op, item in zip(ops, reply, strict=True):
         if isinstance(op, Window):
-            total, distinct, kept_total, *kept = item
-            answers.append(WindowCount(int(total), int(distinct), tuple(decode_evidence(_text(k)) for k in kept), int(kept_total)))
+            total, distinct, kept_total, entries, first, *kept = item
+            oldest = _text(first)
+            answers.append(WindowCount(int(total), int(distinct), tuple(decode_evidence(_text(k)) for k in kept),
+                                       int(kept_total), int(entries), float(oldest) if oldest else None))
         elif isinstance(op, Seen):
             known, members, first = item
             answers.append(SeenAnswer(bool(int(known)), int(members), float(_text(first)) if first is not None else None))

@@ -41,18 +41,26 @@ class Blocks:
         return Once(f"ep\0{rule}\0{subject}", self.seconds)
 
     @staticmethod
-    def strongest(answer: WindowCount) -> Block | None:
-        """The strongest live block in a :meth:`read`'s answer (the newest of equals)."""
-        best: Block | None = None
+    def live(answer: WindowCount) -> list[Block]:
+        """Every live block in a :meth:`read`'s answer, oldest first."""
         if answer.total <= 0:
-            return None
+            return []
+        blocks = []
         for entry in answer.kept:
             action_name, _, rest = entry.text.partition(" ")
             try:
                 action = Action.parse(action_name)
             except KeyError:
                 continue
-            if best is None or action >= best.action:
-                rule, _, why = rest.partition(" ")
-                best = Block(action, rule, why)
+            rule, _, why = rest.partition(" ")
+            blocks.append(Block(action, rule, why))
+        return blocks
+
+    @classmethod
+    def strongest(cls, answer: WindowCount) -> Block | None:
+        """The strongest live block in a :meth:`read`'s answer (the newest of equals)."""
+        best: Block | None = None
+        for block in cls.live(answer):
+            if best is None or block.action >= best.action:
+                best = block
         return best

@@ -1,9 +1,8 @@
 """Assemble and run ``policy serve``: configuration, detectors, backend, hook, metrics, listeners.
 
-The Dovecot auth-policy endpoint (issue 16) is meant to sit beside the Postfix listener in the
-same process: it takes the same :class:`ServiceParts` (detectors, backend, metrics, hook), so
-that both fronts share one state and an account guessed at on the Dovecot side can be held on
-the Postfix side.
+The Dovecot auth-policy endpoint sits beside the Postfix listener in the same process and takes
+the same :class:`ServiceParts` (detectors, backend, metrics, hook): both fronts share one state,
+so an account guessed at on the Dovecot side is held on the Postfix side.
 """
 
 from __future__ import annotations
@@ -49,12 +48,35 @@ def build_parts(config: DetectConfig, *, redis_url: str | None = None, redis_pas
     return ServiceParts(config, default_detectors(config), backend, Metrics(), hook)
 
 
+@dataclass(frozen=True)
+class DovecotFront:
+    """Where and how the Dovecot auth-policy endpoint listens."""
+
+    host: str
+    port: int
+    credentials: tuple[str, str] | None = None   # HTTP basic auth (auth_policy_server_url's user-info)
+
+
 async def serve(parts: ServiceParts, endpoints: Sequence[Endpoint], *, metrics_at: Endpoint | None = None,
-                ready: asyncio.Event | None = None) -> None:
+                dovecot: DovecotFront | None = None, ready: asyncio.Event | None = None) -> None:
     """Serve until SIGTERM/SIGINT (or cancellation); ``ready`` is set once listening."""
     decider = Decider(parts.config, parts.detectors, metrics=parts.metrics, hook=parts.hook)
     server = PolicyServer(decider, parts.backend)
-    bound = await server.listen(endpoints)
+    bound = await server.listen(endpoints) if endpoints else []
+    http = None
+    if dovecot is not None:
+        from saslscope.policy.dovecot import DovecotPolicy
+        from saslscope.policy.dovecot_http import DovecotEndpoint, start
+
+        front = DovecotEndpoint(
+            DovecotPolicy(parts.config, parts.detectors), parts.backend, credentials=dovecot.credentials,
+            dry_run=parts.config.policy.dry_run, backend_timeout=parts.config.policy.backend_timeout,
+            on_finding=parts.hook.submit if parts.hook is not None else None, metrics=parts.metrics,
+        )
+        http = await start(front, dovecot.host, dovecot.port)
+        for address in http.addresses:
+            host, port = address[0], address[1]
+            bound.append(f"http://{f'[{host}]' if ':' in host else host}:{port}/ (Dovecot auth policy)")
     if metrics_at is not None:
         assert metrics_at.host is not None and metrics_at.port is not None
         parts.metrics.serve(metrics_at.host, metrics_at.port)
@@ -71,6 +93,8 @@ async def serve(parts: ServiceParts, endpoints: Sequence[Endpoint], *, metrics_a
     try:
         await stop.wait()
     finally:
+        if http is not None:
+            await http.cleanup()
         await server.close()
         if parts.hook is not None:
             parts.hook.close(wait=2.0)
