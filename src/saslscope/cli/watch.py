@@ -1,0 +1,129 @@
+"""``saslscope logs watch``: follow live logs and print each finding as it happens.
+
+A thin layer: options -> :class:`saslscope.watch.pipeline.Watcher`. Findings go to stdout (text,
+or JSON Lines with ``--json``) and to the ``--exec`` hook; file events, hook failures and the
+closing count of lines read go to stderr. SIGTERM and SIGINT stop it cleanly: the position is
+saved and queued hooks get a few seconds to finish.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+import click
+
+from saslscope.cli.exitcodes import Exit
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    if value is None:
+        return None
+    from saslscope.detect.config import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+@click.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per finding and line (JSON Lines).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Detection configuration (TOML), as for logs alerts.")
+@click.option("--exec", "exec_command", metavar="CMD",
+              help="Run CMD (no shell) for each finding at or above --min-severity, the finding as JSON on stdin.")
+@click.option("--min-severity", default="medium", show_default=True, metavar="LEVEL",
+              help="Lowest severity handed to --exec: info, low, medium, high, critical.")
+@click.option("--hook-timeout", default="30s", show_default=True, callback=_duration, metavar="DURATION",
+              help="A hook still running after this is killed and counted as failed.")
+@click.option("--state", "state_path", type=click.Path(dir_okay=False),
+              help="Keep positions (and the engine's windows) in this file: a restart resumes exactly there.")
+@click.option("--from-start", is_flag=True, help="Read the files' present content first (default: only new lines, "
+                                                 "unless --state has a position).")
+@click.option("--poll-interval", default="0.2s", show_default=True, callback=_duration, metavar="DURATION",
+              help="How often the files are checked for new lines when idle.")
+@click.option("--rotate-grace", default="10s", show_default=True, callback=_duration, metavar="DURATION",
+              help="A file rotated away is read until it has not grown for this long.")
+@click.option("--year", type=click.IntRange(1970, 9999), help="Year of BSD-syslog stamps (default: inferred).")
+@click.option("--syslog-name", metavar="REGEX", help="Extra Postfix syslog_name(s), e.g. 'mta-(in|out)'.")
+def watch(files: tuple[str, ...], as_json: bool, config_path: str | None, exec_command: str | None,
+          min_severity: str, hook_timeout: float, state_path: str | None, from_start: bool,
+          poll_interval: float, rotate_grace: float, year: int | None, syslog_name: str | None) -> None:
+    """Follow live logs and report each finding as it happens.
+
+    FILES are live log files (rotation by rename or copytruncate is followed) or '-' for
+    'journalctl -f -o json' on stdin. Findings are printed to stdout; file events on stderr.
+    """
+    from saslscope.detect.config import ConfigError, DetectConfig
+    from saslscope.detect.engine import Engine
+    from saslscope.detect.findings import Severity
+    from saslscope.watch.checkpoint import CheckpointError, StateFile
+    from saslscope.watch.pipeline import ParsedSignals, Watcher
+
+    paths = [f for f in files if f != "-"] if files else []
+    use_stdin = not files or "-" in files
+    if len(set(paths)) != len(paths):
+        raise click.UsageError("a file is named twice")
+    try:
+        config = DetectConfig.load(config_path)
+        severity = Severity.parse(min_severity)
+    except (ConfigError, ValueError) as exc:
+        click.echo(f"Error: {exc}", err=True)
+        raise SystemExit(Exit.USAGE) from None
+
+    logging.basicConfig(stream=sys.stderr, format="saslscope watch: %(message)s", level=logging.INFO)
+    hook = None
+    if exec_command:
+        from saslscope.detect.hook import Hook
+
+        try:
+            hook = Hook(exec_command, min_severity=severity, timeout=hook_timeout)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--exec") from exc
+
+    out = sys.stdout
+    if as_json:
+        def show(finding: Any) -> None:
+            out.write(json.dumps(finding.to_dict(), ensure_ascii=False) + "\n")
+    else:
+        from saslscope.watch.render import finding_text
+
+        def show(finding: Any) -> None:
+            out.write(finding_text(finding) + "\n")
+
+    def on_finding(finding: Any) -> None:
+        show(finding)
+        out.flush()
+        if hook is not None:
+            hook.submit(finding)
+
+    from saslscope.watch.render import plain
+
+    def on_event(event: Any) -> None:
+        click.echo(f"saslscope watch: {plain(event.path)}: {event.what}: {plain(event.detail)}", err=True)
+
+    try:
+        watcher = Watcher(paths, Engine(config), ParsedSignals(year=year, syslog_name=syslog_name), on_finding,
+                          on_event, stdin=sys.stdin.buffer if use_stdin else None, from_start=from_start,
+                          rotate_grace=rotate_grace, poll_interval=poll_interval,
+                          state=StateFile(state_path) if state_path else None)
+    except CheckpointError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        raise SystemExit(Exit.BAD_INPUT) from None
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    stats = watcher.run(stop)
+    if hook is not None:
+        hook.close(wait=min(hook_timeout, 10.0))
+    per_source = ", ".join(f"{plain(src)}: {n}" for src, n in sorted(stats.per_source.items()))
+    hooks = (f"; hook: {hook.stats.started} run, {hook.stats.failed} failed, {hook.stats.dropped} dropped"
+             if hook is not None else "")
+    click.echo(f"saslscope watch: stopped: {stats.lines} lines read ({per_source or 'none'}), "
+               f"{stats.findings} findings{hooks}", err=True)

@@ -1,0 +1,205 @@
+"""The watch loop: followed lines -> signals -> the detection engine -> each finding's outputs.
+
+One thread reads and judges; findings go to ``on_finding`` as soon as the line that raised them
+was read (the CLI prints them and queues them for the ``--exec`` hook, which never blocks this
+loop). ``journalctl -f -o json`` on stdin is read by a helper thread into a bounded queue, so a
+quiet stdin never delays the files.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import BinaryIO, Protocol
+
+from saslscope.detect.engine import Engine
+from saslscope.detect.findings import Evidence, Finding
+from saslscope.detect.signals import AuthFailed, AuthSucceeded, Signal
+from saslscope.maillog import events as ev
+from saslscope.maillog.follow import EventSink, FileFollower, FollowEvent, Line
+from saslscope.maillog.parse import LineParser, Unparsed
+from saslscope.watch.checkpoint import Checkpoint, StateFile
+
+#: journald lines waiting for the reader loop; a full queue makes the reader thread wait
+#: (journalctl then waits on its pipe), it never drops a line
+STDIN_QUEUE = 10_000
+STDIN = "-"
+
+
+class LineSignals(Protocol):
+    """Turns log lines, in order, into the engine's signals (may keep state across lines)."""
+
+    def feed(self, line: Line) -> Sequence[Signal]: ...
+
+
+class ParsedSignals:
+    """Log lines -> signals for what one line alone proves: a failed and a successful AUTH."""
+
+    def __init__(self, year: int | None = None, syslog_name: str | None = None) -> None:
+        self.parser = LineParser(year=year, syslog_name=syslog_name, detail=False)
+        self.unparsed = 0
+
+    def feed(self, line: Line) -> Sequence[Signal]:
+        event = self.parser.parse(line.raw)
+        if event is None:
+            return ()
+        if type(event) is Unparsed:
+            self.unparsed += 1
+            return ()
+        time_ = getattr(event, "time", None)
+        if time_ is None:
+            return ()
+        if isinstance(event, ev.AuthFailure) and event.username:
+            return (AuthFailed(time_, event.client_ip, event.username, event.method, event.program,
+                               _evidence(line, time_)),)
+        if isinstance(event, ev.DovecotAuthFailure) and event.client_ip:
+            return (AuthFailed(time_, event.client_ip, event.username, event.mechanism, event.program,
+                               _evidence(line, time_)),)
+        if isinstance(event, ev.ClientLine) and event.sasl_username:
+            return (AuthSucceeded(time_, event.client_ip, event.sasl_username, event.sasl_method, event.program,
+                                  _evidence(line, time_)),)
+        return ()
+
+
+def _evidence(line: Line, when: object) -> Evidence:
+    return Evidence(line.source, line.number, line.raw.decode("utf-8", "replace"), when)  # type: ignore[arg-type]
+
+
+class StdinLines:
+    """Lines of a stream read by a daemon thread; :meth:`poll` takes what has arrived."""
+
+    def __init__(self, stream: BinaryIO, label: str = STDIN) -> None:
+        self.label = label
+        self._queue: queue.Queue[bytes | None] = queue.Queue(STDIN_QUEUE)
+        self._number = 0
+        self.done = False
+        self._thread = threading.Thread(target=self._read, args=(stream,), name="saslscope-stdin", daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: BinaryIO) -> None:
+        try:
+            for raw in stream:
+                self._queue.put(raw)
+        finally:
+            self._queue.put(None)
+
+    def poll(self, wait: float = 0.0) -> list[Line]:
+        out: list[Line] = []
+        try:
+            item = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+            while True:
+                if item is None:
+                    self.done = True
+                    break
+                self._number += 1
+                out.append(Line(self.label, self._number, item.rstrip(b"\r\n")))
+                if len(out) >= STDIN_QUEUE:
+                    break
+                item = self._queue.get_nowait()
+        except queue.Empty:
+            pass
+        return out
+
+
+@dataclass
+class WatchStats:
+    lines: int = 0
+    findings: int = 0
+    per_source: dict[str, int] = field(default_factory=dict)
+
+
+class Watcher:
+    """Follow ``paths`` (and ``stdin``), feed ``engine``, call ``on_finding`` for each finding.
+
+    With ``state``, positions and the engine's state are restored at start and saved after a
+    round that produced findings, every ``checkpoint_interval`` seconds while lines arrive, and
+    when :meth:`run` ends.
+    """
+
+    def __init__(self, paths: Sequence[str], engine: Engine, adapter: LineSignals,
+                 on_finding: Callable[[Finding], None], on_event: EventSink, *,
+                 stdin: BinaryIO | None = None, from_start: bool = False, rotate_grace: float = 10.0,
+                 poll_interval: float = 0.2, state: StateFile | None = None,
+                 checkpoint_interval: float = 5.0) -> None:
+        self.engine = engine
+        self.adapter = adapter
+        self.on_finding = on_finding
+        self.on_event = on_event
+        self.poll_interval = poll_interval
+        self.state = state
+        self.checkpoint_interval = checkpoint_interval
+        self.stats = WatchStats()
+        saved = state.load() if state is not None else Checkpoint()
+        if saved.state is not None:
+            engine.state = saved.state
+        if saved.adapter is not None and type(saved.adapter) is type(adapter):
+            self.adapter = saved.adapter
+        self.followers = [FileFollower(path, start=saved.positions.get(path), from_start=from_start,
+                                       on_event=on_event, rotate_grace=rotate_grace) for path in paths]
+        self.stdin = StdinLines(stdin) if stdin is not None else None
+        self._last_save = time.monotonic()
+        self._unsaved = False
+
+    def step(self, wait: float = 0.0) -> int:
+        """One round: read what every input has now, judge it; return the lines read."""
+        lines: list[Line] = []
+        for follower in self.followers:
+            lines.extend(follower.poll())
+        if self.stdin is not None and not self.stdin.done:
+            lines.extend(self.stdin.poll(wait if not lines and not self.followers else 0.0))
+        found = self.judge(lines)
+        if lines:
+            self._unsaved = True
+        if self.state is not None and self._unsaved and (
+                found or time.monotonic() - self._last_save >= self.checkpoint_interval):
+            self.save()
+        return len(lines)
+
+    def judge(self, lines: Sequence[Line]) -> int:
+        feed_signal = self.engine.feed
+        feed_line = self.adapter.feed
+        on_finding = self.on_finding
+        found = 0
+        for line in lines:
+            for signal in feed_line(line):
+                for finding in feed_signal(signal):
+                    found += 1
+                    on_finding(finding)
+        stats = self.stats
+        stats.lines += len(lines)
+        stats.findings += found
+        for line in lines:
+            stats.per_source[line.source] = stats.per_source.get(line.source, 0) + 1
+        return found
+
+    def finished(self) -> bool:
+        """Only stdin was followed and it has ended (``journalctl`` without ``-f`` exited)."""
+        return not self.followers and self.stdin is not None and self.stdin.done
+
+    def run(self, stop: threading.Event) -> WatchStats:
+        """Poll until ``stop`` is set (or stdin alone ended), then save and close."""
+        try:
+            while not stop.is_set() and not self.finished():
+                if self.step(wait=self.poll_interval):
+                    continue
+                if self.followers:
+                    stop.wait(self.poll_interval)
+        finally:
+            if self.state is not None and self._unsaved:
+                self.save()
+            for follower in self.followers:
+                follower.close()
+        return self.stats
+
+    def save(self) -> None:
+        assert self.state is not None
+        positions = {f.path: p for f in self.followers if (p := f.position()) is not None}
+        self.state.save(Checkpoint(positions, self.engine.state, self.adapter))
+        self._last_save = time.monotonic()
+        self._unsaved = False
+
+
+__all__ = ["FollowEvent", "LineSignals", "ParsedSignals", "StdinLines", "WatchStats", "Watcher"]
