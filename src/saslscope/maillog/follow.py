@@ -236,11 +236,13 @@ class FileFollower:
             self._try_open(out)
         current = self._current
         if current is not None:
+            if _was_cut(current):     # before reading: a refilled file must not be read mid-line
+                self._truncated(current, out)
             got = current.read(limit, out, self._events, self.path)
             if got:
                 current.last_growth = self._clock()
-            if got < limit:    # caught up with this file: has it been replaced or cut?
-                self._check_identity(current, out, limit)
+            if got < limit:           # caught up with this file: has it been replaced?
+                self._check_renamed(current, out, limit)
         return out
 
     def position(self) -> Position | None:
@@ -313,7 +315,7 @@ class FileFollower:
         return _Open(self.path, fd, st)
 
     # ----------------------------------------------------------------- rotation
-    def _check_identity(self, current: _Open, out: list[Line], limit: int) -> None:
+    def _check_renamed(self, current: _Open, out: list[Line], limit: int) -> None:
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
@@ -337,14 +339,6 @@ class FileFollower:
                 self._current.read(limit, out, self._events, self.path)
             return
         self._missing_reported = False
-        size = os.fstat(current.fd).st_size
-        consumed = current.offset + len(current.partial)
-        cut = size < consumed
-        if not cut and current.tail and size >= current.offset:
-            here = os.pread(current.fd, len(current.tail), current.offset - len(current.tail))
-            cut = here != current.tail
-        if cut:
-            self._truncated(current, out)
 
     def _truncated(self, current: _Open, out: list[Line]) -> None:
         """copytruncate: read what we had not read yet from the copy, then restart at 0."""
@@ -380,6 +374,20 @@ class FileFollower:
             old.close()
             self._draining.remove(old)
             self._events(FollowEvent(self.path, "closed", f"rotated file done after line {old.lines}"))
+
+
+def _was_cut(current: _Open) -> bool:
+    """The file shrank below what was read, or the bytes before the offset changed (truncated
+    and refilled past it between two polls)."""
+    try:
+        size = os.fstat(current.fd).st_size
+        if size < current.offset + len(current.partial):
+            return True
+        if not current.tail:
+            return False
+        return os.pread(current.fd, len(current.tail), current.offset - len(current.tail)) != current.tail
+    except OSError:
+        return False
 
 
 def _line_boundary(fd: int, size: int) -> int:
