@@ -299,10 +299,12 @@ def trace(ctx: click.Context, wanted: str, files: tuple[str, ...], as_json: bool
     _emit(data, data["recipients"], as_json, as_csv, render)
 
 
-def _register_watch() -> None:
+def _register_live_and_html() -> None:
+    from saslscope.cli.report import report
     from saslscope.cli.watch import watch
 
     logs.add_command(watch)
+    logs.add_command(report)
 
 
-_register_watch()
+_register_live_and_html()

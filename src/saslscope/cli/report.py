@@ -1,0 +1,44 @@
+"""``saslscope logs report --html OUT.html``: one self-contained page of verdicts, findings,
+per-account timelines and the overview (see :mod:`saslscope.htmlreport`)."""
+
+from __future__ import annotations
+
+import click
+
+from saslscope.cli.exitcodes import Exit
+
+
+@click.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=True, allow_dash=True))
+@click.option("--html", "html_path", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="Write the report to this file (one self-contained page).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Detection configuration (TOML).")
+@click.option("--year", type=click.IntRange(1970, 9999), help="Year of BSD-syslog stamps (default: inferred).")
+@click.option("--syslog-name", metavar="REGEX", help="Extra Postfix syslog_name(s), e.g. 'mta-(in|out)'.")
+def report(files: tuple[str, ...], html_path: str, config_path: str | None, year: int | None,
+           syslog_name: str | None) -> None:
+    """Write an HTML report of FILES: verdicts and findings first, then every account.
+
+    FILES as for 'logs summary' (files, directories of rotated logs, compressed, '-').
+    """
+    from saslscope.detect.config import ConfigError, DetectConfig
+    from saslscope.htmlreport.run import generate, write_atomically
+    from saslscope.maillog import LogInputError
+
+    try:
+        config = DetectConfig.load(config_path)
+    except ConfigError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        raise SystemExit(Exit.USAGE) from None
+    try:
+        result = generate(list(files) or ["-"], config, year=year, syslog_name=syslog_name)
+    except LogInputError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        raise SystemExit(Exit.BAD_INPUT) from None
+    try:
+        write_atomically(html_path, result.html)
+    except OSError as exc:
+        click.echo(f"Error: cannot write {html_path}: {exc.strerror}", err=True)
+        raise SystemExit(Exit.BAD_INPUT) from None
+    click.echo(f"{html_path}: {result.accounts} accounts, {result.findings} findings from {result.lines} lines "
+               f"({len(result.html.encode()) / 1e6:.1f} MB)", err=True)
