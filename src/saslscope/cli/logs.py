@@ -299,12 +299,11 @@ def trace(ctx: click.Context, wanted: str, files: tuple[str, ...], as_json: bool
     _emit(data, data["recipients"], as_json, as_csv, render)
 
 
-def _register_live_and_html() -> None:
-    from saslscope.cli.report import report
-    from saslscope.cli.watch import watch
+from saslscope.cli.alerts import alerts  # noqa: E402  (registered last: its own module, one line here)
 
-    logs.add_command(watch)
-    logs.add_command(report)
+logs.add_command(alerts)
+from saslscope.cli.report import report  # noqa: E402
+from saslscope.cli.watch import watch  # noqa: E402
 
-
-_register_live_and_html()
+logs.add_command(report)
+logs.add_command(watch)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from saslscope.detect.findings import Evidence
 
@@ -88,6 +89,14 @@ class Swap:
 
 Op = Window | Seen | Once | Swap
 Answer = WindowCount | SeenAnswer | bool | str | None
+
+
+class State(Protocol):
+    """A synchronous backend: :class:`MemoryState`, or one that also reads the history store."""
+
+    def apply(self, ops: Sequence[Op], now: float) -> list[Answer]:
+        """The answers to ``ops`` in order, applied at time ``now`` (seconds since the epoch)."""
+        ...
 
 
 class MemoryState:
