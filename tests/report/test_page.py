@@ -8,7 +8,9 @@ import re
 from collections import Counter
 from datetime import UTC, datetime
 
-from saslscope.detect.findings import Evidence, Finding, Kind, Severity, Verdict
+from saslscope.detect.config import DetectConfig
+from saslscope.detect.findings import Evidence, Finding, Kind, Severity
+from saslscope.detect.verdicts import judge_accounts
 from saslscope.htmlreport import data, page
 from saslscope.maillog.correlate import Failure, Login
 
@@ -22,7 +24,7 @@ def sample() -> str:
     failures = [Failure(WHEN, "c", "203.0.113.9", "mx", "smtpd", "LOGIN", "bad", EVIL)]
     finding = Finding(Kind.BRUTEFORCE, Severity.HIGH, f"10 failures for {EVIL}", WHEN, WHEN, EVIL, "203.0.113.9",
                       evidence=(Evidence("mail.log", 7, f"line with {EVIL}", WHEN),), evidence_total=10)
-    verdicts = data.verdicts_from([finding])
+    verdicts = {a.username: a for a in judge_accounts([finding], DetectConfig().verdicts)}
     built = data.build(logins, failures, [finding], verdicts, [f"/var/log/{EVIL}"], 99)
     return page.render(built)
 
@@ -51,10 +53,11 @@ def test_csp_allows_exactly_the_inline_style_and_script() -> None:
     assert not re.search(r"(?:src|href)=\"(?!#)", html)          # nothing fetched, only in-page links
 
 
-def test_verdicts_and_account_series() -> None:
+def test_account_order_and_series() -> None:
     finding = Finding(Kind.BRUTEFORCE, Severity.MEDIUM, "r", WHEN, WHEN, "a@x", "192.0.2.1")
-    verdicts = data.verdicts_from([finding, Finding(Kind.BRUTEFORCE, Severity.HIGH, "r", WHEN, WHEN, "b@x")])
-    assert verdicts["a@x"].verdict is Verdict.SUSPICIOUS and verdicts["b@x"].verdict is Verdict.COMPROMISED
+    worse = Finding(Kind.NEW_COUNTRY, Severity.HIGH, "r", WHEN, WHEN, "b@x")
+    verdicts = {a.username: a for a in judge_accounts([finding, worse], DetectConfig().verdicts)}
+    assert verdicts["b@x"].score > verdicts["a@x"].score
     logins = [Login(WHEN, "a@x", "PLAIN", "c", ip, "mx", "smtpd", "Q", None, None, n, None)
               for ip, n in (("192.0.2.1", 2), ("192.0.2.77", 3), ("2001:db8::1", 1))]
     built = data.build(logins, [], [finding], verdicts, ["m"], 3)

@@ -51,9 +51,12 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> 
               help="A file rotated away is read until it has not grown for this long.")
 @click.option("--year", type=click.IntRange(1970, 9999), help="Year of BSD-syslog stamps (default: inferred).")
 @click.option("--syslog-name", metavar="REGEX", help="Extra Postfix syslog_name(s), e.g. 'mta-(in|out)'.")
+@click.option("--own-address", "own_addresses", multiple=True, metavar="IP",
+              help="An address of this server: logins from it are local. Repeatable.")
 def watch(files: tuple[str, ...], as_json: bool, config_path: str | None, exec_command: str | None,
           min_severity: str, hook_timeout: float, state_path: str | None, from_start: bool,
-          poll_interval: float, rotate_grace: float, year: int | None, syslog_name: str | None) -> None:
+          poll_interval: float, rotate_grace: float, year: int | None, syslog_name: str | None,
+          own_addresses: tuple[str, ...]) -> None:
     """Follow live logs and report each finding as it happens.
 
     FILES are live log files (rotation by rename or copytruncate is followed) or '-' for
@@ -63,7 +66,8 @@ def watch(files: tuple[str, ...], as_json: bool, config_path: str | None, exec_c
     from saslscope.detect.engine import Engine
     from saslscope.detect.findings import Severity
     from saslscope.watch.checkpoint import CheckpointError, StateFile
-    from saslscope.watch.pipeline import ParsedSignals, Watcher
+    from saslscope.detect.from_maillog import MaillogSignals
+    from saslscope.watch.pipeline import Watcher
 
     paths = [f for f in files if f != "-"] if files else []
     use_stdin = not files or "-" in files
@@ -107,8 +111,9 @@ def watch(files: tuple[str, ...], as_json: bool, config_path: str | None, exec_c
     def on_event(event: Any) -> None:
         click.echo(f"saslscope watch: {plain(event.path)}: {event.what}: {plain(event.detail)}", err=True)
 
+    adapter = MaillogSignals(year=year, syslog_name=syslog_name, own_addresses=own_addresses)
     try:
-        watcher = Watcher(paths, Engine(config), ParsedSignals(year=year, syslog_name=syslog_name), on_finding,
+        watcher = Watcher(paths, Engine(config), adapter, on_finding,
                           on_event, stdin=sys.stdin.buffer if use_stdin else None, from_start=from_start,
                           rotate_grace=rotate_grace, poll_interval=poll_interval,
                           state=StateFile(state_path) if state_path else None)

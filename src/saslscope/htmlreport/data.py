@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import ipaddress
 import statistics
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from saslscope.detect.findings import Finding, Severity, Verdict
+from saslscope.detect.findings import Finding
+from saslscope.detect.verdicts import AccountVerdict
 from saslscope.maillog.correlate import Failure, Login
 
 
@@ -32,16 +33,6 @@ def network_of(ip: str) -> str:
 def hour_of(when: datetime) -> int:
     """Hours since the epoch: the bucket a time falls in."""
     return int(when.timestamp() // 3600)
-
-
-@dataclass
-class AccountVerdict:
-    """An account's verdict as the report shows it (from the engine's findings)."""
-
-    username: str
-    verdict: Verdict
-    score: int
-    findings: list[Finding] = field(default_factory=list)
 
 
 @dataclass
@@ -78,25 +69,12 @@ class ReportData:
     top_failing_ips: list[tuple[str, int, int]]    # ip, failures, distinct user names
     most_networks: list[tuple[str, int]]           # account, distinct networks
     lines: int
-
-
-def verdicts_from(findings: Iterable[Finding]) -> dict[str, AccountVerdict]:
-    """A simple per-account fold: the worst finding decides (HIGH and above: compromised)."""
-    by_account: dict[str, list[Finding]] = defaultdict(list)
-    for finding in findings:
-        if finding.username is not None:
-            by_account[finding.username].append(finding)
-    out = {}
-    for name, found in by_account.items():
-        worst = max(f.severity for f in found)
-        verdict = (Verdict.COMPROMISED if worst >= Severity.HIGH else
-                   Verdict.SUSPICIOUS if worst >= Severity.MEDIUM else Verdict.NORMAL)
-        out[name] = AccountVerdict(name, verdict, sum(int(f.severity) ** 2 for f in found), found)
-    return out
+    notes: list[str] = field(default_factory=list)  # what the engine could not judge (no GeoIP...)
 
 
 def build(logins: Iterable[Login], failures: Iterable[Failure], findings: Sequence[Finding],
-          verdicts: dict[str, AccountVerdict], sources: list[str], lines: int, top: int = 20) -> ReportData:
+          verdicts: dict[str, AccountVerdict], sources: list[str], lines: int, top: int = 20,
+          notes: Sequence[str] = ()) -> ReportData:
     accounts: dict[str, Account] = {}
     logins_per_hour: Counter[int] = Counter()
     failures_per_hour: Counter[int] = Counter()
@@ -142,7 +120,8 @@ def build(logins: Iterable[Login], failures: Iterable[Failure], findings: Sequen
                                                        -a.total_logins, a.username))
     ranked = sorted(findings, key=lambda f: (-int(f.severity), f.start or _EPOCH))
     return ReportData(sources, datetime.now(UTC), min(hours) if hours else None, max(hours) if hours else None,
-                      ordered, ranked, logins_per_hour, failures_per_hour, top_failing, most_networks, lines)
+                      ordered, ranked, logins_per_hour, failures_per_hour, top_failing, most_networks, lines,
+                      list(notes))
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -95,6 +95,7 @@ def render(data: ReportData) -> str:
            and data.last is not None else "")
         + f" &middot; generated {data.generated:%Y-%m-%d %H:%M} UTC by saslscope</p>",
     ]
+    out += [f'<p class="muted">{text(note)}</p>' for note in data.notes]
     index = {acc.username: i for i, acc in enumerate(data.accounts)}
     _verdicts(data, index, out)
     _findings(data.findings, index, out)
@@ -124,7 +125,7 @@ def _verdicts(data: ReportData, index: dict[str, int], out: list[str]) -> None:
         assert acc.verdict is not None
         kinds = Counter(str(f.kind) for f in acc.verdict.findings)
         out.append(f"<tr><td>{_link(acc.username, index)}</td><td>{_badge(acc.verdict.verdict)}</td>"
-                   f"<td>{acc.verdict.score}</td><td>{text(', '.join(f'{k} x{n}' for k, n in kinds.items()))}</td></tr>")
+                   f"<td>{acc.verdict.score:g}</td><td>{text(', '.join(f'{k} x{n}' for k, n in kinds.items()))}</td></tr>")
     out.append("</table></section>")
 
 

@@ -8,12 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from saslscope.detect.config import DetectConfig
-from saslscope.detect.engine import Engine
-from saslscope.detect.findings import Finding
 from saslscope.htmlreport import data, page
-from saslscope.maillog.follow import Line
-from saslscope.maillog.sources import iter_lines
-from saslscope.watch.pipeline import ParsedSignals
 
 
 @dataclass
@@ -24,28 +19,19 @@ class Generated:
     lines: int
 
 
-def findings_from_logs(paths: Sequence[str], config: DetectConfig, year: int | None = None,
-                       syslog_name: str | None = None) -> list[Finding]:
-    """The engine over every line of ``paths`` in time order (what ``logs alerts`` finds)."""
-    engine = Engine(config)
-    adapter = ParsedSignals(year=year, syslog_name=syslog_name)
-    found: list[Finding] = []
-    for source, number, raw in iter_lines(paths):
-        for signal in adapter.feed(Line(source, number, raw)):
-            found.extend(engine.feed(signal))
-    return found
-
-
 def generate(paths: Sequence[str], config: DetectConfig, year: int | None = None,
              syslog_name: str | None = None) -> Generated:
+    """The analysis (logins, failures) and ``logs alerts``' findings and verdicts, as a page."""
+    from saslscope.detect.alerts import alerts_from_logs
     from saslscope.maillog import analyze
 
     analysis = analyze(list(paths), year=year, syslog_name=syslog_name)
-    findings = findings_from_logs(paths, config, year, syslog_name)
-    verdicts = data.verdicts_from(findings)
+    alerts = alerts_from_logs(paths, config, year=year, syslog_name=syslog_name)
+    verdicts = {account.username: account for account in alerts.accounts}
     results = analysis.results
-    built = data.build(results.logins, results.failures, findings, verdicts, analysis.sources, analysis.lines.total)
-    return Generated(page.render(built), len(built.accounts), len(findings), analysis.lines.total)
+    built = data.build(results.logins, results.failures, alerts.findings, verdicts, analysis.sources,
+                       analysis.lines.total, notes=alerts.notes)
+    return Generated(page.render(built), len(built.accounts), len(alerts.findings), analysis.lines.total)
 
 
 def write_atomically(path: str, text: str) -> None:

@@ -16,11 +16,9 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol
 
 from saslscope.detect.engine import Engine
-from saslscope.detect.findings import Evidence, Finding
-from saslscope.detect.signals import AuthFailed, AuthSucceeded, Signal
-from saslscope.maillog import events as ev
+from saslscope.detect.findings import Finding
+from saslscope.detect.signals import Signal
 from saslscope.maillog.follow import EventSink, FileFollower, FollowEvent, Line
-from saslscope.maillog.parse import LineParser, Unparsed
 from saslscope.watch.checkpoint import Checkpoint, StateFile
 
 #: journald lines waiting for the reader loop; a full queue makes the reader thread wait
@@ -30,42 +28,10 @@ STDIN = "-"
 
 
 class LineSignals(Protocol):
-    """Turns log lines, in order, into the engine's signals (may keep state across lines)."""
+    """Turns log lines, in order, into the engine's signals (keeps sessions and queue files open
+    across lines): :class:`saslscope.detect.from_maillog.MaillogSignals`."""
 
-    def feed(self, line: Line) -> Sequence[Signal]: ...
-
-
-class ParsedSignals:
-    """Log lines -> signals for what one line alone proves: a failed and a successful AUTH."""
-
-    def __init__(self, year: int | None = None, syslog_name: str | None = None) -> None:
-        self.parser = LineParser(year=year, syslog_name=syslog_name, detail=False)
-        self.unparsed = 0
-
-    def feed(self, line: Line) -> Sequence[Signal]:
-        event = self.parser.parse(line.raw)
-        if event is None:
-            return ()
-        if type(event) is Unparsed:
-            self.unparsed += 1
-            return ()
-        time_ = getattr(event, "time", None)
-        if time_ is None:
-            return ()
-        if isinstance(event, ev.AuthFailure) and event.username:
-            return (AuthFailed(time_, event.client_ip, event.username, event.method, event.program,
-                               _evidence(line, time_)),)
-        if isinstance(event, ev.DovecotAuthFailure) and event.client_ip:
-            return (AuthFailed(time_, event.client_ip, event.username, event.mechanism, event.program,
-                               _evidence(line, time_)),)
-        if isinstance(event, ev.ClientLine) and event.sasl_username:
-            return (AuthSucceeded(time_, event.client_ip, event.sasl_username, event.sasl_method, event.program,
-                                  _evidence(line, time_)),)
-        return ()
-
-
-def _evidence(line: Line, when: object) -> Evidence:
-    return Evidence(line.source, line.number, line.raw.decode("utf-8", "replace"), when)  # type: ignore[arg-type]
+    def feed(self, source: str, number: int, line: bytes) -> list[Signal]: ...
 
 
 class StdinLines:
@@ -164,7 +130,7 @@ class Watcher:
         on_finding = self.on_finding
         found = 0
         for line in lines:
-            for signal in feed_line(line):
+            for signal in feed_line(line.source, line.number, line.raw):
                 for finding in feed_signal(signal):
                     found += 1
                     on_finding(finding)
@@ -202,4 +168,4 @@ class Watcher:
         self._unsaved = False
 
 
-__all__ = ["FollowEvent", "LineSignals", "ParsedSignals", "StdinLines", "WatchStats", "Watcher"]
+__all__ = ["FollowEvent", "LineSignals", "StdinLines", "WatchStats", "Watcher"]
