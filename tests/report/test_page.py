@@ -12,21 +12,34 @@ from saslscope.detect.config import DetectConfig
 from saslscope.detect.findings import Evidence, Finding, Kind, Severity
 from saslscope.detect.verdicts import judge_accounts
 from saslscope.htmlreport import data, page
-from saslscope.maillog.correlate import Failure, Login
+from saslscope.detect.signals import AuthFailed, AuthSucceeded, MessageSubmitted, Signal
 
 EVIL = '<script>alert("x")</script>\x1b[2J&amp;'
 WHEN = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
+def ev(n: int = 1) -> Evidence:
+    return Evidence("mail.log", n, "a line", WHEN)
+
+
+def collect(signals: list[Signal]) -> data.Collector:
+    collector = data.Collector()
+    for signal in signals:
+        collector.add(signal)
+    return collector
+
+
 def sample() -> str:
-    logins = [Login(WHEN, EVIL, "PLAIN", "c", "203.0.113.9", "mx", "smtpd", "A1B2C3", None, None, 4, None),
-              Login(WHEN, "bob@example.org", "PLAIN", "c", "127.0.0.1", "mx", "smtpd", "A1B2C4", None, None, 1, None)]
-    failures = [Failure(WHEN, "c", "203.0.113.9", "mx", "smtpd", "LOGIN", "bad", EVIL)]
+    signals: list[Signal] = [
+        AuthSucceeded(WHEN, "203.0.113.9", EVIL, "PLAIN", "smtpd", ev()),
+        MessageSubmitted(WHEN, EVIL, "203.0.113.9", None, 4, ev()),
+        AuthSucceeded(WHEN, "127.0.0.1", "bob@example.org", "PLAIN", "smtpd", ev(), local=True),
+        AuthFailed(WHEN, "203.0.113.9", EVIL, "LOGIN", "smtpd", ev()),
+    ]
     finding = Finding(Kind.BRUTEFORCE, Severity.HIGH, f"10 failures for {EVIL}", WHEN, WHEN, EVIL, "203.0.113.9",
                       evidence=(Evidence("mail.log", 7, f"line with {EVIL}", WHEN),), evidence_total=10)
     verdicts = {a.username: a for a in judge_accounts([finding], DetectConfig().verdicts)}
-    built = data.build(logins, failures, [finding], verdicts, [f"/var/log/{EVIL}"], 99)
-    return page.render(built)
+    return page.render(collect(signals).result([finding], verdicts, [f"/var/log/{EVIL}"], 99, [f"note {EVIL}"]))
 
 
 def test_every_log_string_is_escaped() -> None:
@@ -58,11 +71,15 @@ def test_account_order_and_series() -> None:
     worse = Finding(Kind.NEW_COUNTRY, Severity.HIGH, "r", WHEN, WHEN, "b@x")
     verdicts = {a.username: a for a in judge_accounts([finding, worse], DetectConfig().verdicts)}
     assert verdicts["b@x"].score > verdicts["a@x"].score
-    logins = [Login(WHEN, "a@x", "PLAIN", "c", ip, "mx", "smtpd", "Q", None, None, n, None)
-              for ip, n in (("192.0.2.1", 2), ("192.0.2.77", 3), ("2001:db8::1", 1))]
-    built = data.build(logins, [], [finding], verdicts, ["m"], 3)
-    (a, b) = built.accounts[:2]
-    assert (a.username, b.username) == ("b@x", "a@x")        # the worse verdict first
-    assert b.networks == {"192.0.2.0/24": 2, "2001:db8::/48": 1}
-    assert b.recipients == Counter({data.hour_of(WHEN): 6}) and b.baseline(b.messages) == 3.0
+    signals: list[Signal] = []
+    for ip, n in (("192.0.2.1", 2), ("192.0.2.77", 3), ("2001:db8::1", 1)):
+        signals += [AuthSucceeded(WHEN, ip, "a@x", "PLAIN", "smtpd", ev()), MessageSubmitted(WHEN, "a@x", ip, "", n, ev())]
+    signals += [AuthFailed(WHEN, "198.51.100.1", f"guess{k}", None, "smtpd", ev()) for k in range(3)]
+    built = collect(signals).result([finding], verdicts, ["m"], 3)
+    (b, a) = built.accounts[:2]
+    assert (b.username, a.username) == ("b@x", "a@x")        # the worse verdict first
+    assert a.networks == {"192.0.2.0/24": 2, "2001:db8::/48": 1}
+    assert a.recipients == Counter({data.hour_of(WHEN): 6}) and a.baseline(a.messages) == 3.0
+    assert built.top_failing_ips == [("198.51.100.1", 3, 3)]
+    assert "guess0" not in {x.username for x in built.accounts}     # guessed names are not accounts
     assert data.network_of("not-an-ip") == "not-an-ip"

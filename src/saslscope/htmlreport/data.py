@@ -10,13 +10,13 @@ from __future__ import annotations
 import ipaddress
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from saslscope.detect.findings import Finding
+from saslscope.detect.signals import AuthFailed, AuthSucceeded, MessageSubmitted, Signal
 from saslscope.detect.verdicts import AccountVerdict
-from saslscope.maillog.correlate import Failure, Login
 
 
 def network_of(ip: str) -> str:
@@ -45,7 +45,6 @@ class Account:
     messages: Counter[int] = field(default_factory=Counter)      # hour -> messages
     recipients: Counter[int] = field(default_factory=Counter)    # hour -> recipients
     failures_by_ip: Counter[str] = field(default_factory=Counter)
-    local_logins: int = 0
 
     @property
     def total_logins(self) -> int:
@@ -72,60 +71,87 @@ class ReportData:
     notes: list[str] = field(default_factory=list)  # what the engine could not judge (no GeoIP...)
 
 
-def build(logins: Iterable[Login], failures: Iterable[Failure], findings: Sequence[Finding],
-          verdicts: dict[str, AccountVerdict], sources: list[str], lines: int, top: int = 20,
-          notes: Sequence[str] = ()) -> ReportData:
-    accounts: dict[str, Account] = {}
-    logins_per_hour: Counter[int] = Counter()
-    failures_per_hour: Counter[int] = Counter()
-    hours: list[int] = []
+#: user names remembered per failing address (enough to say "tried N names"; a spray of
+#: millions of names must not hold them all)
+NAMES_PER_ADDRESS = 1000
 
-    def account(name: str) -> Account:
-        found = accounts.get(name)
+
+class Collector:
+    """Folds the engine's signals, as they stream past, into the page's series.
+
+    Fed from the same pass as the engine (``logs alerts``' adapter), so the log is read once.
+    """
+
+    def __init__(self) -> None:
+        self.accounts: dict[str, Account] = {}
+        self.logins_per_hour: Counter[int] = Counter()
+        self.failures_per_hour: Counter[int] = Counter()
+        self.failing: dict[str, tuple[int, set[str]]] = {}
+        self.failed_accounts: dict[str, Counter[str]] = {}
+        self.first: int | None = None
+        self.last: int | None = None
+
+    def _account(self, name: str) -> Account:
+        found = self.accounts.get(name)
         if found is None:
-            found = accounts[name] = Account(name, verdicts.get(name))
+            found = self.accounts[name] = Account(name)
         return found
 
-    for login in logins:
-        if login.time is None:
-            continue
-        hour = hour_of(login.time)
-        hours.append(hour)
-        acc = account(login.username)
-        net = "local" if login.client_ip and _is_local(login) else network_of(login.client_ip)
-        acc.logins[(hour, net)] += 1
-        acc.networks[net] = acc.networks.get(net, 0) + 1
-        acc.messages[hour] += 1
-        acc.recipients[hour] += login.recipients
-        logins_per_hour[hour] += 1
-    failing: dict[str, tuple[int, set[str]]] = {}
-    for failure in failures:
-        if failure.time is not None:
-            hour = hour_of(failure.time)
-            hours.append(hour)
-            failures_per_hour[hour] += 1
-        count, names = failing.get(failure.client_ip, (0, set()))
-        if failure.username:
-            names.add(failure.username)
-            if failure.username in accounts or failure.username in verdicts:
-                account(failure.username).failures_by_ip[failure.client_ip] += 1
-        failing[failure.client_ip] = (count + 1, names)
-    for name in verdicts:
-        account(name)
-    top_failing = sorted(((ip, n, len(names)) for ip, (n, names) in failing.items()),
-                         key=lambda row: (-row[1], row[0]))[:top]
-    most_networks = sorted(((a.username, len(a.networks)) for a in accounts.values() if a.networks),
-                           key=lambda row: (-row[1], row[0]))[:top]
-    ordered = sorted(accounts.values(), key=lambda a: (-(a.verdict.score if a.verdict else 0),
-                                                       -a.total_logins, a.username))
-    ranked = sorted(findings, key=lambda f: (-int(f.severity), f.start or _EPOCH))
-    return ReportData(sources, datetime.now(UTC), min(hours) if hours else None, max(hours) if hours else None,
-                      ordered, ranked, logins_per_hour, failures_per_hour, top_failing, most_networks, lines,
-                      list(notes))
+    def _hour(self, when: datetime) -> int:
+        hour = hour_of(when)
+        if self.first is None or hour < self.first:
+            self.first = hour
+        if self.last is None or hour > self.last:
+            self.last = hour
+        return hour
+
+    def add(self, signal: Signal) -> None:
+        if isinstance(signal, AuthSucceeded):
+            hour = self._hour(signal.time)
+            acc = self._account(signal.username)
+            net = "local" if signal.local else network_of(signal.ip)
+            acc.logins[(hour, net)] += 1
+            acc.networks[net] = acc.networks.get(net, 0) + 1
+            self.logins_per_hour[hour] += 1
+        elif isinstance(signal, MessageSubmitted):
+            hour = self._hour(signal.time)
+            acc = self._account(signal.username)
+            acc.messages[hour] += 1
+            acc.recipients[hour] += signal.recipients
+        elif isinstance(signal, AuthFailed):
+            self.failures_per_hour[self._hour(signal.time)] += 1
+            count, names = self.failing.get(signal.ip, (0, set()))
+            if signal.username is not None:
+                if len(names) < NAMES_PER_ADDRESS:
+                    names.add(signal.username)
+                self.failed_accounts.setdefault(signal.username, Counter())[signal.ip] += 1
+            self.failing[signal.ip] = (count + 1, names)
+
+    def observe(self, signals: Iterable[Signal]) -> Iterator[Signal]:
+        """Pass ``signals`` through unchanged, folding each on the way."""
+        for signal in signals:
+            self.add(signal)
+            yield signal
+
+    def result(self, findings: Sequence[Finding], verdicts: dict[str, AccountVerdict], sources: list[str],
+               lines: int, notes: Sequence[str] = (), top: int = 20) -> ReportData:
+        """The page's data. Failures are shown under accounts that exist (logged in) or have a
+        verdict; names only ever guessed appear in the overview, not as accounts."""
+        for name, verdict in verdicts.items():
+            self._account(name).verdict = verdict
+        for name, by_ip in self.failed_accounts.items():
+            if name in self.accounts:
+                self.accounts[name].failures_by_ip = by_ip
+        top_failing = sorted(((ip, n, len(names)) for ip, (n, names) in self.failing.items()),
+                             key=lambda row: (-row[1], row[0]))[:top]
+        most_networks = sorted(((a.username, len(a.networks)) for a in self.accounts.values() if a.networks),
+                               key=lambda row: (-row[1], row[0]))[:top]
+        ordered = sorted(self.accounts.values(), key=lambda a: (-(a.verdict.score if a.verdict else 0),
+                                                                -a.total_logins, a.username))
+        ranked = sorted(findings, key=lambda f: (-int(f.severity), f.start or _EPOCH))
+        return ReportData(sources, datetime.now(UTC), self.first, self.last, ordered, ranked,
+                          self.logins_per_hour, self.failures_per_hour, top_failing, most_networks, lines,
+                          list(notes))
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _is_local(login: Login) -> bool:
-    return login.client_ip.startswith("127.") or login.client_ip in ("::1", "IPv6:::1")

@@ -20,18 +20,23 @@ class Generated:
 
 
 def generate(paths: Sequence[str], config: DetectConfig, year: int | None = None,
-             syslog_name: str | None = None) -> Generated:
-    """The analysis (logins, failures) and ``logs alerts``' findings and verdicts, as a page."""
-    from saslscope.detect.alerts import alerts_from_logs
-    from saslscope.maillog import analyze
+             syslog_name: str | None = None, own_addresses: Sequence[str] = ()) -> Generated:
+    """One pass over the logs: ``logs alerts``' adapter and engine, the page's series folded
+    from the same signals. Raises :class:`~saslscope.maillog.sources.LogInputError`."""
+    from saslscope.detect.alerts import run
+    from saslscope.detect.from_maillog import MaillogSignals
+    from saslscope.maillog.sources import Warnings, expand
 
-    analysis = analyze(list(paths), year=year, syslog_name=syslog_name)
-    alerts = alerts_from_logs(paths, config, year=year, syslog_name=syslog_name)
+    source = MaillogSignals(year=year, syslog_name=syslog_name, own_addresses=own_addresses)
+    collector = data.Collector()
+    warnings = Warnings()
+    alerts = run(collector.observe(source.read(paths, warnings)), config)
     verdicts = {account.username: account for account in alerts.accounts}
-    results = analysis.results
-    built = data.build(results.logins, results.failures, alerts.findings, verdicts, analysis.sources,
-                       analysis.lines.total, notes=alerts.notes)
-    return Generated(page.render(built), len(built.accounts), len(alerts.findings), analysis.lines.total)
+    notes = [*alerts.notes, *warnings.messages]
+    if source.counts.unparsed:
+        notes.append(f"{source.counts.unparsed} lines were not understood and skipped")
+    built = collector.result(alerts.findings, verdicts, expand(list(paths)), source.counts.total, notes)
+    return Generated(page.render(built), len(built.accounts), len(alerts.findings), source.counts.total)
 
 
 def write_atomically(path: str, text: str) -> None:
