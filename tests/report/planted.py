@@ -42,6 +42,11 @@ def write(path: Path) -> Path:
             q += 1
             lines += _submission(t + (n * 37 + k * 3600 * 7) % (3 * 86400), 2000 + n % 500, f"{q:X}",
                                  f"user{n}@example.org", f"192.0.2.{n % 200 + 1}")
+    for day in range(3):                           # the victim's own working days, from the office
+        for hour in (9, 11, 14, 16):
+            q += 1
+            lines += _submission(day * 86400 + hour * 3600 + 300, 2600 + hour, f"{q:X}", VICTIM, "192.0.2.10",
+                                 rcpt=2)
     lines.sort(key=lambda line: line[:15])
     t = 3 * 86400 + 3600
     for k in range(12):                            # the password guessed from abroad...

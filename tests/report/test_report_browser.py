@@ -49,7 +49,7 @@ def test_the_page_renders_with_no_errors_and_shows_the_planted_accounts(report: 
         "(function(n){var d=[].slice.call(document.querySelectorAll('details.account'))"
         ".filter(function(e){return e.getAttribute('data-name')===n})[0];"
         "return d && !d.hidden && d.open && d.querySelectorAll('svg.chart').length})(", ")")))
-    assert shown == 3          # logins by network, messages per hour, failures by address
+    assert shown == 4          # logins by network, messages and recipients per hour, failures by address
     shot = tmp_path / "report.png"
     browser.screenshot(shot)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000

@@ -204,19 +204,20 @@ def _account(acc: Account, i: int, data: ReportData, out: list[str]) -> None:
         out.append("<ul>" + "".join(f"<li>{_badge(f.severity)} {text(f.kind)}: {text(f.reason)}</li>"
                                     for f in verdict.findings) + "</ul>")
     if data.first is not None and data.last is not None and acc.networks:
-        rows = sorted(acc.networks, key=lambda n: -acc.networks[n])[:MAX_NETWORK_ROWS]
+        busiest = set(sorted(acc.networks, key=lambda n: -acc.networks[n])[:MAX_NETWORK_ROWS])
+        rows = [net for net in acc.networks if net in busiest]      # first used first: the new one is last
         colours = {net: (LOCAL if net == "local" else PALETTE[k]) for k, net in enumerate(rows)}
         out.append("<h4>Logins by network</h4>")
         out.append(_legend({f"{net} ({acc.networks[net]})": c for net, c in colours.items()}
                            | ({f"{len(acc.networks) - len(rows)} other networks": OTHER}
                               if len(acc.networks) > len(rows) else {})))
         out.append(timeline(acc.logins, colours, rows, data.first, data.last, label=f"logins of {acc.username}"))
-        base_m, base_r = acc.baseline(acc.messages), acc.baseline(acc.recipients)
-        out.append(f"<h4>Messages and recipients per hour</h4><p class=\"muted\">baseline (median of active hours): "
-                   f"{base_m:g} messages, {base_r:g} recipients (dashed line: recipients)</p>")
-        out.append(_legend({"messages": "#0072b2", "recipients": "#009e73"}))
-        out.append(hourly({"messages": (acc.messages, "#0072b2"), "recipients": (acc.recipients, "#009e73")},
-                          data.first, data.last, baseline=base_r, label=f"messages of {acc.username}"))
+        for title, series, colour in (("Messages", acc.messages, "#0072b2"), ("Recipients", acc.recipients, "#009e73")):
+            base = acc.baseline(series)
+            out.append(f'<h4>{title} per hour</h4><p class="muted">dashed: the account\'s baseline, '
+                       f"the median of its active hours ({base:g})</p>")
+            out.append(hourly({title.lower(): (series, colour)}, data.first, data.last, baseline=base,
+                              label=f"{title.lower()} of {acc.username}", height=70))
     if acc.failures_by_ip:
         out.append("<h4>Failed logins by address</h4>")
         out.append(hbars(acc.failures_by_ip.most_common(10), label=f"failed logins on {acc.username}"))

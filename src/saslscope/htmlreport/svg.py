@@ -16,6 +16,8 @@ from saslscope.watch.render import plain
 PALETTE = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#000000",
            "#8c564b", "#7f7f7f", "#17becf", "#bcbd22")
 OTHER = "#bbbbbb"
+#: the left margin of the time charts (network names), the same in every chart so their hours line up
+LABELS = 150
 LOCAL = "#999999"
 
 
@@ -44,7 +46,7 @@ def hourly(series: dict[str, tuple[Counter[int], str]], first: int, last: int, *
     """Bars per hour, one colour per series (drawn side by side within the hour's slot);
     ``baseline``: a dashed line at that value (the account's typical hour)."""
     span = max(1, last - first + 1)
-    x0, plot_h = 40, height - 20
+    x0, plot_h = LABELS, height - 20
     peak = max([max(c.values(), default=0) for c, _ in series.values()] + [baseline or 0, 1])
     slot = width / span
     body = [f'<text x="0" y="10" class="axis">{peak:g}</text>', f'<text x="0" y="{plot_h}" class="axis">0</text>']
@@ -69,7 +71,7 @@ def timeline(cells: Counter[tuple[int, str]], colours: dict[str, str], rows: lis
              *, label: str, width: int = 720) -> str:
     """One row per network (``rows``; the rest in a last row "other"), a dot per hour with logins."""
     span = max(1, last - first + 1)
-    x0, row_h = 150, 14
+    x0, row_h = LABELS, 14
     row_of = {net: i for i, net in enumerate(rows)}
     dots: Counter[tuple[int, int]] = Counter()       # (hour, row) -> logins; the rest share a row
     for (hour, net), n in cells.items():
