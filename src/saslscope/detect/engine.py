@@ -16,7 +16,7 @@ from typing import Protocol
 from saslscope.detect.config import DetectConfig
 from saslscope.detect.findings import Finding
 from saslscope.detect.signals import Signal
-from saslscope.detect.state import Answer, MemoryState, Op
+from saslscope.detect.state import Answer, MemoryState, Op, StateBackend
 
 
 class Detector(Protocol):
@@ -40,12 +40,12 @@ class Engine:
     """
 
     def __init__(self, config: DetectConfig, detectors: Sequence[Detector] | None = None,
-                 state: MemoryState | None = None) -> None:
+                 state: StateBackend | None = None) -> None:
         from saslscope.detect.detectors import default_detectors
 
         self.config = config
         self.detectors: Sequence[Detector] = detectors if detectors is not None else default_detectors(config)
-        self.state = state if state is not None else MemoryState()
+        self.state: StateBackend = state if state is not None else MemoryState()
 
     def feed(self, signal: Signal) -> list[Finding]:
         plans = plan_all(self.detectors, signal)

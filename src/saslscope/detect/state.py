@@ -14,11 +14,26 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from saslscope.detect.findings import Evidence
 
 #: evidence entries a window keeps (the most recent): enough to show, with a count of the rest
 KEEP_EVIDENCE = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """Names the history-store baseline behind an op's key, for a backend that has one.
+
+    Keys are opaque to backends, so a detector that wants weeks of history says which account
+    and which of its dimensions the key follows: ``Seen`` with ``dimension`` ``network``,
+    ``address``, ``country``, ``asn``, ``method`` or ``helo``; ``Window`` with ``messages``,
+    ``recipients``, ``bounced`` or ``deferred``. A backend without a store ignores it.
+    """
+
+    account: str
+    dimension: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +49,7 @@ class Window:
     member: str = ""
     weight: int = 1
     keep: Evidence | None = None
+    baseline: Baseline | None = None   # seeded from the store's hourly counts (see Baseline)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +76,7 @@ class Seen:
     key: str
     member: str
     ttl: float
+    baseline: Baseline | None = None   # also known when the store saw it within ttl
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +105,15 @@ class Swap:
 
 Op = Window | Seen | Once | Swap
 Answer = WindowCount | SeenAnswer | bool | str | None
+
+
+class StateBackend(Protocol):
+    """Whatever answers detectors' plans: :class:`MemoryState`, the history-backed state of
+    :mod:`saslscope.history.state`, the policy service's Redis backend."""
+
+    def apply(self, ops: Sequence[Op], now: float) -> list[Answer]:
+        """The answers to ``ops`` in order, at event time ``now`` (Unix seconds)."""
+        ...
 
 
 class MemoryState:
