@@ -297,3 +297,12 @@ def trace(ctx: click.Context, wanted: str, files: tuple[str, ...], as_json: bool
                 console.print(line, markup=False, highlight=False, soft_wrap=True)
 
     _emit(data, data["recipients"], as_json, as_csv, render)
+
+
+def _register() -> None:
+    from saslscope.cli.account import account
+
+    logs.add_command(account)
+
+
+_register()

@@ -49,8 +49,8 @@ def network_of(ip: str) -> str:
         address = ipaddress.ip_address(text)
     except ValueError:
         return ip
-    if address.version == 6 and address.ipv4_mapped is not None:   # type: ignore[union-attr]
-        address = address.ipv4_mapped                               # type: ignore[union-attr]
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
     prefix = 24 if address.version == 4 else 48
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 

@@ -134,20 +134,20 @@ class HistoryStore:
                 "last_month = ?, name = ?, last_read = ? WHERE id = ?", (*values, state.id))
 
     # ------------------------------------------------------------------ counts
-    def add_accounts(self, rows: Iterable[tuple[str, float, float, int, int]]) -> None:
+    def add_accounts(self, rows: Iterable[tuple[Any, ...]]) -> None:
         self.conn.executemany(
             "INSERT INTO accounts (name, first_seen, last_seen, logins, failures) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (name) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), "
             "last_seen = max(last_seen, excluded.last_seen), logins = logins + excluded.logins, "
             "failures = failures + excluded.failures", rows)
 
-    def add_seen(self, rows: Iterable[tuple[str, str, str, float, float, int]]) -> None:
+    def add_seen(self, rows: Iterable[tuple[Any, ...]]) -> None:
         self.conn.executemany(
             "INSERT INTO seen (account, dimension, value, first_seen, last_seen, count) VALUES (?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (account, dimension, value) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), "
             "last_seen = max(last_seen, excluded.last_seen), count = count + excluded.count", rows)
 
-    def add_volume(self, rows: Iterable[tuple[str, int, int, int, int, int]]) -> None:
+    def add_volume(self, rows: Iterable[tuple[Any, ...]]) -> None:
         self.conn.executemany(
             "INSERT INTO volume (account, hour, messages, recipients, bounced, deferred) VALUES (?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (account, hour) DO UPDATE SET messages = messages + excluded.messages, "
@@ -237,7 +237,7 @@ class BaselineReader:
             raise StoreError(f"{self.path}: {exc}") from None
         self.failures = 0
         self._deadline = 0.0
-        self.conn.set_progress_handler(self._over_budget, 2000)
+        self.conn.set_progress_handler(self._over_budget, 50)
         self._cache: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self._cache_size = cache
 
@@ -273,11 +273,11 @@ class BaselineReader:
             (account, dimension), lambda rows: {r[0]: SeenValue(*r) for r in rows}))
 
     def account(self, account: str) -> tuple[float, float, int, int] | None:
-        """``(first_seen, last_seen, logins, failures)``; ``()``-like None when unknown or no answer."""
-        found = self._cached((account, "account"), lambda: self._query(
+        """``(first_seen, last_seen, logins, failures)``; None when unknown or the store did not answer."""
+        found: list[tuple[float, float, int, int]] | None = self._cached((account, "account"), lambda: self._query(
             "SELECT first_seen, last_seen, logins, failures FROM accounts WHERE name = ?", (account,),
-            lambda rows: tuple(rows[0]) if rows else ()))
-        return found if found else None  # type: ignore[return-value]
+            lambda rows: [(float(r[0]), float(r[1]), int(r[2]), int(r[3])) for r in rows]))
+        return found[0] if found else None
 
     def hourly(self, account: str, metric: str, since_hour: int) -> list[tuple[int, int]] | None:
         """``(hour, count)`` of ``messages``/``recipients``/``bounced``/``deferred`` from ``since_hour`` on."""
