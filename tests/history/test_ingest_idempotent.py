@@ -11,7 +11,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from saslscope.history import HistoryStore, ingest
+from saslscope.history import HistoryStore, Ingest, ingest
+from saslscope.maillog.events import Event
 from tests.history.conftest import NOW, make_log, snapshot
 
 LOG = make_log(700, seed=5)
@@ -111,3 +112,31 @@ def test_compressed_file_done_is_skipped_without_reading(tmp_path: Path) -> None
     with HistoryStore(db) as store:
         again = ingest(store, [str(packed)], now=NOW)
     assert (again.lines_read, again.bytes_read, again.files_skipped) == (0, 0, 1)
+
+
+def test_a_follower_checkpoints_positions_and_a_later_run_reads_only_the_rest(tmp_path: Path) -> None:
+    """``logs watch --db`` reads lines itself; after a restart it resumes from the store."""
+    log = tmp_path / "mail.log"
+    log.write_bytes(LOG)
+    cut = LINE_STARTS[len(LINE_STARTS) // 2]
+    db = tmp_path / "h.db"
+    with HistoryStore(db) as store:
+        follower = Ingest(store, now=NOW, lock=False)
+        state = follower.position(str(log))
+        assert (state.offset, state.lines) == (0, 0)
+        lines = LOG[:cut].split(b"\n")[:-1]
+        for number, line in enumerate(lines, start=1):
+            event = follower.parser.parse(line)
+            if isinstance(event, Event):
+                follower.record(event, str(log), number, line)
+        follower.advance(state, cut, len(lines))
+        follower.commit()                                     # a checkpoint; the lock is free again
+        with HistoryStore(db) as other:
+            other.begin()
+            other.rollback()
+    with HistoryStore(db) as store:
+        restarted = Ingest(store, now=NOW, lock=False)
+        assert restarted.position(str(log)).offset == cut
+        restarted.abort()
+        assert ingest(store, [str(log)], now=NOW).lines_read == len(LINE_STARTS) - 1 - len(lines)
+    assert snapshot(db) == reference(tmp_path)

@@ -28,6 +28,7 @@ from saslscope.detect.geo import GeoLookup
 from saslscope.history.files import FINGERPRINT_BYTES, Head, NewBytes, read_head
 from saslscope.history.store import FileState, HistoryStore
 from saslscope.maillog import events as ev
+from saslscope.maillog.correlate import _octet
 from saslscope.maillog.parse import LineParser
 from saslscope.maillog.sources import STDIN, Warnings, expand
 from saslscope.maillog.timestamps import TimestampParser
@@ -40,10 +41,17 @@ PENDING_LIFETIME = 10 * 86400.0
 EVENT_BATCH = 20_000
 
 
-@functools.lru_cache(maxsize=65536)
 def network_of(ip: str) -> str:
     """The /24 (IPv4) or /48 (IPv6) of an address; anything that is not an IP is its own network
     (anonymised logs carry tokens: they are counted as they are)."""
+    parts = ip.split(".")
+    if len(parts) == 4 and all(_octet(p) for p in parts):       # the common case, without ipaddress
+        return f"{parts[0]}.{parts[1]}.{parts[2]}.0/24"
+    return _network_slow(ip)
+
+
+@functools.lru_cache(maxsize=4096)
+def _network_slow(ip: str) -> str:
     text = ip.removeprefix("IPv6:")
     try:
         address = ipaddress.ip_address(text)
@@ -160,7 +168,7 @@ class Recorder:
                asn: int | None, method: str | None, service: str, source: str, line: int, raw: bytes) -> None:
         self.events.append((when, kind, account, ip, network, country, asn, method, service, source, line,
                             raw.decode("utf-8", "replace")))
-        if len(self.events) >= EVENT_BATCH:
+        if len(self.events) >= EVENT_BATCH and self.store.conn.in_transaction:   # never outside the run's
             self.store.add_events(self.events)
             self.events = []
 
@@ -238,11 +246,15 @@ class _Reading:
 class Ingest:
     """One ingest run over a store: :meth:`lines` (or :meth:`events`), then :meth:`commit`.
 
-    The run holds the store's write lock from construction to :meth:`commit`/:meth:`abort`.
+    With ``lock`` (``logs alerts``) the run holds the store's write lock from construction to
+    :meth:`commit`/:meth:`abort`, so no other writer reads the same bytes meanwhile. A follower
+    (``logs watch``) passes ``lock=False``, reads lines itself from :meth:`position`, hands
+    them to :meth:`record`, moves :meth:`advance` and calls :meth:`commit` now and then: the
+    lock is then held only while a checkpoint is written.
     """
 
     def __init__(self, store: HistoryStore, *, geo: GeoLookup | None = None, year: int | None = None,
-                 now: datetime | None = None, syslog_name: str | None = None) -> None:
+                 now: datetime | None = None, syslog_name: str | None = None, lock: bool = True) -> None:
         self.store = store
         self.year, self.now = year, now
         self.parser = LineParser(year=year, syslog_name=syslog_name, now=now)
@@ -253,7 +265,9 @@ class Ingest:
         self.files_skipped = 0
         self._states: dict[tuple[int, bytes], FileState] = {}     # this run's files, by fingerprint
         self._touched: list[FileState] = []
-        store.begin()
+        self.locked = lock
+        if lock:
+            store.begin()
         self._lengths = store.fingerprint_lengths()
         self.recorder.load()
 
@@ -311,11 +325,23 @@ class Ingest:
                 number += 1
                 yield new.path, number, line[:-1] if line[-1:] == b"\r" else line
         self.lines_read += number - state.lines
-        state.offset, state.lines = new.end, number
         state.complete = new.compressed and new.at_eof and not new.damaged
+        self.advance(state, new.end, number)
+
+    def position(self, path: str) -> FileState:
+        """Where reading ``path`` resumes: ``offset`` bytes (whole lines) and ``lines`` read."""
+        return self.recognise(path).state
+
+    def record(self, event: ev.Event, source: str, number: int, raw: bytes) -> None:
+        """Count one parsed line (a follower's own reading loop)."""
+        self.recorder.feed(event, source, number, raw)
+
+    def advance(self, state: FileState, offset: int, lines: int) -> None:
+        """Mark ``state``'s file as read up to ``offset`` (after ``lines`` lines), kept at the next commit."""
+        state.offset, state.lines = offset, lines
         years = self.parser.times.years
         state.year, state.last_month = years.year, years.last_month
-        if state not in self._touched:
+        if all(state is not touched for touched in self._touched):
             self._touched.append(state)
 
     def events(self, paths: Iterable[str]) -> Iterator[tuple[str, int, bytes, ev.Event | None]]:
@@ -333,8 +359,11 @@ class Ingest:
     # ------------------------------------------------------------------ ending
     def commit(self, findings: Iterable[Finding] = (), *, retention: tuple[float, float, float] | None = None) -> None:
         """Write the run: counts, events, positions, ``findings``; prune by ``retention``
-        (events, baseline, findings in seconds); release the lock."""
+        (events, baseline, findings in seconds); release the lock. Without ``lock`` this is a
+        checkpoint: the lock is taken for the write only, and the run goes on."""
         when = clock.time()
+        if not self.locked:
+            self.store.begin()
         self.recorder.flush()
         for state in self._touched:
             self.store.save_file(state, when)
@@ -343,6 +372,8 @@ class Ingest:
             self.store.prune(events=retention[0], baseline=retention[1], findings=retention[2])
         self.store.commit()
         self._touched = []
+        if self.locked:           # a locked run ends here; a follower's run goes on
+            self.locked = False
 
     def abort(self) -> None:
         self.store.rollback()
