@@ -18,4 +18,5 @@ class Exit(IntEnum):
     PROTOCOL = 6           # the peer broke the protocol (malformed reply, STARTTLS injection...)
     BAD_INPUT = 7          # data given by the user is malformed (base64, challenge, header, file)
     NO_SECRET = 8          # a password or token was needed and none could be read
+    FINDINGS = 9           # logs alerts --fail-on: a finding at or above the given severity
     INTERRUPTED = 130      # Ctrl-C (SIGINT), the shell convention 128 + 2

@@ -299,10 +299,10 @@ def trace(ctx: click.Context, wanted: str, files: tuple[str, ...], as_json: bool
     _emit(data, data["recipients"], as_json, as_csv, render)
 
 
-def _register() -> None:
-    from saslscope.cli.account import account
+from saslscope.cli.alerts import alerts  # noqa: E402  (registered last: its own module, one line here)
 
-    logs.add_command(account)
+logs.add_command(alerts)
 
+from saslscope.cli.account import account  # noqa: E402
 
-_register()
+logs.add_command(account)

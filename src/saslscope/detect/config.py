@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import re
+import textwrap
 import tomllib
 import types
 import typing
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
+from saslscope.detect.findings import Severity
 
 _DURATION_RE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -60,8 +61,8 @@ def _help(text: str, *, duration: bool = False) -> dict[str, Any]:
 
 def setting(default: Any, text: str, *, duration: bool = False) -> Any:
     """A config field with its help text; lists get a fresh copy of the default."""
-    if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata=_help(text, duration=duration))
+    if isinstance(default, list | dict):
+        return field(default_factory=lambda: type(default)(default), metadata=_help(text, duration=duration))
     return field(default=default, metadata=_help(text, duration=duration))
 
 
@@ -82,12 +83,165 @@ class Allow:
 
 
 @dataclass
+class Networks:
+    """What one "network" is when logins are grouped (many_ips, new_network, guessed_password)."""
+
+    ipv4_prefix: int = setting(24, "IPv4 prefix length of a network")
+    ipv6_prefix: int = setting(48, "IPv6 prefix length of a network")
+    loopback_is_local: bool = setting(True, "logins from 127.0.0.0/8 and ::1 are the server itself (webmail, "
+                                            "scripts); false when a proxy or a test lab connects over loopback")
+
+    def __post_init__(self) -> None:
+        if not (8 <= self.ipv4_prefix <= 32 and 16 <= self.ipv6_prefix <= 128):
+            raise ValueError("prefixes: ipv4_prefix 8..32, ipv6_prefix 16..128")
+
+
+@dataclass
 class Bruteforce:
     """One address failing many times on one account."""
 
-    failures: int = setting(10, "failures from one address on one account within the window")
+    failures: int = setting(10, "failures from one address on one account within the window "
+                                "(distinct passwords when the front sees a password hash)")
     window: float = setting(3600.0, "the window", duration=True)
     severity: str = setting("medium", "severity of the finding")
+
+
+@dataclass
+class PasswordSpray:
+    """One address failing on many user names."""
+
+    usernames: int = setting(10, "distinct user names failing from one address within the window")
+    window: float = setting(3600.0, "the window", duration=True)
+    severity: str = setting("high", "severity of the finding")
+
+
+@dataclass
+class DistributedBruteforce:
+    """One account failing from many addresses."""
+
+    addresses: int = setting(10, "distinct client addresses failing on one account within the window")
+    window: float = setting(3600.0, "the window", duration=True)
+    severity: str = setting("medium", "severity of the finding")
+
+
+@dataclass
+class GuessedPassword:
+    """Failures, then a success, for one account from one address or network."""
+
+    failures: int = setting(5, "failures (distinct passwords with a hash) before the success, same network")
+    window: float = setting(3600.0, "how far back the failures count", duration=True)
+    severity: str = setting("critical", "severity of the finding")
+
+
+@dataclass
+class ManyIps:
+    """One account logging in from many addresses, networks, countries or ASNs."""
+
+    addresses: int = setting(10, "distinct client addresses within the window")
+    networks: int = setting(5, "distinct networks (see [networks]) within the window")
+    countries: int = setting(3, "distinct countries within the window (with GeoIP)")
+    asns: int = setting(4, "distinct autonomous systems within the window (with GeoIP)")
+    window: float = setting(3600.0, "the window", duration=True)
+    severity: str = setting("medium", "severity at the threshold")
+    high_factor: int = setting(3, "at this multiple of a threshold the finding is high")
+
+
+@dataclass
+class NewNetwork:
+    """A login from a network (or country) the account never used, after its learning period."""
+
+    learning: float = setting(14 * 86400.0, "the account's learning period: nothing is new before it ends",
+                              duration=True)
+    memory: float = setting(90 * 86400.0, "how long a network stays known after its last use", duration=True)
+    severity: str = setting("low", "severity of new_network")
+    country_severity: str = setting("medium", "severity of new_country (with GeoIP)")
+
+
+@dataclass
+class ImpossibleTravel:
+    """Two logins of one account too far apart for the time between them (GeoIP locations)."""
+
+    speed_kmh: float = setting(900.0, "fastest believable travel, km/h (an airliner)")
+    min_distance_km: float = setting(500.0, "shorter jumps are ignored (GeoIP is imprecise)")
+    severity: str = setting("high", "severity of the finding")
+
+
+@dataclass
+class AuthOnly:
+    """Successful AUTH that sent nothing, repeated: credential checking."""
+
+    sessions: int = setting(5, "AUTH-only sessions from one address (or account) within the window")
+    window: float = setting(3600.0, "the window", duration=True)
+    severity: str = setting("medium", "severity of the finding")
+
+
+@dataclass
+class Fingerprint:
+    """An AUTH method spelling, HELO name or TLS cipher never seen for the account."""
+
+    learning: float = setting(14 * 86400.0, "the account's learning period", duration=True)
+    memory: float = setting(90 * 86400.0, "how long a fingerprint stays known", duration=True)
+    severity: str = setting("low", "severity of the finding")
+
+
+@dataclass
+class VolumeSpike:
+    """Messages or recipients per hour far above the account's own baseline and an absolute floor."""
+
+    window: float = setting(3600.0, "the counting window", duration=True)
+    baseline: float = setting(14 * 86400.0, "how far back the baseline reaches", duration=True)
+    baseline_hours: int = setting(10, "active hours per baseline day (office hours)")
+    factor: float = setting(10.0, "a spike is at least this multiple of the baseline rate")
+    min_messages: int = setting(100, "and at least this many messages in the window")
+    min_recipients: int = setting(300, "or at least this many recipients in the window")
+    severity: str = setting("high", "severity of the finding")
+
+
+@dataclass
+class RateLimit:
+    """Fixed quotas per account (the policy service's --user-messages/--user-recipients/--user-ips)."""
+
+    messages: int = setting(200, "messages per window (0: no limit)")
+    recipients: int = setting(1000, "recipients per window (0: no limit)")
+    addresses: int = setting(0, "distinct client addresses per window (0: no limit)")
+    window: float = setting(3600.0, "the window", duration=True)
+    severity: str = setting("medium", "severity of the finding")
+
+
+@dataclass
+class BounceRatio:
+    """A high share of bounced or deferred recipients."""
+
+    ratio: float = setting(0.5, "share of recipients bounced or deferred")
+    min_recipients: int = setting(30, "judged from this many recipients in the window")
+    window: float = setting(86400.0, "the window", duration=True)
+    severity: str = setting("medium", "severity of the finding")
+
+
+@dataclass
+class SenderMismatch:
+    """An envelope sender whose domain is neither the login's nor allowed for it."""
+
+    allowed: dict[str, list[str]] = setting({}, "sender domains allowed per login (user@domain) or login "
+                                                "domain, e.g. {\"example.org\" = [\"example.net\"]}")
+    shared_domains: list[str] = setting([], "sender domains any login may use")
+    severity: str = setting("medium", "severity of the finding")
+
+
+@dataclass
+class LocalLogin:
+    """A login from the server itself (webmail, a form, local malware): information."""
+
+    window: float = setting(86400.0, "one finding per account per window", duration=True)
+    severity: str = setting("info", "severity of the finding")
+
+
+@dataclass
+class Verdicts:
+    """How findings add up to a per-account verdict (see docs/detect.md)."""
+
+    suspicious: float = setting(3.0, "score at which an account is suspicious")
+    compromised: float = setting(7.0, "score at which an account is compromised")
 
 
 @dataclass
@@ -117,7 +271,22 @@ class DetectConfig:
     """Every section; each front reads the sections it can use."""
 
     allow: Allow = field(default_factory=Allow)
+    networks: Networks = field(default_factory=Networks)
     bruteforce: Bruteforce = field(default_factory=Bruteforce)
+    password_spray: PasswordSpray = field(default_factory=PasswordSpray)
+    distributed_bruteforce: DistributedBruteforce = field(default_factory=DistributedBruteforce)
+    guessed_password: GuessedPassword = field(default_factory=GuessedPassword)
+    many_ips: ManyIps = field(default_factory=ManyIps)
+    new_network: NewNetwork = field(default_factory=NewNetwork)
+    impossible_travel: ImpossibleTravel = field(default_factory=ImpossibleTravel)
+    auth_only_sessions: AuthOnly = field(default_factory=AuthOnly)
+    fingerprint_change: Fingerprint = field(default_factory=Fingerprint)
+    volume_spike: VolumeSpike = field(default_factory=VolumeSpike)
+    rate_limit: RateLimit = field(default_factory=RateLimit)
+    bounce_ratio: BounceRatio = field(default_factory=BounceRatio)
+    sender_mismatch: SenderMismatch = field(default_factory=SenderMismatch)
+    local_login: LocalLogin = field(default_factory=LocalLogin)
+    verdicts: Verdicts = field(default_factory=Verdicts)
     history: History = field(default_factory=History)
     geoip: GeoIP = field(default_factory=GeoIP)
 
@@ -160,6 +329,8 @@ def _build(kind: type[Any], table: dict[str, Any], where: str) -> Any:
             continue
         try:
             values[name] = _convert(hint, value, fields[name].metadata.get("duration", False))
+            if name.endswith("severity"):
+                Severity.parse(values[name])
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{here}: {exc}") from None
     try:
@@ -177,6 +348,11 @@ def _convert(hint: Any, value: Any, duration: bool) -> Any:
         if not isinstance(value, list):
             raise TypeError(f"expected a list, got {type(value).__name__}")
         return [_convert(item, v, False) for v in value]
+    if origin is dict:
+        _, item = typing.get_args(hint)
+        if not isinstance(value, dict):
+            raise TypeError(f"expected a table, got {type(value).__name__}")
+        return {str(k): _convert(item, v, False) for k, v in value.items()}
     if origin in (types.UnionType, typing.Union):
         if value is None:
             return None
@@ -204,7 +380,7 @@ def render_defaults(config: DetectConfig | None = None) -> str:
 def _render_section(name: str, value: Any, out: list[str]) -> None:
     doc = (type(value).__doc__ or "").strip().splitlines()
     if doc:
-        out.append(f"# {doc[0]}")
+        out.extend(textwrap.wrap(doc[0], 78, initial_indent="# ", subsequent_indent="# "))
     out.append(f"[{name}]")
     nested = []
     for f in dataclasses.fields(value):
@@ -212,7 +388,7 @@ def _render_section(name: str, value: Any, out: list[str]) -> None:
         if dataclasses.is_dataclass(item):
             nested.append((f"{name}.{f.name}", item))
             continue
-        out.append(f"# {f.metadata.get('help', '')}")
+        out.extend(textwrap.wrap(f.metadata.get("help", ""), 78, initial_indent="# ", subsequent_indent="# "))
         out.append(f"{f.name} = {_toml(item, f.metadata.get('duration', False))}")
     out.append("")
     for sub_name, sub in nested:
@@ -228,4 +404,6 @@ def _toml(value: Any, duration: bool) -> str:
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, list):
         return "[" + ", ".join(_toml(v, False) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_toml(k, False)} = {_toml(v, False)}" for k, v in value.items()) + "}"
     return repr(value)

@@ -15,8 +15,9 @@ from typing import Protocol
 
 from saslscope.detect.config import DetectConfig
 from saslscope.detect.findings import Finding
+from saslscope.detect.geolookup import GeoLookup
 from saslscope.detect.signals import Signal
-from saslscope.detect.state import Answer, MemoryState, Op, StateBackend
+from saslscope.detect.state import Answer, MemoryState, Once, Op, State
 
 
 class Detector(Protocol):
@@ -40,17 +41,22 @@ class Engine:
     """
 
     def __init__(self, config: DetectConfig, detectors: Sequence[Detector] | None = None,
-                 state: StateBackend | None = None) -> None:
+                 state: State | None = None, geo: GeoLookup | None = None) -> None:
         from saslscope.detect.detectors import default_detectors
 
         self.config = config
-        self.detectors: Sequence[Detector] = detectors if detectors is not None else default_detectors(config)
-        self.state: StateBackend = state if state is not None else MemoryState()
+        self.detectors: Sequence[Detector] = detectors if detectors is not None else default_detectors(config, geo)
+        self.state: State = state if state is not None else MemoryState()
 
     def feed(self, signal: Signal) -> list[Finding]:
         plans = plan_all(self.detectors, signal)
-        answers = self.state.apply([op for ops in plans for op in ops], signal.time.timestamp())
-        return judge_all(self.detectors, signal, plans, answers)
+        now = signal.time.timestamp()
+        answers = self.state.apply([op for ops in plans for op in ops], now)
+        findings = judge_all(self.detectors, signal, plans, answers)
+        if not findings:
+            return findings
+        episodes = episode_ops(findings)
+        return settle(findings, self.state.apply(episodes, now) if episodes else [])
 
     def feed_all(self, signals: Iterable[Signal]) -> list[Finding]:
         findings: list[Finding] = []
@@ -74,3 +80,14 @@ def judge_all(detectors: Sequence[Detector], signal: Signal, plans: Sequence[Seq
         start += len(ops)
         findings.extend(detector.judge(signal, mine))
     return findings
+
+
+def episode_ops(findings: Sequence[Finding]) -> list[Op]:
+    """The ``Once`` operations that decide which findings start an episode (see Finding.episode)."""
+    return [Once("ep:" + f.episode[0], f.episode[1]) for f in findings if f.episode is not None]
+
+
+def settle(findings: Sequence[Finding], answers: Sequence[Answer]) -> list[Finding]:
+    """The findings to report: those without an episode, and the first of each episode."""
+    firsts = iter(answers)
+    return [f for f in findings if f.episode is None or next(firsts) is True]

@@ -97,6 +97,11 @@ class Finding:
     metrics: dict[str, int | float | str] = field(default_factory=dict)
     evidence: tuple[Evidence, ...] = ()
     evidence_total: int = 0
+    # (key, seconds): one finding per episode. A detector whose condition holds for many
+    # signals in a row (a spike, a ratio) reports each time; the engine keeps the first of each
+    # episode with a ``Once`` on this key (a second round to the state, only when a finding was
+    # made). Not part of the JSON.
+    episode: tuple[str, float] | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, object]:
         """The finding as JSON types: the one shape of ``--json``, JSON Lines and hooks."""

@@ -7,7 +7,7 @@ with a writer such as ``mmdb-writer``): the kind of each is read from its metada
 kinds (``new_country``, ``impossible_travel``, countries in ``many_ips``) are skipped with one
 note; that is never an error.
 
-A lookup never raises: an address that is not an IP (anonymised logs carry tokens), a private
+:class:`MaxMindGeo` implements :class:`saslscope.detect.geolookup.GeoLookup`. A lookup never raises: an address that is not an IP (anonymised logs carry tokens), a private
 address or one absent from the database answers ``None``.
 """
 
@@ -18,31 +18,11 @@ import ipaddress
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-
-class GeoLookup(Protocol):
-    """What detectors and the history store ask of GeoIP (an address as the log wrote it)."""
-
-    def country(self, ip: str) -> str | None:
-        """ISO 3166-1 alpha-2 code, upper case."""
-        ...
-
-    def asn(self, ip: str) -> tuple[int, str] | None:
-        """Autonomous system number and organisation."""
-        ...
-
-    def location(self, ip: str) -> tuple[float, float] | None:
-        """Latitude and longitude (City databases only)."""
-        ...
+from typing import Any
 
 
 class GeoIPError(ValueError):
     """A --geoip-db file cannot be read as a MaxMind database; the message names it."""
-
-
-#: the note shown once when no database was given
-NO_GEOIP_NOTE = "no GeoIP database (--geoip-db): new_country, impossible_travel and countries in many_ips are skipped"
 
 
 @functools.lru_cache(maxsize=65536)

@@ -71,6 +71,9 @@ class MessageSubmitted:
     evidence: Evidence
     queue_id: str | None = None
     local: bool = False
+    # the line that names the sender when it is not the login's line (Postfix: qmgr's from=<>),
+    # so that a sender_mismatch finding shows both who logged in and what sender they used
+    sender_evidence: Evidence | None = None
 
 
 @dataclass(frozen=True, slots=True)

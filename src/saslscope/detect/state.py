@@ -107,12 +107,11 @@ Op = Window | Seen | Once | Swap
 Answer = WindowCount | SeenAnswer | bool | str | None
 
 
-class StateBackend(Protocol):
-    """Whatever answers detectors' plans: :class:`MemoryState`, the history-backed state of
-    :mod:`saslscope.history.state`, the policy service's Redis backend."""
+class State(Protocol):
+    """A synchronous backend: :class:`MemoryState`, or one that also reads the history store."""
 
     def apply(self, ops: Sequence[Op], now: float) -> list[Answer]:
-        """The answers to ``ops`` in order, at event time ``now`` (Unix seconds)."""
+        """The answers to ``ops`` in order, applied at time ``now`` (seconds since the epoch)."""
         ...
 
 

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from saslscope.detect.findings import Finding
-from saslscope.detect.geo import GeoLookup
+from saslscope.detect.geolookup import GeoLookup
 from saslscope.history.files import FINGERPRINT_BYTES, Head, NewBytes, read_head
 from saslscope.history.store import FileState, HistoryStore
 from saslscope.maillog import events as ev

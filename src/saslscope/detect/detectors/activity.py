@@ -1,0 +1,196 @@
+"""What the logins did: ``volume_spike``, ``rate_limit``, ``bounce_ratio`` and ``sender_mismatch``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from saslscope.detect.detectors.common import Context, make, minutes
+from saslscope.detect.findings import Finding, Kind
+from saslscope.detect.signals import AuthSucceeded, DeliveryOutcome, MessageSubmitted, Signal
+from saslscope.detect.state import Answer, Op, Window, WindowCount, crossed
+
+#: delivery statuses that count against the sender in ``bounce_ratio``
+FAILED_STATUSES = frozenset({"bounced", "deferred", "expired"})
+
+
+def _message(signal: Signal, context: Context) -> MessageSubmitted | None:
+    if isinstance(signal, MessageSubmitted) and not context.allow.ignores(signal.username, signal.ip):
+        return signal
+    return None
+
+
+def _counts(answers: Sequence[Answer]) -> list[WindowCount]:
+    counts = [a for a in answers if isinstance(a, WindowCount)]
+    assert len(counts) == len(answers)
+    return counts
+
+
+class VolumeSpikeDetector:
+    """``volume_spike``: messages or recipients in the window far above the account's own rate.
+
+    The baseline is the account's messages (recipients) over ``baseline``, without the current
+    window, spread over ``baseline_hours`` active hours a day; a spike is ``factor`` times that
+    rate and at least the absolute floor, so a new or quiet account needs the floor alone.
+    """
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.settings = context.config.volume_spike
+
+    def plan(self, signal: Signal) -> Sequence[Op]:
+        message = _message(signal, self.context)
+        if message is None:
+            return ()
+        s, user, rcpts = self.settings, message.username, max(message.recipients, 1)
+        return (Window(f"vs:m:{user}", s.window, keep=message.evidence), Window(f"vs:r:{user}", s.window, weight=rcpts),
+                Window(f"vs:bm:{user}", s.baseline), Window(f"vs:br:{user}", s.baseline, weight=rcpts))
+
+    def judge(self, signal: Signal, answers: Sequence[Answer]) -> Sequence[Finding]:
+        message = _message(signal, self.context)
+        if message is None or not answers:
+            return ()
+        s = self.settings
+        messages, recipients, base_m, base_r = _counts(answers)
+        hours = s.baseline / 86400 * s.baseline_hours * (s.window / 3600)   # baseline windows
+        rate_m = (base_m.total - messages.total) / hours
+        rate_r = (base_r.total - recipients.total) / hours
+        limit_m = max(s.min_messages, s.factor * rate_m)
+        limit_r = max(s.min_recipients, s.factor * rate_r)
+        if messages.total < limit_m and recipients.total < limit_r:
+            return ()
+        return (make(Kind.VOLUME_SPIKE, s.severity, message.time,
+                     f"{messages.total} messages to {recipients.total} recipients within {minutes(s.window)}; "
+                     f"the account's usual rate is {rate_m:.1f} messages per {minutes(s.window)}",
+                     metrics={"messages": messages.total, "recipients": recipients.total,
+                              "baseline_messages": round(rate_m, 2), "baseline_recipients": round(rate_r, 2),
+                              "window_seconds": s.window},
+                     username=message.username, ip=message.ip, count=messages,
+                     episode=(f"vs:{message.username}", s.window)),)
+
+
+class RateLimitDetector:
+    """``rate_limit``: fixed quotas per account and window: messages, recipients, addresses.
+    Messages and recipients report when the count *crosses* the quota (one per episode)."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.settings = context.config.rate_limit
+
+    def plan(self, signal: Signal) -> Sequence[Op]:
+        s = self.settings
+        message = _message(signal, self.context)
+        if message is not None and (s.messages or s.recipients):
+            return (Window(f"rl:m:{message.username}", s.window, keep=message.evidence),
+                    Window(f"rl:r:{message.username}", s.window, weight=max(message.recipients, 1)))
+        if (isinstance(signal, AuthSucceeded) and s.addresses and not signal.local
+                and not self.context.allow.ignores(signal.username, signal.ip)):
+            return (Window(f"rl:a:{signal.username}", s.window, member=signal.ip, keep=signal.evidence),)
+        return ()
+
+    def judge(self, signal: Signal, answers: Sequence[Answer]) -> Sequence[Finding]:
+        if not answers:
+            return ()
+        s = self.settings
+        if isinstance(signal, MessageSubmitted):
+            messages, recipients = _counts(answers)
+            over = []
+            if s.messages and crossed(messages, 1, s.messages):
+                over.append(f"{messages.total} messages (limit {s.messages})")
+            if s.recipients and crossed(recipients, max(signal.recipients, 1), s.recipients):
+                over.append(f"{recipients.total} recipients (limit {s.recipients})")
+            if not over:
+                return ()
+            return (make(Kind.RATE_LIMIT, s.severity, signal.time,
+                         f"{' and '.join(over)} within {minutes(s.window)}",
+                         metrics={"messages": messages.total, "recipients": recipients.total,
+                                  "window_seconds": s.window},
+                         username=signal.username, ip=signal.ip, count=messages),)
+        if isinstance(signal, AuthSucceeded):
+            (addresses,) = _counts(answers)
+            if addresses.distinct < s.addresses:
+                return ()
+            return (make(Kind.RATE_LIMIT, s.severity, signal.time,
+                         f"logged in from {addresses.distinct} addresses within {minutes(s.window)} "
+                         f"(limit {s.addresses})",
+                         metrics={"addresses": addresses.distinct, "window_seconds": s.window},
+                         username=signal.username, ip=signal.ip, count=addresses,
+                         episode=(f"rl:a:{signal.username}", s.window)),)
+        return ()
+
+
+class BounceRatioDetector:
+    """``bounce_ratio``: the share of an account's recipients bounced, deferred or expired.
+
+    Recipients are counted distinctly (queue id + address), so a recipient deferred five times
+    and then delivered counts once on each side."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.settings = context.config.bounce_ratio
+
+    def plan(self, signal: Signal) -> Sequence[Op]:
+        if not isinstance(signal, DeliveryOutcome) or self.context.allow.ignores(signal.username, None):
+            return ()
+        s, member = self.settings, f"{signal.queue_id}\0{signal.recipient}"
+        failed = signal.status in FAILED_STATUSES
+        return (Window(f"br:all:{signal.username}", s.window, member=member),
+                Window(f"br:bad:{signal.username}", s.window, member=member if failed else "", weight=int(failed),
+                       keep=signal.evidence if failed else None))
+
+    def judge(self, signal: Signal, answers: Sequence[Answer]) -> Sequence[Finding]:
+        if not isinstance(signal, DeliveryOutcome) or not answers or signal.status not in FAILED_STATUSES:
+            return ()
+        s = self.settings
+        everyone, failed = _counts(answers)
+        if everyone.distinct < s.min_recipients or failed.distinct < s.ratio * everyone.distinct:
+            return ()
+        return (make(Kind.BOUNCE_RATIO, s.severity, signal.time,
+                     f"{failed.distinct} of {everyone.distinct} recipients bounced or deferred within "
+                     f"{minutes(s.window)}",
+                     metrics={"failed": failed.distinct, "recipients": everyone.distinct,
+                              "ratio": round(failed.distinct / everyone.distinct, 3), "window_seconds": s.window},
+                     username=signal.username, count=failed, episode=(f"br:{signal.username}", s.window)),)
+
+
+def domain_of(address: str) -> str:
+    return address.rpartition("@")[2].lower()
+
+
+class SenderMismatchDetector:
+    """``sender_mismatch``: the envelope sender's domain is neither the login's domain nor allowed
+    for the login (``[sender_mismatch] allowed``, per ``user@domain`` or per login domain)."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.settings = context.config.sender_mismatch
+        self.allowed = {k.lower(): {d.lower() for d in v} for k, v in self.settings.allowed.items()}
+        self.shared = {d.lower() for d in self.settings.shared_domains}
+
+    def plan(self, signal: Signal) -> Sequence[Op]:
+        return ()
+
+    def mismatch(self, username: str, sender: str) -> str | None:
+        """The foreign sender domain, or None when the sender is fine (or cannot be judged)."""
+        if "@" not in sender:
+            return None
+        domain, user = domain_of(sender), username.lower()
+        login_domain = domain_of(user) if "@" in user else None
+        allowed = self.allowed.get(user, set()) | self.shared
+        if login_domain is not None:
+            allowed |= self.allowed.get(login_domain, set()) | {login_domain}
+        elif user not in self.allowed:
+            return None          # a bare user name and nothing configured for it: no domain to compare
+        return None if domain in allowed else domain
+
+    def judge(self, signal: Signal, answers: Sequence[Answer]) -> Sequence[Finding]:
+        message = _message(signal, self.context)
+        if message is None or not message.sender:
+            return ()
+        domain = self.mismatch(message.username, message.sender)
+        if domain is None:
+            return ()
+        evidence = (message.evidence,) + ((message.sender_evidence,) if message.sender_evidence else ())
+        return (make(Kind.SENDER_MISMATCH, self.settings.severity, message.time,
+                     f"sent as <{message.sender}>: {domain} is not this login's domain nor allowed for it",
+                     metrics={"sender": message.sender, "sender_domain": domain}, username=message.username,
+                     ip=message.ip, evidence=evidence, episode=(f"sm:{message.username}\0{domain}", 86400.0)),)
