@@ -91,8 +91,9 @@ def render_text(report: Any, top: int | None, evidence_lines: int) -> list[str]:
     flagged = [a for a in report.accounts if str(a.verdict) != "normal"]
     normal = [a for a in report.accounts if str(a.verdict) == "normal"]
     counts = {v: sum(1 for a in flagged if str(a.verdict) == v) for v in ("compromised", "suspicious")}
-    out.append(f"{counts['compromised']} compromised, {counts['suspicious']} suspicious, {len(normal)} normal "
-               f"account(s) with findings; {len(report.findings)} finding(s) from {report.signals} signal(s)")
+    out.extend(textwrap.wrap(
+        f"{counts['compromised']} compromised, {counts['suspicious']} suspicious, {len(normal)} normal account(s) "
+        f"with findings; {len(report.findings)} finding(s) from {report.signals} signal(s)", WIDTH))
     for account in flagged if top is not None else report.accounts:
         out.append("")
         out.append(_fit(f"{str(account.verdict).upper():<11} score {account.score:<5g} {literal(account.username)}",

@@ -307,3 +307,7 @@ from saslscope.cli.watch import watch  # noqa: E402
 
 logs.add_command(report)
 logs.add_command(watch)
+
+from saslscope.cli.account import account  # noqa: E402
+
+logs.add_command(account)

@@ -82,7 +82,8 @@ def alerts_from_logs(paths: Iterable[str], config: DetectConfig, *, year: int | 
                      on_finding: Callable[[Finding], None] | None = None) -> AlertsReport:
     """:func:`run` over mail logs (files, rotated sets, compressed, ``-``; journald JSON lines).
     Raises :class:`~saslscope.maillog.sources.LogInputError` for an unreadable input."""
-    source = MaillogSignals(year=year, syslog_name=syslog_name, own_addresses=own_addresses, now=now)
+    source = MaillogSignals(year=year, syslog_name=syslog_name, own_addresses=own_addresses, now=now,
+                            loopback_is_local=config.networks.loopback_is_local)
     warnings = Warnings()
     report = run(source.read(paths, warnings), config, state=state, geo=geo, on_finding=on_finding)
     report.lines = source.counts

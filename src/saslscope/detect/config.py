@@ -88,6 +88,8 @@ class Networks:
 
     ipv4_prefix: int = setting(24, "IPv4 prefix length of a network")
     ipv6_prefix: int = setting(48, "IPv6 prefix length of a network")
+    loopback_is_local: bool = setting(True, "logins from 127.0.0.0/8 and ::1 are the server itself (webmail, "
+                                            "scripts); false when a proxy or a test lab connects over loopback")
 
     def __post_init__(self) -> None:
         if not (8 <= self.ipv4_prefix <= 32 and 16 <= self.ipv6_prefix <= 128):
@@ -243,6 +245,28 @@ class Verdicts:
 
 
 @dataclass
+class History:
+    """The history store (--db): what it keeps and for how long (log time, not the clock)."""
+
+    events: float = setting(90 * 86400.0, "logins and failures kept with their log line", duration=True)
+    baseline: float = setting(400 * 86400.0, "an account's networks, countries, methods, HELO names and hourly "
+                              "volumes kept after their last use", duration=True)
+    findings: float = setting(365 * 86400.0, "findings kept for the account dossier", duration=True)
+    read_budget: float = setting(0.05, "longest one baseline query may take; past it the detectors judge "
+                                 "from memory alone (seconds)", duration=True)
+
+    def retention(self) -> tuple[float, float, float]:
+        return self.events, self.baseline, self.findings
+
+
+@dataclass
+class GeoIP:
+    """GeoIP databases (MaxMind format: City or Country, and ASN); --geoip-db adds to them."""
+
+    databases: list[str] = setting([], "paths of .mmdb files")
+
+
+@dataclass
 class DetectConfig:
     """Every section; each front reads the sections it can use."""
 
@@ -263,6 +287,8 @@ class DetectConfig:
     sender_mismatch: SenderMismatch = field(default_factory=SenderMismatch)
     local_login: LocalLogin = field(default_factory=LocalLogin)
     verdicts: Verdicts = field(default_factory=Verdicts)
+    history: History = field(default_factory=History)
+    geoip: GeoIP = field(default_factory=GeoIP)
 
     @classmethod
     def load(cls, path: str | Path | None) -> DetectConfig:

@@ -26,8 +26,9 @@ signal and is counted in :attr:`MaillogSignals.untimed`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from typing import Any
 
 from saslscope.detect.findings import Evidence
 from saslscope.detect.signals import (
@@ -40,7 +41,7 @@ from saslscope.detect.signals import (
 )
 from saslscope.maillog import events as ev
 from saslscope.maillog.analysis import LineCounts
-from saslscope.maillog.correlate import Correlator, LocalityJudge
+from saslscope.maillog.correlate import Correlator, LocalityJudge, is_loopback
 from saslscope.maillog.parse import LineParser, Unparsed
 from saslscope.maillog.sources import STDIN, Warnings, check_readable, expand, iter_lines
 
@@ -54,7 +55,11 @@ class MaillogSignals:
     """Feed lines in log order (:meth:`feed`), then :meth:`finish`; or :meth:`read` whole files."""
 
     def __init__(self, *, year: int | None = None, syslog_name: str | None = None,
-                 own_addresses: Iterable[str] = (), now: datetime | None = None) -> None:
+                 own_addresses: Iterable[str] = (), now: datetime | None = None,
+                 loopback_is_local: bool = True) -> None:
+        """``loopback_is_local=False``: a loopback client is local only when given in
+        ``own_addresses`` (Postfix behind a proxy on loopback; a test lab)."""
+        self.loopback_is_local = loopback_is_local
         self.parser = LineParser(year=year, syslog_name=syslog_name, now=now)
         self.locality = LocalityJudge(set(own_addresses))
         self.correlator = Correlator(self.locality)
@@ -63,7 +68,7 @@ class MaillogSignals:
         self._logins: dict[str, AuthSucceeded] = {}     # queue id -> its login, until qmgr's from=
         self._owners: dict[str, str] = {}               # queue id -> user name, until removed
         self._dovecot_failures: dict[str, tuple[datetime, str]] = {}
-        self._handlers = {
+        self._handlers: dict[type, Callable[[Any, Evidence], list[Signal]]] = {
             ev.ClientLine: self._client_line, ev.QueueFrom: self._queue_from, ev.Delivery: self._delivery,
             ev.Removed: self._removed, ev.Disconnect: self._disconnect, ev.AuthFailure: self._auth_failure,
             ev.DovecotAuthFailure: self._dovecot_failure, ev.DovecotLogin: self._dovecot_login,
@@ -77,6 +82,13 @@ class MaillogSignals:
         check_readable(names)
         for source, number, line in iter_lines(names, warnings):
             yield from self.feed("-" if source == STDIN else source, number, line)
+        yield from self.finish()
+
+    def read_lines(self, lines: Iterable[str | bytes], source: str = "<lines>") -> Iterator[Signal]:
+        """Every signal of in-memory lines (numbered from 1), then :meth:`finish`'s."""
+        for number, line in enumerate(lines, start=1):
+            yield from self.feed(source, number, line.encode("utf-8", "surrogateescape") if isinstance(line, str)
+                                 else line)
         yield from self.finish()
 
     def feed(self, source: str, number: int, line: bytes) -> list[Signal]:
@@ -114,7 +126,12 @@ class MaillogSignals:
             self.correlator.feed(event, 0, None)
             return []
         evidence = Evidence(source, number, line.decode("utf-8", "replace"), event.time)
-        return handler(event, evidence)  # type: ignore[operator]
+        return handler(event, evidence)
+
+    def _local(self, host: str, client_name: str, client_ip: str) -> bool:
+        if not self.loopback_is_local and is_loopback(client_ip):
+            return client_ip in self.locality.own_ips
+        return self.locality.is_local(host, client_name, client_ip)
 
     # ------------------------------------------------------------------ handlers
     def _client_line(self, e: ev.ClientLine, evidence: Evidence) -> list[Signal]:
@@ -129,7 +146,7 @@ class MaillogSignals:
         assert e.time is not None
         login = AuthSucceeded(time=e.time, ip=e.client_ip or e.client_name, username=e.sasl_username,
                               method=e.sasl_method, service=e.program, evidence=evidence,
-                              local=self.locality.is_local(e.host, e.client_name, e.client_ip), tls_cipher=tls or None)
+                              local=self._local(e.host, e.client_name, e.client_ip), tls_cipher=tls or None)
         if e.queue_id != "NOQUEUE":
             self._logins[e.queue_id] = login
             self._owners[e.queue_id] = e.sasl_username
@@ -173,7 +190,7 @@ class MaillogSignals:
             return []
         assert e.time is not None
         return [AuthOnlySession(time=e.time, ip=e.client_ip or e.client_name, username=None, evidence=evidence,
-                                local=self.locality.is_local(e.host, e.client_name, e.client_ip))]
+                                local=self._local(e.host, e.client_name, e.client_ip))]
 
     def _auth_failure(self, e: ev.AuthFailure, evidence: Evidence) -> list[Signal]:
         self.correlator.feed(e, 0, None)
@@ -206,4 +223,4 @@ class MaillogSignals:
         if not e.username:
             return []
         return [AuthSucceeded(time=e.time, ip=ip, username=e.username, method=e.method, service=e.service,
-                              evidence=evidence, local=self.locality.is_local(e.host, "", ip))]
+                              evidence=evidence, local=self._local(e.host, "", ip))]

@@ -23,6 +23,20 @@ KEEP_EVIDENCE = 10
 
 
 @dataclass(frozen=True, slots=True)
+class Baseline:
+    """Names the history-store baseline behind an op's key, for a backend that has one.
+
+    Keys are opaque to backends, so a detector that wants weeks of history says which account
+    and which of its dimensions the key follows: ``Seen`` with ``dimension`` ``network``,
+    ``address``, ``country``, ``asn``, ``method`` or ``helo``; ``Window`` with ``messages``,
+    ``recipients``, ``bounced`` or ``deferred``. A backend without a store ignores it.
+    """
+
+    account: str
+    dimension: str
+
+
+@dataclass(frozen=True, slots=True)
 class Window:
     """Add an entry to the sliding window ``key`` of ``seconds``, then read the window.
 
@@ -35,6 +49,7 @@ class Window:
     member: str = ""
     weight: int = 1
     keep: Evidence | None = None
+    baseline: Baseline | None = None   # seeded from the store's hourly counts (see Baseline)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +76,7 @@ class Seen:
     key: str
     member: str
     ttl: float
+    baseline: Baseline | None = None   # also known when the store saw it within ttl
 
 
 @dataclass(frozen=True, slots=True)

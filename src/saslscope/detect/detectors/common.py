@@ -3,7 +3,7 @@ one way to build a finding from a window's answer."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,7 +11,7 @@ from saslscope.detect.addresses import AllowList, Grouping
 from saslscope.detect.config import DetectConfig
 from saslscope.detect.findings import Evidence, Finding, Kind, Severity
 from saslscope.detect.geolookup import GeoLookup
-from saslscope.detect.state import WindowCount
+from saslscope.detect.state import Answer, SeenAnswer, WindowCount
 
 
 @dataclass(frozen=True)
@@ -52,3 +52,18 @@ def make(kind: Kind, severity: Severity | str, time: datetime, reason: str, *,
     return Finding(kind=kind, severity=Severity.parse(severity) if isinstance(severity, str) else severity,
                    reason=reason, start=start, end=time, username=username, ip=ip, metrics=dict(metrics),
                    evidence=evidence, evidence_total=total, episode=episode)
+
+
+def single(answers: Sequence[Answer]) -> WindowCount | None:
+    """The one window a detector planned, or None when it planned nothing for this signal."""
+    if not answers:
+        return None
+    (count,) = answers
+    assert isinstance(count, WindowCount)
+    return count
+
+
+def is_new(answer: Answer, now: float, learning: float) -> bool:
+    """A ``Seen`` answer for a member not known before, once the key's learning period is over."""
+    assert isinstance(answer, SeenAnswer)
+    return not answer.known and answer.first is not None and now - answer.first >= learning

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from saslscope.detect.detectors.common import Context, make, minutes
+from saslscope.detect.detectors.common import Context, make, minutes, single
 from saslscope.detect.findings import Finding, Kind
 from saslscope.detect.signals import AuthFailed, AuthSucceeded, Signal
 from saslscope.detect.state import KEEP_EVIDENCE, Answer, Op, Window, WindowCount, crossed
@@ -48,10 +48,9 @@ class BruteforceDetector:
         return (Window(key, self.settings.window, member=failure.pwhash or "", keep=failure.evidence),)
 
     def judge(self, signal: Signal, answers: Sequence[Answer]) -> Sequence[Finding]:
-        if not isinstance(signal, AuthFailed) or not answers:
+        count = single(answers)
+        if not isinstance(signal, AuthFailed) or count is None:
             return ()
-        (count,) = answers
-        assert isinstance(count, WindowCount)
         tries = _tries(count, signal)
         if signal.pwhash:
             if tries < self.settings.failures:
@@ -68,60 +67,77 @@ class BruteforceDetector:
                      username=signal.username, ip=signal.ip, count=count, episode=episode),)
 
 
-class PasswordSprayDetector:
-    """``password_spray``: one address failing on many user names (finding about the address)."""
+class _SpreadDetector:
+    """Failures spread over many distinct values: one address over user names
+    (``password_spray``), one account over addresses (``distributed_bruteforce``)."""
 
-    def __init__(self, context: Context) -> None:
-        self.context = context
-        self.settings = context.config.password_spray
+    kind: Kind
+    prefix: str
+
+    def __init__(self, context: Context, threshold: int, window: float, severity: str) -> None:
+        self.context, self.threshold, self.window, self.severity = context, threshold, window, severity
+
+    @staticmethod
+    def split(failure: AuthFailed) -> tuple[str, str]:
+        """(the subject counted for, the value counted distinctly)."""
+        raise NotImplementedError
+
+    def reason(self, failure: AuthFailed, distinct: int) -> str:
+        raise NotImplementedError
 
     def plan(self, signal: Signal) -> Sequence[Op]:
         failure = _failure(signal, self.context)
         if failure is None or failure.username is None:
             return ()
-        return (Window(f"ps:{failure.ip}", self.settings.window, member=failure.username, keep=failure.evidence),)
+        subject, member = self.split(failure)
+        return (Window(f"{self.prefix}:{subject}", self.window, member=member, keep=failure.evidence),)
 
     def judge(self, signal: Signal, answers: Sequence[Answer]) -> Sequence[Finding]:
-        if not isinstance(signal, AuthFailed) or not answers:
+        count = single(answers)
+        if not isinstance(signal, AuthFailed) or count is None or count.distinct < self.threshold:
             return ()
-        (count,) = answers
-        assert isinstance(count, WindowCount)
-        if count.distinct < self.settings.usernames:
-            return ()
-        return (make(Kind.PASSWORD_SPRAY, self.settings.severity, signal.time,
-                     f"{signal.ip} failed on {count.distinct} user names within {minutes(self.settings.window)}",
-                     metrics={"usernames": count.distinct, "failures": count.total,
-                              "window_seconds": self.settings.window},
-                     ip=signal.ip, count=count, episode=(f"ps:{signal.ip}", self.settings.window)),)
+        subject, _ = self.split(signal)
+        about_address = self.kind is Kind.PASSWORD_SPRAY
+        return (make(self.kind, self.severity, signal.time,
+                     f"{self.reason(signal, count.distinct)} within {minutes(self.window)}",
+                     metrics={"usernames" if about_address else "addresses": count.distinct,
+                              "failures": count.total, "window_seconds": self.window},
+                     username=None if about_address else signal.username, ip=signal.ip if about_address else None,
+                     count=count, episode=(f"{self.prefix}:{subject}", self.window)),)
 
 
-class DistributedBruteforceDetector:
+class PasswordSprayDetector(_SpreadDetector):
+    """``password_spray``: one address failing on many user names (a finding about the address)."""
+
+    kind, prefix = Kind.PASSWORD_SPRAY, "ps"
+
+    def __init__(self, context: Context) -> None:
+        s = context.config.password_spray
+        super().__init__(context, s.usernames, s.window, s.severity)
+
+    @staticmethod
+    def split(failure: AuthFailed) -> tuple[str, str]:
+        return failure.ip, failure.username or ""
+
+    def reason(self, failure: AuthFailed, distinct: int) -> str:
+        return f"{failure.ip} failed on {distinct} user names"
+
+
+class DistributedBruteforceDetector(_SpreadDetector):
     """``distributed_bruteforce``: one account failing from many addresses."""
 
+    kind, prefix = Kind.DISTRIBUTED_BRUTEFORCE, "db"
+
     def __init__(self, context: Context) -> None:
-        self.context = context
-        self.settings = context.config.distributed_bruteforce
+        s = context.config.distributed_bruteforce
+        super().__init__(context, s.addresses, s.window, s.severity)
 
-    def plan(self, signal: Signal) -> Sequence[Op]:
-        failure = _failure(signal, self.context)
-        if failure is None or failure.username is None:
-            return ()
-        return (Window(f"db:{failure.username}", self.settings.window, member=failure.ip, keep=failure.evidence),)
+    @staticmethod
+    def split(failure: AuthFailed) -> tuple[str, str]:
+        return failure.username or "", failure.ip
 
-    def judge(self, signal: Signal, answers: Sequence[Answer]) -> Sequence[Finding]:
-        if not isinstance(signal, AuthFailed) or not answers:
-            return ()
-        (count,) = answers
-        assert isinstance(count, WindowCount)
-        if count.distinct < self.settings.addresses:
-            return ()
-        return (make(Kind.DISTRIBUTED_BRUTEFORCE, self.settings.severity, signal.time,
-                     f"failed logins from {count.distinct} addresses on this account within "
-                     f"{minutes(self.settings.window)}",
-                     metrics={"addresses": count.distinct, "failures": count.total,
-                              "window_seconds": self.settings.window},
-                     username=signal.username, count=count,
-                     episode=(f"db:{signal.username}", self.settings.window)),)
+    def reason(self, failure: AuthFailed, distinct: int) -> str:
+        return f"failed logins from {distinct} addresses on this account"
 
 
 class GuessedPasswordDetector:
@@ -149,10 +165,9 @@ class GuessedPasswordDetector:
         return ()
 
     def judge(self, signal: Signal, answers: Sequence[Answer]) -> Sequence[Finding]:
-        if not isinstance(signal, AuthSucceeded) or not answers:
+        count = single(answers)
+        if not isinstance(signal, AuthSucceeded) or count is None:
             return ()
-        (count,) = answers
-        assert isinstance(count, WindowCount)
         tries = count.distinct or count.total    # distinct passwords when the failures had hashes
         if tries < self.settings.failures:
             return ()

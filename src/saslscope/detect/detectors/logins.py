@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from saslscope.detect.detectors.common import Context, make, minutes
+from saslscope.detect.detectors.common import Context, is_new, make, minutes, single
 from saslscope.detect.findings import Finding, Kind, Severity
 from saslscope.detect.geolookup import distance_km
 from saslscope.detect.signals import AuthOnlySession, AuthSucceeded, Signal
@@ -110,9 +110,9 @@ class NewNetworkDetector:
         findings = []
         now = login.time.timestamp()
         for (kind, member), answer in zip(self._members(login), answers, strict=True):
-            assert isinstance(answer, SeenAnswer)
-            if answer.known or answer.first is None or now - answer.first < self.settings.learning:
+            if not is_new(answer, now, self.settings.learning):
                 continue
+            assert isinstance(answer, SeenAnswer)
             what = "network" if kind is Kind.NEW_NETWORK else "country"
             severity = self.settings.severity if kind is Kind.NEW_NETWORK else self.settings.country_severity
             findings.append(make(kind, severity, login.time,
@@ -178,11 +178,8 @@ class AuthOnlySessionsDetector:
         return (Window(f"ao:{signal.username or signal.ip}", self.settings.window, keep=signal.evidence),)
 
     def judge(self, signal: Signal, answers: Sequence[Answer]) -> Sequence[Finding]:
-        if not isinstance(signal, AuthOnlySession) or not answers:
-            return ()
-        (count,) = answers
-        assert isinstance(count, WindowCount)
-        if count.total < self.settings.sessions:
+        count = single(answers)
+        if not isinstance(signal, AuthOnlySession) or count is None or count.total < self.settings.sessions:
             return ()
         subject = signal.username or signal.ip
         return (make(Kind.AUTH_ONLY_SESSIONS, self.settings.severity, signal.time,
@@ -219,8 +216,7 @@ class FingerprintDetector:
         now = login.time.timestamp()
         changed = {}
         for (name, value), answer in zip(self._traits(login), answers, strict=True):
-            assert isinstance(answer, SeenAnswer)
-            if not answer.known and answer.first is not None and now - answer.first >= self.settings.learning:
+            if is_new(answer, now, self.settings.learning):
                 changed[name] = value
         if not changed:
             return ()

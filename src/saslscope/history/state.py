@@ -1,0 +1,76 @@
+"""A state backend that knows weeks of history: memory first, the history store behind it.
+
+Detectors ask the same questions of every backend (:mod:`saslscope.detect.state`); an op that
+names a :class:`~saslscope.detect.state.Baseline` is also answered from the store:
+
+* ``Seen`` (has this account used this network/country/method before?): known when memory
+  saw it, or when the store saw it within the op's ``ttl``; the learning period starts at the
+  store's first sighting of any value of that dimension.
+* ``Window`` (messages per hour against a 30-day window): on its first use in this process the
+  window is seeded with the store's hourly counts inside it, so a baseline spans every earlier
+  run, not one file.
+
+The store is read through a :class:`~saslscope.history.store.BaselineReader` (read-only, every
+query bounded in time). When it does not answer in time, the op is answered from memory alone;
+the reader counts those fallbacks. What this run ingests is not visible to it until the run
+commits, so nothing is counted twice.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+
+from saslscope.detect.state import Answer, MemoryState, Op, Seen, SeenAnswer, Window
+from saslscope.history.store import BaselineReader
+
+
+class HistoryState:
+    """:class:`MemoryState` plus the history store's baselines (``reader`` None: memory only)."""
+
+    def __init__(self, reader: BaselineReader | None, memory: MemoryState | None = None) -> None:
+        self.reader = reader
+        self.memory = memory if memory is not None else MemoryState()
+        self._seeded: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self.memory)
+
+    def apply(self, ops: Sequence[Op], now: float) -> list[Answer]:
+        reader = self.reader
+        if reader is not None:
+            for op in ops:
+                if type(op) is Window and op.baseline is not None and op.key not in self._seeded:
+                    self._seed(reader, op, now)
+        answers = self.memory.apply(ops, now)
+        if reader is not None:
+            for index, op in enumerate(ops):
+                if type(op) is Seen and op.baseline is not None:
+                    answer = answers[index]
+                    assert isinstance(answer, SeenAnswer)
+                    answers[index] = self._seen(reader, op, answer, now)
+        return answers
+
+    def _seed(self, reader: BaselineReader, op: Window, now: float) -> None:
+        self._seeded.add(op.key)
+        assert op.baseline is not None
+        since = math.ceil((now - op.seconds) / 3600)
+        rows = reader.hourly(op.baseline.account, op.baseline.dimension, since)
+        for hour, count in rows or ():
+            if hour * 3600 < now:
+                self.memory.apply([Window(op.key, op.seconds, weight=count)], hour * 3600.0)
+
+    @staticmethod
+    def _seen(reader: BaselineReader, op: Seen, answer: SeenAnswer, now: float) -> SeenAnswer:
+        assert op.baseline is not None
+        values = reader.seen(op.baseline.account, op.baseline.dimension)
+        if not values:
+            return answer
+        horizon = now - op.ttl
+        recent = {value for value, seen in values.items() if seen.last_seen > horizon}
+        first = min(seen.first_seen for seen in values.values())
+        known = answer.known or op.member in recent
+        members = max(answer.members, len(recent | {op.member}))
+        return replace(answer, known=known, members=members,
+                       first=min(first, answer.first) if answer.first is not None else first)
