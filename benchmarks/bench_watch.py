@@ -91,6 +91,12 @@ class Watch:
             time.sleep(0.002)
         return self.seen[user]
 
+    def cpu(self) -> float:
+        """CPU seconds (user + system) the process has used so far."""
+        with open(f"/proc/{self.proc.pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> float:
         """Stop it; return its peak RSS in MB."""
         with open(f"/proc/{self.proc.pid}/status") as status:
@@ -107,12 +113,14 @@ def throughput(folder: Path, count: int, seed: int) -> tuple[float, float, float
     log = folder / "throughput.log"
     log.touch()
     watch = Watch(log)
+    cpu_before = watch.cpu()
     with open(log, "ab") as out:
         start = time.monotonic()
         for at in range(0, len(data), 1 << 20):
             out.write(data[at:at + (1 << 20)])
             out.flush()
     done = watch.wait_for("sentinel@bench.example", 600)
+    cpu = watch.cpu() - cpu_before
     peak = watch.stop()
     rate = len(lines) / (done - start)
     batch = folder / "batch.log"
@@ -120,7 +128,7 @@ def throughput(folder: Path, count: int, seed: int) -> tuple[float, float, float
     began = time.monotonic()
     subprocess.run([SASLSCOPE, "logs", "alerts", "--json", str(batch)], stdout=subprocess.DEVNULL, check=False)
     anchor = len(lines) / (time.monotonic() - began)
-    return rate, anchor, peak
+    return rate, anchor, peak, len(lines) / cpu
 
 
 def delays(folder: Path, rate: int, seconds: float, every: int, seed: int) -> list[float]:
@@ -164,8 +172,9 @@ def main() -> None:
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f}; cpus: {os.cpu_count()}")
     with tempfile.TemporaryDirectory(prefix="bench-watch-") as tmp:
-        rate, anchor, peak = throughput(Path(tmp), args.lines, args.seed)
+        rate, anchor, peak, per_cpu = throughput(Path(tmp), args.lines, args.seed)
         print(f"throughput: {rate:,.0f} lines/s appended and judged ({args.lines:,} genlog lines + a burst); "
+              f"{per_cpu:,.0f} lines per CPU second of watch (what a quiet core would give); "
               f"logs alerts on the same lines: {anchor:,.0f} lines/s (start-up included); "
               f"ratio watch/alerts {rate / anchor:.2f}; watch peak RSS {peak:.0f} MB")
         found = delays(Path(tmp), args.rate, args.seconds, args.every, args.seed)

@@ -43,6 +43,9 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> 
               help="A hook still running after this is killed and counted as failed.")
 @click.option("--state", "state_path", type=click.Path(dir_okay=False),
               help="Keep positions (and the engine's windows) in this file: a restart resumes exactly there.")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False),
+              help="History store (SQLite, as for logs alerts --db): baselines from it, what is read recorded "
+                   "into it, positions resumed from it when there is no --state.")
 @click.option("--from-start", is_flag=True, help="Read the files' present content first (default: only new lines, "
                                                  "unless --state has a position).")
 @click.option("--poll-interval", default="0.2s", show_default=True, callback=_duration, metavar="DURATION",
@@ -54,7 +57,7 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 @click.option("--own-address", "own_addresses", multiple=True, metavar="IP",
               help="An address of this server: logins from it are local. Repeatable.")
 def watch(files: tuple[str, ...], as_json: bool, config_path: str | None, exec_command: str | None,
-          min_severity: str, hook_timeout: float, state_path: str | None, from_start: bool,
+          min_severity: str, hook_timeout: float, state_path: str | None, db_path: str | None, from_start: bool,
           poll_interval: float, rotate_grace: float, year: int | None, syslog_name: str | None,
           own_addresses: tuple[str, ...]) -> None:
     """Follow live logs and report each finding as it happens.
@@ -65,7 +68,8 @@ def watch(files: tuple[str, ...], as_json: bool, config_path: str | None, exec_c
     from saslscope.detect.config import ConfigError, DetectConfig
     from saslscope.detect.engine import Engine
     from saslscope.detect.findings import Severity
-    from saslscope.watch.checkpoint import CheckpointError, StateFile
+    from saslscope.detect.state import MemoryState
+    from saslscope.watch.checkpoint import Checkpoint, CheckpointError, StateFile
     from saslscope.detect.from_maillog import MaillogSignals
     from saslscope.watch.pipeline import Watcher
 
@@ -111,20 +115,39 @@ def watch(files: tuple[str, ...], as_json: bool, config_path: str | None, exec_c
     def on_event(event: Any) -> None:
         click.echo(f"saslscope watch: {plain(event.path)}: {event.what}: {plain(event.detail)}", err=True)
 
-    adapter = MaillogSignals(year=year, syslog_name=syslog_name, own_addresses=own_addresses)
+    state_file = StateFile(state_path) if state_path else None
     try:
-        watcher = Watcher(paths, Engine(config), adapter, on_finding,
-                          on_event, stdin=sys.stdin.buffer if use_stdin else None, from_start=from_start,
-                          rotate_grace=rotate_grace, poll_interval=poll_interval,
-                          state=StateFile(state_path) if state_path else None)
+        saved = state_file.load() if state_file is not None else Checkpoint()
     except CheckpointError as exc:
         click.echo(f"Error: {exc}", err=True)
         raise SystemExit(Exit.BAD_INPUT) from None
+    memory = saved.state if isinstance(saved.state, MemoryState) else MemoryState()
+    adapter = saved.adapter if isinstance(saved.adapter, MaillogSignals) else MaillogSignals(
+        year=year, syslog_name=syslog_name, own_addresses=own_addresses)
+    history = None
+    if db_path:
+        from saslscope.history.state import HistoryState
+        from saslscope.history.store import StoreError
+        from saslscope.watch.history_link import HistoryLink
+
+        try:
+            history = HistoryLink(db_path, year=year, syslog_name=syslog_name)
+        except StoreError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            raise SystemExit(Exit.BAD_INPUT) from None
+    engine = Engine(config, state=HistoryState(history.reader, memory) if history is not None else memory)
+    watcher = Watcher(paths, engine, adapter, on_finding, on_event, memory=memory, saved=saved, state=state_file,
+                      history=history, stdin=sys.stdin.buffer if use_stdin else None, from_start=from_start,
+                      rotate_grace=rotate_grace, poll_interval=poll_interval)
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    stats = watcher.run(stop)
+    try:
+        stats = watcher.run(stop)
+    finally:
+        if history is not None:
+            history.close()
     if hook is not None:
         hook.close(wait=min(hook_timeout, 10.0))
     per_source = ", ".join(f"{plain(src)}: {n}" for src, n in sorted(stats.per_source.items()))

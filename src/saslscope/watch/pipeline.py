@@ -11,14 +11,15 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol
 
 from saslscope.detect.engine import Engine
 from saslscope.detect.findings import Finding
 from saslscope.detect.signals import Signal
-from saslscope.maillog.follow import EventSink, FileFollower, FollowEvent, Line
+from saslscope.detect.state import MemoryState
+from saslscope.maillog.follow import EventSink, FileFollower, FollowEvent, Line, Position
 from saslscope.watch.checkpoint import Checkpoint, StateFile
 
 #: journald lines waiting for the reader loop; a full queue makes the reader thread wait
@@ -77,34 +78,53 @@ class WatchStats:
     per_source: dict[str, int] = field(default_factory=dict)
 
 
+class History(Protocol):
+    """The history store as watch uses it (``--db``): :class:`saslscope.watch.history_link.HistoryLink`."""
+
+    def start(self, path: str) -> Position | None: ...
+
+    def record(self, lines: Sequence[Line]) -> None: ...
+
+    def found(self, finding: Finding) -> None: ...
+
+    def checkpoint(self, positions: Mapping[str, Position]) -> None: ...
+
+
 class Watcher:
     """Follow ``paths`` (and ``stdin``), feed ``engine``, call ``on_finding`` for each finding.
 
-    With ``state``, positions and the engine's state are restored at start and saved after a
-    round that produced findings, every ``checkpoint_interval`` seconds while lines arrive, and
-    when :meth:`run` ends.
+    ``saved`` (from ``state``) gives each file's starting position, else ``history`` does.
+    With ``state`` and/or ``history``, a checkpoint is taken after a round that produced
+    findings, every ``checkpoint_interval`` seconds while lines arrive, and when :meth:`run`
+    ends: the positions with ``memory`` (the engine's in-memory state) and the adapter into the
+    state file, what was read and found into the history store.
     """
 
     def __init__(self, paths: Sequence[str], engine: Engine, adapter: LineSignals,
                  on_finding: Callable[[Finding], None], on_event: EventSink, *,
+                 memory: MemoryState | None = None, saved: Checkpoint | None = None,
+                 state: StateFile | None = None, history: History | None = None,
                  stdin: BinaryIO | None = None, from_start: bool = False, rotate_grace: float = 10.0,
-                 poll_interval: float = 0.2, state: StateFile | None = None,
-                 checkpoint_interval: float = 5.0) -> None:
+                 poll_interval: float = 0.2, checkpoint_interval: float = 5.0) -> None:
         self.engine = engine
         self.adapter = adapter
         self.on_finding = on_finding
         self.on_event = on_event
         self.poll_interval = poll_interval
+        self.memory = memory
         self.state = state
+        self.history = history
         self.checkpoint_interval = checkpoint_interval
         self.stats = WatchStats()
-        saved = state.load() if state is not None else Checkpoint()
-        if saved.state is not None:
-            engine.state = saved.state
-        if saved.adapter is not None and type(saved.adapter) is type(adapter):
-            self.adapter = saved.adapter
-        self.followers = [FileFollower(path, start=saved.positions.get(path), from_start=from_start,
-                                       on_event=on_event, rotate_grace=rotate_grace) for path in paths]
+        positions = saved.positions if saved is not None else {}
+
+        def start(path: str) -> Position | None:
+            if path in positions:
+                return positions[path]
+            return history.start(path) if history is not None else None
+
+        self.followers = [FileFollower(path, start=start(path), from_start=from_start, on_event=on_event,
+                                       rotate_grace=rotate_grace) for path in paths]
         self.stdin = StdinLines(stdin) if stdin is not None else None
         self._last_save = time.monotonic()
         self._unsaved = False
@@ -119,8 +139,7 @@ class Watcher:
         found = self.judge(lines)
         if lines:
             self._unsaved = True
-        if self.state is not None and self._unsaved and (
-                found or time.monotonic() - self._last_save >= self.checkpoint_interval):
+        if self._unsaved and (found or time.monotonic() - self._last_save >= self.checkpoint_interval):
             self.save()
         return len(lines)
 
@@ -128,6 +147,13 @@ class Watcher:
         feed_signal = self.engine.feed
         feed_line = self.adapter.feed
         on_finding = self.on_finding
+        if self.history is not None:
+            self.history.record(lines)
+            keep, show = self.history.found, on_finding
+
+            def on_finding(finding: Finding) -> None:
+                keep(finding)
+                show(finding)
         found = 0
         for line in lines:
             for signal in feed_line(line.source, line.number, line.raw):
@@ -154,18 +180,22 @@ class Watcher:
                 if self.followers:
                     stop.wait(self.poll_interval)
         finally:
-            if self.state is not None and self._unsaved:
+            if self._unsaved:
                 self.save()
             for follower in self.followers:
                 follower.close()
         return self.stats
 
     def save(self) -> None:
-        assert self.state is not None
+        """The checkpoint: state file first, then the store (a kill between the two leaves the
+        store a few seconds short, never counting a line twice)."""
         positions = {f.path: p for f in self.followers if (p := f.position()) is not None}
-        self.state.save(Checkpoint(positions, self.engine.state, self.adapter))
+        if self.state is not None:
+            self.state.save(Checkpoint(positions, self.memory, self.adapter))
+        if self.history is not None:
+            self.history.checkpoint(positions)
         self._last_save = time.monotonic()
         self._unsaved = False
 
 
-__all__ = ["FollowEvent", "LineSignals", "StdinLines", "WatchStats", "Watcher"]
+__all__ = ["FollowEvent", "History", "LineSignals", "StdinLines", "WatchStats", "Watcher"]
