@@ -46,6 +46,15 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 @click.option("--db", "db_path", type=click.Path(dir_okay=False),
               help="History store (SQLite, as for logs alerts --db): baselines from it, what is read recorded "
                    "into it, positions resumed from it when there is no --state.")
+@click.option("--postfix-sasl-access", "sasl_access", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Keep this Postfix check_sasl_access table (and its postmap'd .db) listing the accounts at or "
+                   "above --sasl-access-verdict.")
+@click.option("--sasl-access-verdict", type=click.Choice(["compromised", "suspicious"]), default="compromised",
+              show_default=True, help="Lowest verdict put in the table.")
+@click.option("--sasl-access-action", type=click.Choice(["HOLD", "REJECT"]), default="HOLD", show_default=True,
+              help="HOLD keeps the account's mail in the hold queue; REJECT refuses it.")
+@click.option("--postfix-config-dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="Postfix configuration directory for postmap (default: postmap's own).")
 @click.option("--from-start", is_flag=True, help="Read the files' present content first (default: only new lines, "
                                                  "unless --state has a position).")
 @click.option("--poll-interval", default="0.2s", show_default=True, callback=_duration, metavar="DURATION",
@@ -59,7 +68,8 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 def watch(files: tuple[str, ...], as_json: bool, config_path: str | None, exec_command: str | None,
           min_severity: str, hook_timeout: float, state_path: str | None, db_path: str | None, from_start: bool,
           poll_interval: float, rotate_grace: float, year: int | None, syslog_name: str | None,
-          own_addresses: tuple[str, ...]) -> None:
+          own_addresses: tuple[str, ...], sasl_access: str | None, sasl_access_verdict: str,
+          sasl_access_action: str, postfix_config_dir: str | None) -> None:
     """Follow live logs and report each finding as it happens.
 
     FILES are live log files (rotation by rename or copytruncate is followed) or '-' for
@@ -104,11 +114,21 @@ def watch(files: tuple[str, ...], as_json: bool, config_path: str | None, exec_c
         def show(finding: Any) -> None:
             out.write(finding_text(finding) + "\n")
 
+    enforcer = None
+    if sasl_access:
+        from saslscope.detect.findings import Verdict
+        from saslscope.watch.sasl_access_link import SaslAccessUpdater
+
+        enforcer = SaslAccessUpdater(sasl_access, config, at_least=Verdict(sasl_access_verdict),
+                                     action=sasl_access_action, config_dir=postfix_config_dir)
+
     def on_finding(finding: Any) -> None:
         show(finding)
         out.flush()
         if hook is not None:
             hook.submit(finding)
+        if enforcer is not None:
+            enforcer.submit(finding)
 
     from saslscope.watch.render import plain
 
@@ -150,8 +170,13 @@ def watch(files: tuple[str, ...], as_json: bool, config_path: str | None, exec_c
             history.close()
     if hook is not None:
         hook.close(wait=min(hook_timeout, 10.0))
+    if enforcer is not None:
+        enforcer.close()
     per_source = ", ".join(f"{plain(src)}: {n}" for src, n in sorted(stats.per_source.items()))
-    hooks = (f"; hook: {hook.stats.started} run, {hook.stats.failed} failed, {hook.stats.dropped} dropped"
+    extras = (f"; hook: {hook.stats.started} run, {hook.stats.failed} failed, {hook.stats.dropped} dropped"
              if hook is not None else "")
+    if enforcer is not None:
+        extras += (f"; {sasl_access}: {len(enforcer.flagged)} accounts, {enforcer.writes} writes, "
+                  f"{enforcer.failures} failed")
     click.echo(f"saslscope watch: stopped: {stats.lines} lines read ({per_source or 'none'}), "
-               f"{stats.findings} findings{hooks}", err=True)
+               f"{stats.findings} findings{extras}", err=True)
