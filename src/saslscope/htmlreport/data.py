@@ -67,7 +67,7 @@ class ReportData:
     failures_per_hour: Counter[int]
     top_failing_ips: list[tuple[str, int, int]]    # ip, failures, distinct user names
     most_networks: list[tuple[str, int]]           # account, distinct networks
-    lines: int
+    lines: int | None                        # None: read from the history store, not from lines
     notes: list[str] = field(default_factory=list)  # what the engine could not judge (no GeoIP...)
 
 
@@ -105,27 +105,36 @@ class Collector:
             self.last = hour
         return hour
 
+    def login(self, account: str, when: datetime, ip: str, local: bool = False) -> None:
+        hour = self._hour(when)
+        acc = self._account(account)
+        net = "local" if local else network_of(ip)
+        acc.logins[(hour, net)] += 1
+        acc.networks[net] = acc.networks.get(net, 0) + 1
+        self.logins_per_hour[hour] += 1
+
+    def volume(self, account: str, hour: int, messages: int, recipients: int) -> None:
+        self._hour(datetime.fromtimestamp(hour * 3600, UTC))
+        acc = self._account(account)
+        acc.messages[hour] += messages
+        acc.recipients[hour] += recipients
+
+    def failure(self, account: str | None, when: datetime, ip: str) -> None:
+        self.failures_per_hour[self._hour(when)] += 1
+        count, names = self.failing.get(ip, (0, set()))
+        if account is not None:
+            if len(names) < NAMES_PER_ADDRESS:
+                names.add(account)
+            self.failed_accounts.setdefault(account, Counter())[ip] += 1
+        self.failing[ip] = (count + 1, names)
+
     def add(self, signal: Signal) -> None:
         if isinstance(signal, AuthSucceeded):
-            hour = self._hour(signal.time)
-            acc = self._account(signal.username)
-            net = "local" if signal.local else network_of(signal.ip)
-            acc.logins[(hour, net)] += 1
-            acc.networks[net] = acc.networks.get(net, 0) + 1
-            self.logins_per_hour[hour] += 1
+            self.login(signal.username, signal.time, signal.ip, signal.local)
         elif isinstance(signal, MessageSubmitted):
-            hour = self._hour(signal.time)
-            acc = self._account(signal.username)
-            acc.messages[hour] += 1
-            acc.recipients[hour] += signal.recipients
+            self.volume(signal.username, hour_of(signal.time), 1, signal.recipients)
         elif isinstance(signal, AuthFailed):
-            self.failures_per_hour[self._hour(signal.time)] += 1
-            count, names = self.failing.get(signal.ip, (0, set()))
-            if signal.username is not None:
-                if len(names) < NAMES_PER_ADDRESS:
-                    names.add(signal.username)
-                self.failed_accounts.setdefault(signal.username, Counter())[signal.ip] += 1
-            self.failing[signal.ip] = (count + 1, names)
+            self.failure(signal.username, signal.time, signal.ip)
 
     def observe(self, signals: Iterable[Signal]) -> Iterator[Signal]:
         """Pass ``signals`` through unchanged, folding each on the way."""
@@ -134,7 +143,7 @@ class Collector:
             yield signal
 
     def result(self, findings: Sequence[Finding], verdicts: dict[str, AccountVerdict], sources: list[str],
-               lines: int, notes: Sequence[str] = (), top: int = 20) -> ReportData:
+               lines: int | None, notes: Sequence[str] = (), top: int = 20) -> ReportData:
         """The page's data. Failures are shown under accounts that exist (logged in) or have a
         verdict; names only ever guessed appear in the overview, not as accounts."""
         for name, verdict in verdicts.items():

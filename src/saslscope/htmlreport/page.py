@@ -90,7 +90,8 @@ def render(data: ReportData) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         "<title>saslscope: mail log report</title>", f"<style>{CSS}</style></head><body>",
         "<h1>Mail log report</h1>",
-        f'<p class="muted">{text(", ".join(data.sources))} &middot; {data.lines} lines'
+        f'<p class="muted">{text(", ".join(data.sources))} &middot; '
+        + (f"{data.lines} lines" if data.lines is not None else "history store")
         + (f" &middot; {hour_label(data.first)} to {hour_label(data.last)} UTC" if data.first is not None
            and data.last is not None else "")
         + f" &middot; generated {data.generated:%Y-%m-%d %H:%M} UTC by saslscope</p>",

@@ -16,7 +16,7 @@ class Generated:
     html: str
     accounts: int
     findings: int
-    lines: int
+    lines: int | None
 
 
 def generate(paths: Sequence[str], config: DetectConfig, year: int | None = None,
@@ -37,6 +37,14 @@ def generate(paths: Sequence[str], config: DetectConfig, year: int | None = None
         notes.append(f"{source.counts.unparsed} lines were not understood and skipped")
     built = collector.result(alerts.findings, verdicts, expand(list(paths)), source.counts.total, notes)
     return Generated(page.render(built), len(built.accounts), len(alerts.findings), source.counts.total)
+
+
+def generate_from_store(path: str, config: DetectConfig) -> Generated:
+    """The page from a history store (see :mod:`.from_store`)."""
+    from saslscope.htmlreport.from_store import from_store
+
+    built = from_store(path, config)
+    return Generated(page.render(built), len(built.accounts), len(built.findings), None)
 
 
 def write_atomically(path: str, text: str) -> None:
