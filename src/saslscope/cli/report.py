@@ -26,7 +26,8 @@ def report(files: tuple[str, ...], html_path: str, db_path: str | None, config_p
     """
     from saslscope.detect.config import ConfigError, DetectConfig
     from saslscope.history.store import StoreError
-    from saslscope.htmlreport.run import generate, write_atomically
+    from saslscope.atomicfile import write_atomically
+    from saslscope.htmlreport.run import generate
     from saslscope.maillog import LogInputError
 
     try:
@@ -47,7 +48,7 @@ def report(files: tuple[str, ...], html_path: str, db_path: str | None, config_p
         click.echo(f"Error: {exc}", err=True)
         raise SystemExit(Exit.BAD_INPUT) from None
     try:
-        write_atomically(html_path, result.html)
+        write_atomically(html_path, result.html.encode("utf-8"))
     except OSError as exc:
         click.echo(f"Error: cannot write {html_path}: {exc.strerror}", err=True)
         raise SystemExit(Exit.BAD_INPUT) from None

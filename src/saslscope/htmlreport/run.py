@@ -1,9 +1,7 @@
-"""From log files to the page: the analysis (logins, failures) and the engine's findings."""
+"""From log files (or the history store) to the page: logs alerts' findings and the series beside them."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -45,20 +43,3 @@ def generate_from_store(path: str, config: DetectConfig) -> Generated:
 
     built = from_store(path, config)
     return Generated(page.render(built), len(built.accounts), len(built.findings), None)
-
-
-def write_atomically(path: str, text: str) -> None:
-    """Write ``text`` beside ``path`` and rename it over: a reader never sees half a page."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, temp = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise

@@ -300,12 +300,7 @@ class FileFollower:
         earlier = _find_sibling(self.path, lambda sfd, sst: sst.st_ino != st.st_ino
                                 and sst.st_size >= start.offset and _matches_head(sfd, start.head, start.head_len))
         if earlier is not None:
-            name, sfd, sst = earlier
-            old = _Open(name, sfd, sst, offset=start.offset, lines=start.lines)
-            while old.read(READ_LIMIT, out, self._events, self.path):
-                pass
-            old.flush_partial(out, self._events, self.path)
-            old.close()
+            name = self._read_rest(earlier, start.offset, start.lines, out)
             self._events(FollowEvent(self.path, "resumed", f"rotated while stopped: read the rest of {name} "
                                                            f"from line {start.lines}, then the new file"))
         else:
@@ -346,13 +341,8 @@ class FileFollower:
         copy = _find_sibling(self.path, lambda sfd, sst: sst.st_ino != current.inode and sst.st_size >= offset
                              and os.pread(sfd, len(tail), offset - len(tail)) == tail)
         if copy is not None:
-            name, sfd, sst = copy
-            rest = _Open(name, sfd, sst, offset=offset, lines=lines)
             before = len(out)
-            while rest.read(READ_LIMIT, out, self._events, self.path):
-                pass
-            rest.flush_partial(out, self._events, self.path)
-            rest.close()
+            name = self._read_rest(copy, offset, lines, out)
             self._events(FollowEvent(self.path, "truncated", f"copied and truncated after line {lines}: "
                                                              f"{len(out) - before} unread lines taken from {name}"))
         else:
@@ -364,6 +354,19 @@ class FileFollower:
         current.partial = b""
         current.tail = b""
         current.head = b""
+
+    def _read_rest(self, found: tuple[str, int, os.stat_result], offset: int, lines: int, out: list[Line]) -> str:
+        """Read a rotated or copied file from ``offset`` (after ``lines`` lines) to its end, close it,
+        return its name."""
+        name, fd, st = found
+        rest = _Open(name, fd, st, offset=offset, lines=lines)
+        try:
+            while rest.read(READ_LIMIT, out, self._events, self.path):
+                pass
+            rest.flush_partial(out, self._events, self.path)
+        finally:
+            rest.close()
+        return name
 
     def _drain(self, old: _Open, limit: int, out: list[Line]) -> None:
         if old.read(limit, out, self._events, self.path):

@@ -12,12 +12,11 @@ from an untrusted place would run its code.
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
+from saslscope.atomicfile import write_atomically
 from saslscope.maillog.follow import Position
 
 #: bump when the saved shape changes; an older file is refused with a clear message
@@ -61,19 +60,6 @@ class StateFile:
         return Checkpoint(positions, data.get("state"), data.get("adapter"))
 
     def save(self, checkpoint: Checkpoint) -> None:
-        folder = os.path.dirname(os.path.abspath(self.path))
-        payload = pickle.dumps({"format": FORMAT, "positions": checkpoint.positions, "state": checkpoint.state,
-                                "adapter": checkpoint.adapter}, protocol=pickle.HIGHEST_PROTOCOL)
-        fd, temp = tempfile.mkstemp(prefix=".watch-state-", dir=folder)   # mode 0600
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(payload)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, self.path)
-        except BaseException:
-            try:
-                os.unlink(temp)
-            except OSError:
-                pass
-            raise
+        write_atomically(self.path, pickle.dumps(
+            {"format": FORMAT, "positions": checkpoint.positions, "state": checkpoint.state,
+             "adapter": checkpoint.adapter}, protocol=pickle.HIGHEST_PROTOCOL), mode=0o600)
