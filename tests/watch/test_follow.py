@@ -42,6 +42,17 @@ def whats(events: list[FollowEvent]) -> list[str]:
     return [e.what for e in events]
 
 
+def read_then_stop(log: Path, content: bytes) -> Position:
+    """Write ``content``, read it with a follower, return where it stopped."""
+    log.write_bytes(content)
+    f, _, _ = make(log, from_start=True)
+    f.poll()
+    saved = f.position()
+    f.close()
+    assert saved is not None
+    return saved
+
+
 def test_appended_lines_and_a_line_cut_mid_write(tmp_path: Path) -> None:
     log = tmp_path / "mail.log"
     log.write_bytes(b"one\ntw")
@@ -175,11 +186,7 @@ def test_resume_at_the_saved_position(tmp_path: Path) -> None:
 
 def test_resume_after_a_rename_rotation_while_stopped(tmp_path: Path) -> None:
     log = tmp_path / "mail.log"
-    log.write_bytes(b"1\n2\n")
-    f, _, _ = make(log, from_start=True)
-    f.poll()
-    saved = f.position()
-    f.close()
+    saved = read_then_stop(log, b"1\n2\n")
     append(log, b"3\n")
     os.rename(log, tmp_path / "mail.log.1")
     log.write_bytes(b"4\n")
@@ -190,11 +197,7 @@ def test_resume_after_a_rename_rotation_while_stopped(tmp_path: Path) -> None:
 
 def test_resume_after_copytruncate_while_stopped(tmp_path: Path) -> None:
     log = tmp_path / "mail.log"
-    log.write_bytes(b"1\n2\n")
-    f, _, _ = make(log, from_start=True)
-    f.poll()
-    saved = f.position()
-    f.close()
+    saved = read_then_stop(log, b"1\n2\n")
     append(log, b"3\n")
     shutil.copyfile(log, tmp_path / "mail.log.1")
     log.write_bytes(b"4\n")      # truncated and refilled in place: same inode, other content
@@ -204,11 +207,7 @@ def test_resume_after_copytruncate_while_stopped(tmp_path: Path) -> None:
 
 def test_resume_when_the_old_file_was_compressed_says_what_is_lost(tmp_path: Path) -> None:
     log = tmp_path / "mail.log"
-    log.write_bytes(b"1\n2\n")
-    f, _, _ = make(log, from_start=True)
-    f.poll()
-    saved = f.position()
-    f.close()
+    saved = read_then_stop(log, b"1\n2\n")
     with gzip.open(tmp_path / "mail.log.1.gz", "wb") as handle:
         handle.write(log.read_bytes() + b"3\n")
     log.unlink()
