@@ -62,8 +62,8 @@ class Line:
 class FollowEvent:
     """Something about the file, not its content: shown on stderr, never fatal.
 
-    ``what``: waiting, opened, resumed, rotated, truncated, disappeared, reappeared, closed,
-    partial-line, long-line, invalid-utf8, unreadable, lost.
+    ``what``: waiting, opened, resumed, rotated, truncated, disappeared, closed, partial-line,
+    long-line, invalid-utf8, unreadable, lost.
     """
 
     path: str
@@ -82,20 +82,6 @@ class Position:
     lines: int           # lines consumed (the last line's number)
     head: str            # sha256 hex of the first ``head_len`` bytes
     head_len: int
-
-    def to_dict(self) -> dict[str, object]:
-        return {"path": self.path, "inode": self.inode, "device": self.device, "offset": self.offset,
-                "lines": self.lines, "head": self.head, "head_len": self.head_len}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, object]) -> Position:
-        """Raises ValueError on a malformed record (a damaged state file)."""
-        try:
-            return cls(str(data["path"]), int(data["inode"]), int(data["device"]),  # type: ignore[call-overload]
-                       int(data["offset"]), int(data["lines"]), str(data["head"]),  # type: ignore[call-overload]
-                       int(data["head_len"]))  # type: ignore[call-overload]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"not a file position: {exc}") from None
 
 
 EventSink = Callable[[FollowEvent], None]
@@ -224,12 +210,11 @@ class FileFollower:
         self._missing_reported = False
         self._start = start
         self._from_start = from_start
-        self._pending: list[Line] = []     # lines recovered at start-up or from a copy, handed over first
 
     # ----------------------------------------------------------------- public
     def poll(self, limit: int = READ_LIMIT) -> list[Line]:
         """Every complete line available now (up to about ``limit`` bytes per open file)."""
-        out, self._pending = self._pending, []
+        out: list[Line] = []
         for old in list(self._draining):
             self._drain(old, limit, out)
         if self._current is None:
@@ -250,10 +235,6 @@ class FileFollower:
         if self._current is None:
             return self._start
         return self._current.position(self.path)
-
-    def busy(self) -> bool:
-        """True while a rotated file is still being drained (the caller may keep polling fast)."""
-        return bool(self._draining)
 
     def close(self) -> None:
         for handle in [*self._draining, *([self._current] if self._current else [])]:
