@@ -138,3 +138,17 @@ def test_rotation_and_restart_lose_no_line_and_report_each_incident_once(tmp_pat
     assert "rotated: renamed away" in events[0]
     assert "truncated: copied and truncated" in events[1]
     assert "resumed: rotated while stopped" in events[2]
+
+
+def test_a_burst_of_100000_lines_is_read_whole(tmp_path: Path) -> None:
+    log, state = tmp_path / "mail.log", tmp_path / "watch.state"
+    log.touch()
+    proc, out, err = start_watch(log, state, tmp_path, 0)
+    wait_for(lambda: "opened" in err.read_text())
+    noise = [line_text(n) for n in range(100_000) if n % PLANTED_EVERY]
+    sentinel = [line_text(0).replace("victim0@", "sentinel@")] * 10       # a burst after everything else
+    log.write_text("".join(line + "\n" for line in noise + sentinel) + "x" * 5000)   # and a cut last line
+    wait_for(lambda: "sentinel@example.org" in out.read_text(), timeout=120)
+    stop(proc)
+    assert lines_read(err) == len(noise) + len(sentinel)         # all of it; the cut line is not a line yet
+    assert [json.loads(line)["username"] for line in out.read_text().splitlines()] == ["sentinel@example.org"]
