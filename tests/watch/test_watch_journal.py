@@ -1,0 +1,28 @@
+"""``journalctl -f -o json | saslscope logs watch -``: journald entries on stdin; when stdin
+ends (journalctl without -f), watch ends too."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def entry(n: int, user: str) -> str:
+    return json.dumps({
+        "__REALTIME_TIMESTAMP": str(1_772_000_000_000_000 + n * 1_000_000), "_HOSTNAME": "mx",
+        "SYSLOG_IDENTIFIER": "postfix/submission/smtpd", "_PID": "77",
+        "MESSAGE": f"warning: unknown[203.0.113.5]: SASL LOGIN authentication failed: UGFzc3dvcmQ6, sasl_username={user}",
+    })
+
+
+def test_journal_entries_on_stdin() -> None:
+    lines = [entry(n, "alice@example.org") for n in range(10)] + ["{not json", "\xff"]
+    done = subprocess.run([sys.executable, "-m", "saslscope", "logs", "watch", "--json", "-"],
+                          input="\n".join(lines).encode("utf-8", "surrogateescape") + b"\n",
+                          capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    (finding,) = [json.loads(line) for line in done.stdout.splitlines()]
+    assert (finding["kind"], finding["username"]) == ("bruteforce", "alice@example.org")
+    assert {e["source"] for e in finding["evidence"]} == {"-"} and finding["evidence"][-1]["line"] == 10
+    assert b"stopped: 12 lines read (-: 12)" in done.stderr
