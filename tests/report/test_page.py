@@ -7,6 +7,7 @@ import hashlib
 import re
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 
 from saslscope.detect.config import DetectConfig
 from saslscope.detect.findings import Evidence, Finding, Kind, Severity
@@ -83,3 +84,23 @@ def test_account_order_and_series() -> None:
     assert built.top_failing_ips == [("198.51.100.1", 3, 3)]
     assert "guess0" not in {x.username for x in built.accounts}     # guessed names are not accounts
     assert data.network_of("not-an-ip") == "not-an-ip"
+
+
+def test_with_geoip_logins_are_coloured_by_country(tmp_path: Path) -> None:
+    from saslscope.detect.geo import open_geoip
+    from tests.history.conftest import write_mmdb
+
+    db = write_mmdb(tmp_path / "city.mmdb", "GeoLite2-City", {
+        "192.0.2.0/24": {"country": {"iso_code": "JP"}}, "203.0.113.0/24": {"country": {"iso_code": "RU"}}})
+    geo = open_geoip([str(db)])
+    assert geo is not None
+    collector = data.Collector(geo)
+    for ip in ("192.0.2.10", "192.0.2.99", "203.0.113.5", "198.51.100.1"):
+        collector.login("a@x", WHEN, ip)
+    html = page.render(collector.result([], {}, ["m"], 4))
+    geo.close()
+    assert ">JP 192.0.2.0/24<" in html and ">RU 203.0.113.0/24<" in html and ">? 198.51.100.0/24<" in html
+    assert "Logins by network and country" in html
+    legend = re.findall(r'<span class="legend"><svg[^>]*><rect[^>]*fill="(#\w+)"/></svg> (\S+)</span>', html)
+    countries = [(c, name) for c, name in legend if name in ("JP", "RU", "?")]       # the account's legend
+    assert [name for _, name in countries] == ["JP", "RU", "?"] and len({c for c, _ in countries}) == 3

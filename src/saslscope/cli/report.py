@@ -14,17 +14,20 @@ from saslscope.cli.exitcodes import Exit
               help="Write the report to this file (one self-contained page).")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False),
               help="Draw the report from this history store (what logs alerts/watch --db recorded) instead of FILES.")
+@click.option("--geoip-db", "geoip", multiple=True, type=click.Path(dir_okay=False, exists=True),
+              help="MaxMind City/Country (and ASN) database: countries judged and drawn. Repeatable.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Detection configuration (TOML).")
 @click.option("--year", type=click.IntRange(1970, 9999), help="Year of BSD-syslog stamps (default: inferred).")
 @click.option("--syslog-name", metavar="REGEX", help="Extra Postfix syslog_name(s), e.g. 'mta-(in|out)'.")
-def report(files: tuple[str, ...], html_path: str, db_path: str | None, config_path: str | None,
-           year: int | None, syslog_name: str | None) -> None:
+def report(files: tuple[str, ...], html_path: str, db_path: str | None, geoip: tuple[str, ...],
+           config_path: str | None, year: int | None, syslog_name: str | None) -> None:
     """Write an HTML report of FILES: verdicts and findings first, then every account.
 
     FILES as for 'logs summary' (files, directories of rotated logs, compressed, '-'); or
     --db for the history store's weeks instead.
     """
     from saslscope.detect.config import ConfigError, DetectConfig
+    from saslscope.detect.geo import GeoIPError
     from saslscope.history.store import StoreError
     from saslscope.atomicfile import write_atomically
     from saslscope.htmlreport.run import generate
@@ -43,8 +46,11 @@ def report(files: tuple[str, ...], html_path: str, db_path: str | None, config_p
 
             result = generate_from_store(db_path, config)
         else:
-            result = generate(list(files) or ["-"], config, year=year, syslog_name=syslog_name)
-    except (LogInputError, StoreError) as exc:
+            from saslscope.detect.geo import open_geoip
+
+            result = generate(list(files) or ["-"], config, year=year, syslog_name=syslog_name,
+                              geo=open_geoip(geoip))
+    except (LogInputError, StoreError, GeoIPError) as exc:
         click.echo(f"Error: {exc}", err=True)
         raise SystemExit(Exit.BAD_INPUT) from None
     try:

@@ -46,6 +46,8 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 @click.option("--db", "db_path", type=click.Path(dir_okay=False),
               help="History store (SQLite, as for logs alerts --db): baselines from it, what is read recorded "
                    "into it, positions resumed from it when there is no --state.")
+@click.option("--geoip-db", "geoip", multiple=True, type=click.Path(dir_okay=False, exists=True),
+              help="MaxMind City/Country (and ASN) database for the country kinds. Repeatable.")
 @click.option("--postfix-sasl-access", "sasl_access", type=click.Path(dir_okay=False), metavar="FILE",
               help="Keep this Postfix check_sasl_access table (and its postmap'd .db) listing the accounts at or "
                    "above --sasl-access-verdict.")
@@ -68,7 +70,7 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 def watch(files: tuple[str, ...], as_json: bool, config_path: str | None, exec_command: str | None,
           min_severity: str, hook_timeout: float, state_path: str | None, db_path: str | None, from_start: bool,
           poll_interval: float, rotate_grace: float, year: int | None, syslog_name: str | None,
-          own_addresses: tuple[str, ...], sasl_access: str | None, sasl_access_verdict: str,
+          own_addresses: tuple[str, ...], geoip: tuple[str, ...], sasl_access: str | None, sasl_access_verdict: str,
           sasl_access_action: str, postfix_config_dir: str | None) -> None:
     """Follow live logs and report each finding as it happens.
 
@@ -155,7 +157,14 @@ def watch(files: tuple[str, ...], as_json: bool, config_path: str | None, exec_c
         except StoreError as exc:
             click.echo(f"Error: {exc}", err=True)
             raise SystemExit(Exit.BAD_INPUT) from None
-    engine = Engine(config, state=HistoryState(history.reader, memory) if history is not None else memory)
+    from saslscope.detect.geo import GeoIPError, open_geoip
+
+    try:
+        geo = open_geoip(geoip)
+    except GeoIPError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        raise SystemExit(Exit.BAD_INPUT) from None
+    engine = Engine(config, state=HistoryState(history.reader, memory) if history is not None else memory, geo=geo)
     watcher = Watcher(paths, engine, adapter, on_finding, on_event, memory=memory, saved=saved, state=state_file,
                       history=history, stdin=sys.stdin.buffer if use_stdin else None, from_start=from_start,
                       rotate_grace=rotate_grace, poll_interval=poll_interval)
@@ -168,6 +177,8 @@ def watch(files: tuple[str, ...], as_json: bool, config_path: str | None, exec_c
     finally:
         if history is not None:
             history.close()
+        if geo is not None:
+            geo.close()
     if hook is not None:
         hook.close(wait=min(hook_timeout, 10.0))
     if enforcer is not None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from saslscope.detect.findings import Finding
+from saslscope.detect.geolookup import GeoLookup
 from saslscope.detect.signals import AuthFailed, AuthSucceeded, MessageSubmitted, Signal
 from saslscope.detect.verdicts import AccountVerdict
 
@@ -42,6 +43,7 @@ class Account:
     # (hour, network) -> logins in that hour from that network
     logins: Counter[tuple[int, str]] = field(default_factory=Counter)
     networks: dict[str, int] = field(default_factory=dict)        # network -> logins, first seen first
+    countries: dict[str, str] = field(default_factory=dict)       # network -> country (with GeoIP)
     messages: Counter[int] = field(default_factory=Counter)      # hour -> messages
     recipients: Counter[int] = field(default_factory=Counter)    # hour -> recipients
     failures_by_ip: Counter[str] = field(default_factory=Counter)
@@ -82,7 +84,8 @@ class Collector:
     Fed from the same pass as the engine (``logs alerts``' adapter), so the log is read once.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, geo: GeoLookup | None = None) -> None:
+        self.geo = geo
         self.accounts: dict[str, Account] = {}
         self.logins_per_hour: Counter[int] = Counter()
         self.failures_per_hour: Counter[int] = Counter()
@@ -105,12 +108,16 @@ class Collector:
             self.last = hour
         return hour
 
-    def login(self, account: str, when: datetime, ip: str, local: bool = False) -> None:
+    def login(self, account: str, when: datetime, ip: str, local: bool = False, country: str | None = None) -> None:
         hour = self._hour(when)
         acc = self._account(account)
         net = "local" if local else network_of(ip)
         acc.logins[(hour, net)] += 1
         acc.networks[net] = acc.networks.get(net, 0) + 1
+        if country is None and self.geo is not None and not local:
+            country = self.geo.country(ip)
+        if country:
+            acc.countries.setdefault(net, country)
         self.logins_per_hour[hour] += 1
 
     def volume(self, account: str, hour: int, messages: int, recipients: int) -> None:

@@ -55,12 +55,12 @@ def from_store(path: str, config: DetectConfig) -> ReportData:
 def _read(conn: sqlite3.Connection, path: str, config: DetectConfig) -> ReportData:
     collector = Collector()
     sources: set[str] = set()
-    for when, kind, account, ip, source in conn.execute(
-            "SELECT time, kind, account, ip, source FROM events ORDER BY time"):
+    for when, kind, account, ip, source, country in conn.execute(
+            "SELECT time, kind, account, ip, source, country FROM events ORDER BY time"):
         stamp = datetime.fromtimestamp(when, UTC)
         sources.add(source)
         if kind == "login" and account is not None:
-            collector.login(account, stamp, ip)
+            collector.login(account, stamp, ip, country=country)
         elif kind == "failure":
             collector.failure(account, stamp, ip)
     for account, hour, messages, recipients in conn.execute(

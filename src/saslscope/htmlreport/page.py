@@ -207,12 +207,21 @@ def _account(acc: Account, i: int, data: ReportData, out: list[str]) -> None:
     if data.first is not None and data.last is not None and acc.networks:
         busiest = set(sorted(acc.networks, key=lambda n: -acc.networks[n])[:MAX_NETWORK_ROWS])
         rows = [net for net in acc.networks if net in busiest]      # first used first: the new one is last
-        colours = {net: (LOCAL if net == "local" else PALETTE[k]) for k, net in enumerate(rows)}
-        out.append("<h4>Logins by network</h4>")
-        out.append(_legend({f"{net} ({acc.networks[net]})": c for net, c in colours.items()}
-                           | ({f"{len(acc.networks) - len(rows)} other networks": OTHER}
-                              if len(acc.networks) > len(rows) else {})))
-        out.append(timeline(acc.logins, colours, rows, data.first, data.last, label=f"logins of {acc.username}"))
+        out.append(f"<h4>Logins by network{' and country' if acc.countries else ''}</h4>")
+        if acc.countries:       # one colour per country, each network on its row, labelled with it
+            order = list(dict.fromkeys(acc.countries.get(net, "?") for net in rows))
+            shade = {c: PALETTE[k % len(PALETTE)] for k, c in enumerate(order)}
+            colours = {net: shade[acc.countries.get(net, "?")] for net in rows}
+            out.append(_legend({country: shade[country] for country in order}))
+            labels = {net: f"{acc.countries.get(net, '?')} {net}" for net in rows}
+        else:
+            colours = {net: (LOCAL if net == "local" else PALETTE[k]) for k, net in enumerate(rows)}
+            out.append(_legend({f"{net} ({acc.networks[net]})": c for net, c in colours.items()}
+                               | ({f"{len(acc.networks) - len(rows)} other networks": OTHER}
+                                  if len(acc.networks) > len(rows) else {})))
+            labels = {}
+        out.append(timeline(acc.logins, colours, rows, data.first, data.last, labels=labels,
+                            label=f"logins of {acc.username}"))
         for title, series, colour in (("Messages", acc.messages, "#0072b2"), ("Recipients", acc.recipients, "#009e73")):
             base = acc.baseline(series)
             out.append(f'<h4>{title} per hour</h4><p class="muted">dashed: the account\'s baseline, '

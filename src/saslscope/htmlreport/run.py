@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from saslscope.detect.config import DetectConfig
+from saslscope.detect.geolookup import GeoLookup
 from saslscope.htmlreport import data, page
 
 
@@ -18,7 +19,8 @@ class Generated:
 
 
 def generate(paths: Sequence[str], config: DetectConfig, year: int | None = None,
-             syslog_name: str | None = None, own_addresses: Sequence[str] = ()) -> Generated:
+             syslog_name: str | None = None, own_addresses: Sequence[str] = (), geo: GeoLookup | None = None
+             ) -> Generated:
     """One pass over the logs: ``logs alerts``' adapter and engine, the page's series folded
     from the same signals. Raises :class:`~saslscope.maillog.sources.LogInputError`."""
     from saslscope.detect.alerts import run
@@ -26,9 +28,9 @@ def generate(paths: Sequence[str], config: DetectConfig, year: int | None = None
     from saslscope.maillog.sources import Warnings, expand
 
     source = MaillogSignals(year=year, syslog_name=syslog_name, own_addresses=own_addresses)
-    collector = data.Collector()
+    collector = data.Collector(geo)
     warnings = Warnings()
-    alerts = run(collector.observe(source.read(paths, warnings)), config)
+    alerts = run(collector.observe(source.read(paths, warnings)), config, geo=geo)
     verdicts = {account.username: account for account in alerts.accounts}
     notes = [*alerts.notes, *warnings.messages]
     if source.counts.unparsed:

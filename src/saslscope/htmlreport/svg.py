@@ -68,8 +68,9 @@ def hourly(series: dict[str, tuple[Counter[int], str]], first: int, last: int, *
 
 
 def timeline(cells: Counter[tuple[int, str]], colours: dict[str, str], rows: list[str], first: int, last: int,
-             *, label: str, width: int = 720) -> str:
-    """One row per network (``rows``; the rest in a last row "other"), a dot per hour with logins."""
+             *, label: str, labels: dict[str, str] | None = None, width: int = 720) -> str:
+    """One row per network (``rows``; the rest in a last row "other"), a dot per hour with logins;
+    ``labels`` names a row otherwise than by its network (a country in front)."""
     span = max(1, last - first + 1)
     x0, row_h = LABELS, 14
     row_of = {net: i for i, net in enumerate(rows)}
@@ -80,7 +81,7 @@ def timeline(cells: Counter[tuple[int, str]], colours: dict[str, str], rows: lis
     height = shown * row_h + 20
     body = []
     for net, i in row_of.items():
-        body.append(f'<text x="0" y="{i * row_h + 11}" class="axis">{text(net)}</text>')
+        body.append(f'<text x="0" y="{i * row_h + 11}" class="axis">{text((labels or {}).get(net, net))}</text>')
     if shown > len(rows):
         body.append(f'<text x="0" y="{len(rows) * row_h + 11}" class="axis">other networks</text>')
     names = [*rows, "other networks"]
