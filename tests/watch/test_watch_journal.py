@@ -26,3 +26,17 @@ def test_journal_entries_on_stdin() -> None:
     assert (finding["kind"], finding["username"]) == ("bruteforce", "alice@example.org")
     assert {e["source"] for e in finding["evidence"]} == {"-"} and finding["evidence"][-1]["line"] == 10
     assert b"stopped: 12 lines read (-: 12)" in done.stderr
+
+
+def test_a_journal_entry_with_a_lone_surrogate_is_read_not_fatal() -> None:
+    """JSON may carry a lone surrogate (``\\ud800``), which no UTF-8 encoder takes: it used to end
+    watch (and ``logs summary -``) with a UnicodeEncodeError."""
+    lines = [entry(n, "a\ud800b") for n in range(10)]
+    lines.insert(1, entry(0, "c@example.org").replace("postfix/submission/smtpd", "postfix/smtpd\\ud800"))
+    assert all(line.isascii() for line in lines)       # json.dumps wrote the surrogates as \ud800 escapes
+    done = subprocess.run([sys.executable, "-m", "saslscope", "logs", "watch", "--json", "-"],
+                          input="\n".join(lines).encode() + b"\n", capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    (finding,) = [json.loads(line) for line in done.stdout.splitlines()]
+    assert finding["username"] == "a\\ud800b"          # kept visible as an escape
+    assert b"stopped: 11 lines read" in done.stderr
