@@ -159,14 +159,13 @@ class HistoryStore:
             "INSERT INTO events (time, kind, account, ip, network, country, asn, method, service, source, line, text) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
-    def pending(self) -> dict[tuple[str, str], tuple[str, float, bool]]:
-        return {(host, qid): (account, when, bool(counted)) for host, qid, account, when, counted
-                in self.conn.execute("SELECT host, queue_id, account, time, counted FROM pending")}
+    def carried(self, name: str) -> str | None:
+        row = self.conn.execute("SELECT data FROM carry WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
 
-    def replace_pending(self, rows: Iterable[tuple[str, str, str, float, int]]) -> None:
-        self.conn.execute("DELETE FROM pending")
-        self.conn.executemany("INSERT INTO pending (host, queue_id, account, time, counted) VALUES (?, ?, ?, ?, ?)",
-                              rows)
+    def carry(self, name: str, data: str) -> None:
+        self.conn.execute("INSERT INTO carry (name, data) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET "
+                          "data = excluded.data", (name, data))
 
     def add_findings(self, findings: Iterable[Finding]) -> None:
         """Keep findings for the dossier; the same finding from a rerun is kept once."""
