@@ -287,6 +287,15 @@ class BaselineReader:
             (account,), lambda found: [(int(h), int(c)) for h, c in found]))
         return None if rows is None else [r for r in rows if r[0] >= since_hour]
 
+    def failed_logins(self, account: str, within: str, since: float, limit: int = 10_000) -> list[tuple[float, str, int, str]] | None:
+        """Failed logins of ``account`` from ``within`` (an address or a network) since ``since``:
+        ``(time, source, line, text)``, oldest first, the most recent ``limit``."""
+        return self._query(
+            "SELECT time, source, line, text FROM (SELECT time, id, source, line, text FROM events "
+            "WHERE account = ? AND kind = 'failure' AND time >= ? AND (ip = ? OR network = ?) "
+            "ORDER BY time DESC, id DESC LIMIT ?) ORDER BY time, id", (account, since, within, within, limit),
+            lambda rows: [(float(t), str(s), int(n), str(x)) for t, s, n, x in rows])
+
     def events(self, account: str, limit: int = 50) -> list[dict[str, Any]] | None:
         return self._query(
             "SELECT time, kind, ip, network, country, asn, method, service, source, line, text FROM events "
