@@ -100,7 +100,10 @@ def test_arbitrary_bytes_never_crash_alerts(lines: list[bytes]) -> None:
 
 def test_binary_junk_file_through_the_command(tmp_path: Path) -> None:
     junk = tmp_path / "junk.log"
-    junk.write_bytes(bytes(range(256)) * 40 + b"\n\x00\xff client=\n")
+    data = bytes(range(256)) * 40 + b"\n\x00\xff client=, sasl_username=x\n{\"MESSAGE\": [\n"
+    junk.write_bytes(data)
     result = alerts("--json", str(junk))
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["lines"]["unparsed"] >= 1
+    lines = json.loads(result.output)["lines"]
+    total = data.count(b"\n")
+    assert lines["total"] == total and lines["unparsed"] == 2 and lines["skipped"] == total - 2

@@ -166,13 +166,15 @@ def test_rate_limit_crosses_once_and_the_recipient_quota_counts_recipients() -> 
 
 def test_bounce_ratio_counts_each_recipient_once() -> None:
     e = engine({"bounce_ratio": {"min_recipients": 10}})
-    outcomes = []
+    outcomes: list = [sent(0, rcpts=12)]
     for n in range(12):
-        status = "bounced" if n % 2 else "sent"
-        outcomes += [DeliveryOutcome(_at(n), ALICE, f"r{n}@x", "deferred", _ev(n, _at(n)), queue_id="Q")] * 3
-        outcomes.append(DeliveryOutcome(_at(n), ALICE, f"r{n}@x", status, _ev(n, _at(n)), queue_id="Q"))
+        if n % 2:
+            outcomes += [DeliveryOutcome(_at(n), ALICE, f"r{n}@x", "deferred", _ev(n, _at(n)), queue_id="Q")] * 3
+        outcomes.append(DeliveryOutcome(_at(n), ALICE, f"r{n}@x", "bounced" if n % 2 else "sent", _ev(n, _at(n)),
+                                        queue_id="Q"))
     [found] = e.feed_all(outcomes)
-    assert found.kind is Kind.BOUNCE_RATIO and found.metrics["recipients"] == 10
+    assert found.kind is Kind.BOUNCE_RATIO and found.metrics["recipients"] == 12 and found.metrics["failed"] == 6
+    assert {ev.line for ev in found.evidence} <= {1, 3, 5, 7, 9, 11} and found.evidence_total == 5 * 4 + 1   # fires at the 6th one's first line
 
 
 def test_sender_mismatch_with_allowed_domains() -> None:

@@ -23,9 +23,9 @@ def _failure(seconds: float, ip: str = "192.0.2.7", user: str = "alice@example.o
 def test_window_counts_distinct_members_and_forgets_old_entries() -> None:
     state = MemoryState()
     first = state.apply([Window("k", 60, member="a"), Window("k", 60, member="a"), Window("k", 60, member="b")], 0.0)
-    assert first[-1] == WindowCount(total=3, distinct=2, kept=(), kept_total=0)
+    assert first[-1] == WindowCount(total=3, distinct=2, kept=(), kept_total=0, entries=3)
     (later,) = state.apply([Window("k", 60, member="c")], 61.0)
-    assert later == WindowCount(total=1, distinct=1, kept=(), kept_total=0)
+    assert later == WindowCount(total=1, distinct=1, kept=(), kept_total=0, entries=1)
     (peek,) = state.apply([Window("k", 60, weight=0)], 62.0)
     assert peek.total == 1
 
@@ -113,3 +113,13 @@ def test_hook_gets_the_finding_as_json_and_a_failing_hook_is_counted(tmp_path: p
     quiet.submit(finding)
     quiet.close()
     assert quiet.stats.started == 0
+
+
+def test_short_lived_keys_are_swept_behind_a_long_lived_one() -> None:
+    # a 14-day baseline window touched first must not shield the hour-long keys after it
+    state = MemoryState()
+    state.apply([Window("baseline", 14 * 86400.0)], 0.0)
+    for n in range(1000):
+        state.apply([Window(f"ip:{n}", 3600.0, member="x"), Seen(f"s:{n}", "a", ttl=3600.0)], float(n))
+    state.apply([Window("late", 60)], 20_000.0)
+    assert len(state) == 2            # the baseline and "late"

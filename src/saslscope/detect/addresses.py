@@ -10,6 +10,7 @@ import functools
 import ipaddress
 
 from saslscope.detect.config import Allow, Networks
+from saslscope.maillog.correlate import _octet  # one definition of an IPv4 octet
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -29,6 +30,9 @@ def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 @functools.lru_cache(maxsize=65536)
 def network_of(text: str, ipv4_prefix: int = 24, ipv6_prefix: int = 48) -> str:
     """``192.0.2.7`` -> ``192.0.2.0/24``; a value that is no address stays itself."""
+    parts = text.split(".")
+    if ipv4_prefix == 24 and len(parts) == 4 and all(_octet(p) for p in parts):
+        return f"{parts[0]}.{parts[1]}.{parts[2]}.0/24"   # the common case, without ipaddress' cost
     address = parse_ip(text)
     if address is None:
         return text
@@ -74,3 +78,4 @@ class AllowList:
 def _contained(networks: tuple[IPNetwork, ...], ip: str) -> bool:
     address = parse_ip(ip)
     return address is not None and any(address in net for net in networks)
+

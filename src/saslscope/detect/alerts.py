@@ -35,6 +35,7 @@ class AlertsReport:
     findings: list[Finding]                  # most severe first, then oldest
     signals: int = 0
     lines: LineCounts | None = None
+    skipped: int = 0                         # of lines.ignored: lines no signal can come from
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -51,7 +52,8 @@ class AlertsReport:
                                    "signals": self.signals, "notes": self.notes}
         if self.lines is not None:
             data["lines"] = {"total": self.lines.total, "parsed": self.lines.parsed,
-                             "ignored": self.lines.ignored, "unparsed": self.lines.unparsed}
+                             "ignored": self.lines.ignored, "unparsed": self.lines.unparsed,
+                             "skipped": self.skipped}
         return data
 
 
@@ -87,6 +89,7 @@ def alerts_from_logs(paths: Iterable[str], config: DetectConfig, *, year: int | 
     warnings = Warnings()
     report = run(source.read(paths, warnings), config, state=state, geo=geo, on_finding=on_finding)
     report.lines = source.counts
+    report.skipped = source.skipped
     report.warnings = list(warnings.messages)
     if source.counts.unparsed:
         report.notes.append(f"{source.counts.unparsed} lines were not understood and skipped "

@@ -23,13 +23,19 @@ from saslscope.detect.state import Answer, MemoryState, Once, Op, State
 class Detector(Protocol):
     """A pure state machine over signals; its state lives in the backend that answers its plan."""
 
+    @property
+    def signals(self) -> tuple[type, ...]:
+        """The signal types it plans and judges; the engine hands it no other."""
+        ...
+
     def plan(self, signal: Signal) -> Sequence[Op]:
         """The state operations this signal needs, in order; empty when it needs none."""
         ...
 
     def judge(self, signal: Signal, answers: Sequence[Answer]) -> Sequence[Finding]:
         """Findings from the answers to :meth:`plan`'s operations (same order); called for every
-        signal, also when the plan was empty (a rule that needs no state, like a sender check)."""
+        signal of its :attr:`signals` types, also when the plan was empty (a rule that needs no
+        state, like a sender check)."""
         ...
 
 
@@ -47,12 +53,14 @@ class Engine:
         self.config = config
         self.detectors: Sequence[Detector] = detectors if detectors is not None else default_detectors(config, geo)
         self.state: State = state if state is not None else MemoryState()
+        self.dispatch = Dispatch(self.detectors)
 
     def feed(self, signal: Signal) -> list[Finding]:
-        plans = plan_all(self.detectors, signal)
+        detectors = self.dispatch.detectors(signal)
+        plans = plan_all(detectors, signal)
         now = signal.time.timestamp()
         answers = self.state.apply([op for ops in plans for op in ops], now)
-        findings = judge_all(self.detectors, signal, plans, answers)
+        findings = judge_all(detectors, signal, plans, answers)
         if not findings:
             return findings
         episodes = episode_ops(findings)
@@ -63,6 +71,21 @@ class Engine:
         for signal in signals:
             findings.extend(self.feed(signal))
         return findings
+
+
+class Dispatch:
+    """Which detectors judge each signal type (a detector's :attr:`Detector.signals`)."""
+
+    def __init__(self, detectors: Sequence[Detector]) -> None:
+        self._all = detectors
+        self._by_type: dict[type, list[Detector]] = {}
+
+    def detectors(self, signal: Signal) -> list[Detector]:
+        kind = type(signal)
+        found = self._by_type.get(kind)
+        if found is None:
+            found = self._by_type[kind] = [d for d in self._all if kind in d.signals]
+        return found
 
 
 def plan_all(detectors: Sequence[Detector], signal: Signal) -> list[Sequence[Op]]:

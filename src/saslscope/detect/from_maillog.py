@@ -22,10 +22,17 @@ Dovecot ``imap-login: Login``/failed   :class:`AuthSucceeded` / :class:`AuthFail
 
 A line without a time (none of the formats we read lacks one, but damaged lines do) gives no
 signal and is counted in :attr:`MaillogSignals.untimed`.
+
+Most lines of a busy log are none of these (postscreen, cleanup, inbound mail, deliveries of
+unauthenticated messages). :data:`WANTED_RE` decides in one search which lines are parsed: a
+line with a marker of the table above, or a queue line (``from=``/``to=``/``removed``) of a
+message this adapter follows; the rest is counted in :attr:`MaillogSignals.skipped` and never
+parsed. (journald JSON lines are always parsed: their message has no syslog header to search.)
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,6 +53,9 @@ from saslscope.maillog.correlate import Correlator, LocalityJudge, is_loopback
 from saslscope.maillog.parse import LineParser, Unparsed
 from saslscope.maillog.sources import STDIN, Warnings, check_readable, expand, iter_lines
 
+#: a marker of a line that may give a signal, or (group 2) the queue id of a queue line
+WANTED_RE = re.compile(rb"(sasl_|authentication failed|connect from|TLS connection established from|dovecot|"
+                       rb"-login|auth|repeated)|: ([0-9A-Za-z]{5,}): (?:from=<|to=<|removed)")
 #: how long a Dovecot ``passdb(user,ip)`` failure may precede Postfix's line for the same try
 PAIRING_SECONDS = 5.0
 #: addresses whose last Dovecot failure is remembered for that pairing
@@ -72,6 +82,7 @@ class MaillogSignals:
         self.locality = LocalityJudge(set(own_addresses))
         self.correlator = Correlator(self.locality)
         self.counts = LineCounts()
+        self.skipped = 0          # lines no signal can come from, not parsed (counted as ignored)
         self.untimed = 0
         self._logins: dict[str, AuthSucceeded] = {}     # queue id -> its login, until qmgr's from=
         self._owners: dict[str, str] = {}               # queue id -> user name, until removed
@@ -102,6 +113,12 @@ class MaillogSignals:
     def feed(self, source: str, number: int, line: bytes) -> list[Signal]:
         """The signals of one raw line (without its end of line)."""
         self.counts.total += 1
+        if line[:1] != b"{":
+            wanted = WANTED_RE.search(line)
+            if wanted is None or (wanted.lastindex == 2 and wanted.group(2).decode("ascii") not in self._owners):
+                self.skipped += 1
+                self.counts.ignored += 1
+                return []
         event = self.parser.parse(line)
         if event is None:
             self.counts.ignored += 1

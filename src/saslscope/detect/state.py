@@ -12,9 +12,9 @@ always used with the same window length.
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from saslscope.detect.findings import Evidence
 
@@ -28,8 +28,9 @@ class Baseline:
 
     Keys are opaque to backends, so a detector that wants weeks of history says which account
     and which of its dimensions the key follows: ``Seen`` with ``dimension`` ``network``,
-    ``address``, ``country``, ``asn``, ``method`` or ``helo``; ``Window`` with ``messages``,
-    ``recipients``, ``bounced`` or ``deferred`` (hourly counts), or ``failures`` (the failed
+    ``address``, ``country``, ``asn``, ``method`` or ``helo``; ``Window`` with ``traffic``
+    (messages as entries, their recipients as weight), ``bounced`` or ``deferred`` (one entry
+    each), or ``failures`` (the failed
     logins themselves, with their log lines, from the address or network ``within``; members
     are not kept). A backend without a store ignores it.
     """
@@ -61,6 +62,7 @@ class WindowCount:
     distinct: int                  # distinct non-empty members in the window
     kept: tuple[Evidence, ...]     # the most recent kept evidence, newest last
     kept_total: int                # how many entries in the window carried evidence
+    entries: int = 0               # entries in the window (messages, when the weight is recipients)
 
 
 def crossed(count: WindowCount, weight: int, threshold: int) -> bool:
@@ -132,43 +134,44 @@ class MemoryState:
         self._seen_first: dict[str, float] = {}
         self._once: dict[str, float] = {}
         self._swap: dict[str, tuple[str, float]] = {}
-        # key -> (expiry time, kind) in order of last touch, for the sweep
-        self._expiry: OrderedDict[str, float] = OrderedDict()
+        # lifetime -> {key: expiry} in order of last touch, for the sweep. Keys of one lifetime
+        # expire in the order they were last touched; one ordered dict for all lifetimes would
+        # let a 14-day key touched early shield every hour-long key behind it from the sweep.
+        self._expiry: dict[float, OrderedDict[str, float]] = {}
         self._swept = float("-inf")
+        self._handlers: dict[type, Callable[[Any, float], Answer]] = {
+            Window: self._window, Seen: self._seen_op, Once: self._once_op, Swap: self._swap_op}
 
     def __len__(self) -> int:
         """Live keys: what memory grows with."""
-        return len(self._expiry)
+        return sum(map(len, self._expiry.values()))
 
     def apply(self, ops: Sequence[Op], now: float) -> list[Answer]:
-        answers: list[Answer] = []
-        for op in ops:
-            if isinstance(op, Window):
-                answers.append(self._window(op, now))
-            elif isinstance(op, Seen):
-                answers.append(self._seen_op(op, now))
-            elif isinstance(op, Once):
-                answers.append(self._once_op(op, now))
-            else:
-                answers.append(self._swap_op(op, now))
+        handlers = self._handlers
+        answers: list[Answer] = [handlers[type(op)](op, now) for op in ops]
         if now - self._swept > 60.0:
             self.sweep(now)
         return answers
 
-    def _touch(self, key: str, expiry: float) -> None:
-        self._expiry[key] = expiry
-        self._expiry.move_to_end(key)
+    def _touch(self, key: str, now: float, lifetime: float) -> None:
+        bucket = self._expiry.get(lifetime)
+        if bucket is None:
+            bucket = self._expiry[lifetime] = OrderedDict()
+        bucket[key] = now + lifetime
+        bucket.move_to_end(key)
 
     def _window(self, op: Window, now: float) -> WindowCount:
         key = "w:" + op.key
         window = self._windows.get(key)
         if window is None:
             window = self._windows[key] = _WindowState()
-        window.expire(now - op.seconds)
+        elif window.entries:
+            window.expire(now - op.seconds)
         if op.weight or op.member or op.keep is not None:
             window.add(now, op.member, op.weight, op.keep)
-        self._touch(key, now + op.seconds)
-        return WindowCount(window.total, len(window.members), tuple(window.kept_recent()), window.kept_total)
+        self._touch(key, now, op.seconds)
+        return WindowCount(window.total, len(window.members), tuple(window.kept), window.kept_total,
+                           len(window.entries))
 
     def _seen_op(self, op: Seen, now: float) -> SeenAnswer:
         key = "s:" + op.key
@@ -183,7 +186,7 @@ class MemoryState:
             if oldest > horizon:
                 break
             del members[oldest_member]
-        self._touch(key, now + op.ttl)
+        self._touch(key, now, op.ttl)
         return SeenAnswer(known=known, members=len(members), first=first)
 
     def _once_op(self, op: Once, now: float) -> bool:
@@ -192,41 +195,47 @@ class MemoryState:
         if until is not None and until > now:
             return False
         self._once[key] = now + op.seconds
-        self._touch(key, now + op.seconds)
+        self._touch(key, now, op.seconds)
         return True
 
     def _swap_op(self, op: Swap, now: float) -> str | None:
         key = "x:" + op.key
         previous = self._swap.get(key)
         self._swap[key] = (op.value, now + op.ttl)
-        self._touch(key, now + op.ttl)
+        self._touch(key, now, op.ttl)
         return previous[0] if previous is not None and previous[1] > now else None
 
     def sweep(self, now: float) -> None:
-        """Drop keys whose lifetime ended: oldest touched first, stopping at the first live one."""
+        """Drop keys whose lifetime ended: per lifetime, oldest touched first, stopping at the
+        first live one."""
         self._swept = now
-        while self._expiry:
-            key, expiry = next(iter(self._expiry.items()))
-            if expiry > now:
-                break
-            del self._expiry[key]
-            self._windows.pop(key, None)
-            self._seen.pop(key, None)
-            self._seen_first.pop(key, None)
-            self._once.pop(key, None)
-            self._swap.pop(key, None)
+        for bucket in self._expiry.values():
+            while bucket:
+                key, expiry = next(iter(bucket.items()))
+                if expiry > now:
+                    break
+                del bucket[key]
+                self._drop(key)
+
+    def _drop(self, key: str) -> None:
+        self._windows.pop(key, None)
+        self._seen.pop(key, None)
+        self._seen_first.pop(key, None)
+        self._once.pop(key, None)
+        self._swap.pop(key, None)
 
 
 class _WindowState:
     """One sliding window: entries in arrival order with running totals, so reads are O(1)."""
 
-    __slots__ = ("entries", "members", "total", "kept", "kept_total")
+    __slots__ = ("entries", "members", "total", "kept", "kept_times", "kept_total")
 
     def __init__(self) -> None:
         self.entries: deque[tuple[float, str, int, bool]] = deque()
         self.members: dict[str, int] = {}
         self.total = 0
-        self.kept: deque[tuple[float, Evidence]] = deque()
+        self.kept: deque[Evidence] = deque()        # the most recent evidence, with its times beside
+        self.kept_times: deque[float] = deque()
         self.kept_total = 0
 
     def add(self, now: float, member: str, weight: int, keep: Evidence | None) -> None:
@@ -235,10 +244,12 @@ class _WindowState:
         if member:
             self.members[member] = self.members.get(member, 0) + 1
         if keep is not None:
-            self.kept.append((now, keep))
+            self.kept.append(keep)
+            self.kept_times.append(now)
             self.kept_total += 1
             if len(self.kept) > KEEP_EVIDENCE:
                 self.kept.popleft()
+                self.kept_times.popleft()
 
     def expire(self, horizon: float) -> None:
         """Forget entries at or before ``horizon`` (entries arrive in time order; a log's few
@@ -255,8 +266,6 @@ class _WindowState:
                     del self.members[member]
             if kept:
                 self.kept_total -= 1
-        while self.kept and self.kept[0][0] <= horizon:
+        while self.kept_times and self.kept_times[0] <= horizon:
             self.kept.popleft()
-
-    def kept_recent(self) -> list[Evidence]:
-        return [evidence for _, evidence in self.kept]
+            self.kept_times.popleft()

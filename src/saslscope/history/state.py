@@ -66,9 +66,18 @@ class HistoryState:
                     self.memory.apply([Window(op.key, op.seconds, keep=evidence)], when)
             return
         since = math.ceil((now - op.seconds) / 3600)
-        for hour, count in reader.hourly(ref.account, ref.dimension, since) or ():
-            if hour * 3600 < now:
-                self.memory.apply([Window(op.key, op.seconds, weight=count)], hour * 3600.0)
+        if ref.dimension == "traffic":       # an entry per message, its share of the recipients as weight
+            messages = dict(reader.hourly(ref.account, "messages", since) or ())
+            recipients = dict(reader.hourly(ref.account, "recipients", since) or ())
+            counts = [(hour, n, recipients.get(hour, n)) for hour, n in sorted(messages.items())]
+        else:
+            counts = [(hour, n, n) for hour, n in reader.hourly(ref.account, ref.dimension, since) or ()]
+        for hour, entries, weight in counts:
+            if hour * 3600 >= now:
+                continue
+            share, extra = divmod(weight, entries)
+            self.memory.apply([Window(op.key, op.seconds, weight=max(share + (i < extra), 1))
+                               for i in range(entries)], hour * 3600.0)
 
     @staticmethod
     def _seen(reader: BaselineReader, op: Seen, answer: SeenAnswer, now: float) -> SeenAnswer:

@@ -43,4 +43,4 @@ def default_detectors(config: DetectConfig, geo: GeoLookup | None = None) -> lis
     """Every detector; the geo kinds (new_country, impossible_travel, the country/ASN spread of
     many_ips) only when ``geo`` is given."""
     context = Context.of(config, geo)
-    return [detector(context) for detector in DETECTORS]
+    return [detector(context) for detector in DETECTORS if geo is not None or detector is not ImpossibleTravelDetector]

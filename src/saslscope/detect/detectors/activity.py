@@ -33,6 +33,8 @@ class VolumeSpikeDetector:
     rate and at least the absolute floor, so a new or quiet account needs the floor alone.
     """
 
+    signals = (MessageSubmitted,)
+
     def __init__(self, context: Context) -> None:
         self.context = context
         self.settings = context.config.volume_spike
@@ -42,36 +44,36 @@ class VolumeSpikeDetector:
         if message is None:
             return ()
         s, user, rcpts = self.settings, message.username, max(message.recipients, 1)
-        return (Window(f"vs:m:{user}", s.window, keep=message.evidence), Window(f"vs:r:{user}", s.window, weight=rcpts),
-                Window(f"vs:bm:{user}", s.baseline, baseline=Baseline(user, "messages")),
-                Window(f"vs:br:{user}", s.baseline, weight=rcpts, baseline=Baseline(user, "recipients")))
+        # weight = recipients, entries = messages
+        return (Window(f"vs:{user}", s.window, weight=rcpts, keep=message.evidence),
+                Window(f"vs:base:{user}", s.baseline, weight=rcpts, baseline=Baseline(user, "traffic")))
 
     def judge(self, signal: Signal, answers: Sequence[Answer]) -> Sequence[Finding]:
         message = _message(signal, self.context)
         if message is None or not answers:
             return ()
         s = self.settings
-        messages, recipients, base_m, base_r = _counts(answers)
+        now, base = _counts(answers)
         hours = s.baseline / 86400 * s.baseline_hours * (s.window / 3600)   # baseline windows
-        rate_m = (base_m.total - messages.total) / hours
-        rate_r = (base_r.total - recipients.total) / hours
-        limit_m = max(s.min_messages, s.factor * rate_m)
-        limit_r = max(s.min_recipients, s.factor * rate_r)
-        if messages.total < limit_m and recipients.total < limit_r:
+        rate_m = (base.entries - now.entries) / hours
+        rate_r = (base.total - now.total) / hours
+        if now.entries < max(s.min_messages, s.factor * rate_m) and now.total < max(s.min_recipients, s.factor * rate_r):
             return ()
         return (make(Kind.VOLUME_SPIKE, s.severity, message.time,
-                     f"{messages.total} messages to {recipients.total} recipients within {minutes(s.window)}; "
+                     f"{now.entries} messages to {now.total} recipients within {minutes(s.window)}; "
                      f"the account's usual rate is {rate_m:.1f} messages per {minutes(s.window)}",
-                     metrics={"messages": messages.total, "recipients": recipients.total,
+                     metrics={"messages": now.entries, "recipients": now.total,
                               "baseline_messages": round(rate_m, 2), "baseline_recipients": round(rate_r, 2),
                               "window_seconds": s.window},
-                     username=message.username, ip=message.ip, count=messages,
+                     username=message.username, ip=message.ip, count=now,
                      episode=(f"vs:{message.username}", s.window)),)
 
 
 class RateLimitDetector:
     """``rate_limit``: fixed quotas per account and window: messages, recipients, addresses.
     Messages and recipients report when the count *crosses* the quota (one per episode)."""
+
+    signals = (MessageSubmitted, AuthSucceeded)
 
     def __init__(self, context: Context) -> None:
         self.context = context
@@ -81,8 +83,9 @@ class RateLimitDetector:
         s = self.settings
         message = _message(signal, self.context)
         if message is not None and (s.messages or s.recipients):
-            return (Window(f"rl:m:{message.username}", s.window, keep=message.evidence),
-                    Window(f"rl:r:{message.username}", s.window, weight=max(message.recipients, 1)))
+            # weight = recipients, entries = messages
+            return (Window(f"rl:{message.username}", s.window, weight=max(message.recipients, 1),
+                           keep=message.evidence),)
         if (isinstance(signal, AuthSucceeded) and s.addresses and not signal.local
                 and not self.context.allow.ignores(signal.username, signal.ip)):
             return (Window(f"rl:a:{signal.username}", s.window, member=signal.ip, keep=signal.evidence),)
@@ -93,19 +96,19 @@ class RateLimitDetector:
             return ()
         s = self.settings
         if isinstance(signal, MessageSubmitted):
-            messages, recipients = _counts(answers)
+            (count,) = _counts(answers)
             over = []
-            if s.messages and crossed(messages, 1, s.messages):
-                over.append(f"{messages.total} messages (limit {s.messages})")
-            if s.recipients and crossed(recipients, max(signal.recipients, 1), s.recipients):
-                over.append(f"{recipients.total} recipients (limit {s.recipients})")
+            if s.messages and count.entries == s.messages:        # this message crossed the quota
+                over.append(f"{count.entries} messages (limit {s.messages})")
+            if s.recipients and crossed(count, max(signal.recipients, 1), s.recipients):
+                over.append(f"{count.total} recipients (limit {s.recipients})")
             if not over:
                 return ()
             return (make(Kind.RATE_LIMIT, s.severity, signal.time,
                          f"{' and '.join(over)} within {minutes(s.window)}",
-                         metrics={"messages": messages.total, "recipients": recipients.total,
+                         metrics={"messages": count.entries, "recipients": count.total,
                                   "window_seconds": s.window},
-                         username=signal.username, ip=signal.ip, count=messages),)
+                         username=signal.username, ip=signal.ip, count=count),)
         if isinstance(signal, AuthSucceeded):
             (addresses,) = _counts(answers)
             if addresses.distinct < s.addresses:
@@ -122,34 +125,41 @@ class RateLimitDetector:
 class BounceRatioDetector:
     """``bounce_ratio``: the share of an account's recipients bounced, deferred or expired.
 
-    Recipients are counted distinctly (queue id + address), so a recipient deferred five times
-    and then delivered counts once on each side."""
+    The recipients are those of the account's messages in the window (``nrcpt``); the failed
+    ones are counted distinctly (queue id + address), so a recipient deferred five times counts
+    once. A delivered recipient needs no state at all."""
+
+    signals = (MessageSubmitted, DeliveryOutcome)
 
     def __init__(self, context: Context) -> None:
         self.context = context
         self.settings = context.config.bounce_ratio
 
     def plan(self, signal: Signal) -> Sequence[Op]:
-        if not isinstance(signal, DeliveryOutcome) or self.context.allow.ignores(signal.username, None):
+        s = self.settings
+        message = _message(signal, self.context)
+        if message is not None:
+            return (Window(f"br:all:{message.username}", s.window, weight=max(message.recipients, 1)),)
+        if (not isinstance(signal, DeliveryOutcome) or signal.status not in FAILED_STATUSES
+                or self.context.allow.ignores(signal.username, None)):
             return ()
-        s, member = self.settings, f"{signal.queue_id}\0{signal.recipient}"
-        failed = signal.status in FAILED_STATUSES
-        return (Window(f"br:all:{signal.username}", s.window, member=member),
-                Window(f"br:bad:{signal.username}", s.window, member=member if failed else "", weight=int(failed),
-                       keep=signal.evidence if failed else None))
+        return (Window(f"br:all:{signal.username}", s.window, weight=0),
+                Window(f"br:bad:{signal.username}", s.window, member=f"{signal.queue_id}\0{signal.recipient}",
+                       keep=signal.evidence))
 
     def judge(self, signal: Signal, answers: Sequence[Answer]) -> Sequence[Finding]:
-        if not isinstance(signal, DeliveryOutcome) or not answers or signal.status not in FAILED_STATUSES:
+        if not isinstance(signal, DeliveryOutcome) or not answers:
             return ()
         s = self.settings
         everyone, failed = _counts(answers)
-        if everyone.distinct < s.min_recipients or failed.distinct < s.ratio * everyone.distinct:
+        recipients = max(everyone.total, failed.distinct)   # a log cut after the submissions
+        if recipients < s.min_recipients or failed.distinct < s.ratio * recipients:
             return ()
         return (make(Kind.BOUNCE_RATIO, s.severity, signal.time,
-                     f"{failed.distinct} of {everyone.distinct} recipients bounced or deferred within "
+                     f"{failed.distinct} of {recipients} recipients bounced or deferred within "
                      f"{minutes(s.window)}",
-                     metrics={"failed": failed.distinct, "recipients": everyone.distinct,
-                              "ratio": round(failed.distinct / everyone.distinct, 3), "window_seconds": s.window},
+                     metrics={"failed": failed.distinct, "recipients": recipients,
+                              "ratio": round(failed.distinct / recipients, 3), "window_seconds": s.window},
                      username=signal.username, count=failed, episode=(f"br:{signal.username}", s.window)),)
 
 
@@ -160,6 +170,8 @@ def domain_of(address: str) -> str:
 class SenderMismatchDetector:
     """``sender_mismatch``: the envelope sender's domain is neither the login's domain nor allowed
     for the login (``[sender_mismatch] allowed``, per ``user@domain`` or per login domain)."""
+
+    signals = (MessageSubmitted,)
 
     def __init__(self, context: Context) -> None:
         self.context = context

@@ -36,6 +36,8 @@ class BruteforceDetector:
     by :attr:`Finding.episode` instead.
     """
 
+    signals = (AuthFailed,)
+
     def __init__(self, context: Context) -> None:
         self.context = context
         self.settings = context.config.bruteforce
@@ -71,6 +73,8 @@ class BruteforceDetector:
 class _SpreadDetector:
     """Failures spread over many distinct values: one address over user names
     (``password_spray``), one account over addresses (``distributed_bruteforce``)."""
+
+    signals = (AuthFailed,)
 
     kind: Kind
     prefix: str
@@ -147,6 +151,8 @@ class GuessedPasswordDetector:
     The failures are kept per (account, network); a success reads that window. One finding per
     episode, so the messages sent after the guess do not repeat it.
     """
+
+    signals = (AuthFailed, AuthSucceeded)
 
     def __init__(self, context: Context) -> None:
         self.context = context

@@ -30,6 +30,8 @@ class ManyIpsDetector:
     account within a window. One finding per episode and level (at the threshold, and again at
     ``high_factor`` times it)."""
 
+    signals = (AuthSucceeded,)
+
     def __init__(self, context: Context) -> None:
         self.context = context
         self.settings = context.config.many_ips
@@ -84,6 +86,8 @@ class NewNetworkDetector:
     """``new_network`` (and ``new_country`` with GeoIP): after the account's learning period, a
     login from a network (country) it has not used within ``memory``."""
 
+    signals = (AuthSucceeded,)
+
     def __init__(self, context: Context) -> None:
         self.context = context
         self.settings = context.config.new_network
@@ -128,6 +132,8 @@ class ImpossibleTravelDetector:
     """``impossible_travel``: two logins of one account further apart than ``speed_kmh`` allows
     (GeoIP locations; skipped without GeoIP)."""
 
+    signals = (AuthSucceeded,)
+
     def __init__(self, context: Context) -> None:
         self.context = context
         self.settings = context.config.impossible_travel
@@ -168,6 +174,8 @@ class AuthOnlySessionsDetector:
     """``auth_only_sessions``: repeated successful AUTH that sent nothing (credential checking).
     Postfix does not log the user of such a session, so the finding is then about the address."""
 
+    signals = (AuthOnlySession,)
+
     def __init__(self, context: Context) -> None:
         self.context = context
         self.settings = context.config.auth_only_sessions
@@ -193,6 +201,8 @@ class AuthOnlySessionsDetector:
 class FingerprintDetector:
     """``fingerprint_change``: after the learning period, a method spelling (``PLAIN`` vs
     ``plain``: another program), HELO name or TLS cipher the account never used on that service."""
+
+    signals = (AuthSucceeded,)
 
     def __init__(self, context: Context) -> None:
         self.context = context
@@ -230,6 +240,8 @@ class FingerprintDetector:
 
 class LocalLoginDetector:
     """``local_login`` (information): a login from the server itself; once per account and window."""
+
+    signals = (AuthSucceeded,)
 
     def __init__(self, context: Context) -> None:
         self.context = context
