@@ -59,6 +59,8 @@ class HistoryState:
         self._seeded.add(op.key)
         ref = op.baseline
         assert ref is not None
+        if reader.account(ref.account) is None:      # one cached query answers for a new account
+            return
         if ref.dimension == "failures":
             for when, source, line, text in reader.failed_logins(ref.account, ref.within, now - op.seconds) or ():
                 if when < now:
@@ -82,6 +84,8 @@ class HistoryState:
     @staticmethod
     def _seen(reader: BaselineReader, op: Seen, answer: SeenAnswer, now: float) -> SeenAnswer:
         assert op.baseline is not None
+        if reader.account(op.baseline.account) is None:
+            return answer
         values = reader.seen(op.baseline.account, op.baseline.dimension)
         if not values:
             return answer
