@@ -10,6 +10,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from saslscope.cli import cli
+from tests.history.conftest import asn_db, city_db
 
 START = datetime(2026, 9, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -121,3 +122,36 @@ def test_the_sasl_access_table_keeps_an_account_flagged_by_an_earlier_run(tmp_pa
     assert again.exit_code == 0, again.output
     assert "nothing new" in again.stdout
     assert table.read_text().splitlines()[1].startswith("dave@x.test REJECT 5.7.1")
+
+
+def test_geoip_countries_are_learned_and_shown_in_the_dossier(tmp_path: Path) -> None:
+    weeks, today = Log(), Log()
+    for day in range(20):
+        weeks.message(START + timedelta(days=day), "erin@x.test", "192.0.2.8")
+    today.message(START + timedelta(days=20), "erin@x.test", "198.51.100.9")
+    db = str(tmp_path / "h.db")
+    geo = ["--geoip-db", str(city_db(tmp_path)), "--geoip-db", str(asn_db(tmp_path))]
+    first = alerts("--db", db, *geo, weeks.write(tmp_path / "mail.log.1"))
+    assert not any("GeoIP" in note for note in first["notes"])
+    later = alerts("--db", db, *geo, today.write(tmp_path / "mail.log"))
+    (country,) = [f for f in later["findings"] if f["kind"] == "new_country"]
+    assert country["metrics"]["country"] == "DE"
+    dossier = CliRunner().invoke(cli, ["logs", "account", "erin@x.test", "--db", db, "--json"])
+    data = json.loads(dossier.stdout)
+    assert [(c["value"], c["count"]) for c in data["baseline"]["country"]["top"]] == [("JP", 20), ("DE", 1)]
+    assert {a["value"] for a in data["baseline"]["asn"]["top"]} == {"64500", "64501"}
+    assert data["findings"][0]["kind"] in {"new_country", "new_network"}
+
+
+def test_a_bad_geoip_file_or_store_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.mmdb"
+    bad.write_bytes(b"nope")
+    log = Log()
+    log.message(START, "a@x.test", "192.0.2.1")
+    path = log.write(tmp_path / "mail.log")
+    result = CliRunner().invoke(cli, ["logs", "alerts", "--geoip-db", str(bad), path])
+    assert result.exit_code == 7 and "bad.mmdb" in result.stderr
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"x" * 4096)
+    result = CliRunner().invoke(cli, ["logs", "alerts", "--db", str(junk), path])
+    assert result.exit_code == 7 and "junk.db" in result.stderr
