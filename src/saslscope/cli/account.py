@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import click
@@ -91,6 +92,6 @@ def render(data: dict[str, Any]) -> list[str]:
     out += ["", f"findings: {len(findings)}"]
     for f in findings[:SHOWN]:
         out.append(f"  {(f['end'] or f['start'] or '')[:16]} {f['severity']:<8} {f['kind']}")
-        out.append(f"    {plain(f['reason'])[:74]}")
+        out += textwrap.wrap(plain(f["reason"]), 80, initial_indent="    ", subsequent_indent="    ")
     out += _more(findings[:SHOWN], len(findings))
     return out
