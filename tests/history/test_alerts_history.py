@@ -51,22 +51,30 @@ def kinds(data: dict[str, Any], user: str) -> set[str]:
     return {f["kind"] for f in data["findings"] if f["username"] == user}
 
 
+def two_runs(tmp_path: Path, older: Log, newer: Log, *options: str) -> dict[str, Any]:
+    """``older`` as mail.log.1 in one --db run, then ``newer`` as mail.log in the next: the second's report."""
+    db = str(tmp_path / "h.db")
+    alerts("--db", db, *options, older.write(tmp_path / "mail.log.1"))
+    return alerts("--db", db, *options, newer.write(tmp_path / "mail.log"))
+
+
+def only(data: dict[str, Any], kind: str) -> dict[str, Any]:
+    (finding,) = [f for f in data["findings"] if f["kind"] == kind]
+    return finding
+
+
 def test_a_new_network_after_weeks_of_history_in_earlier_runs(tmp_path: Path) -> None:
     weeks, today = Log(), Log()
     for day in range(20):
         weeks.message(START + timedelta(days=day), "alice@x.test", f"192.0.2.{day + 1}")
     today.message(START + timedelta(days=20), "alice@x.test", "203.0.113.9")
-    db = str(tmp_path / "h.db")
-    first = weeks.write(tmp_path / "mail.log.1")
-    alerts("--db", db, first)
-    later = alerts("--db", db, today.write(tmp_path / "mail.log"))
-    (finding,) = [f for f in later["findings"] if f["kind"] == "new_network"]
+    finding = only(two_runs(tmp_path, weeks, today), "new_network")
     assert finding["username"] == "alice@x.test" and "203.0.113.0/24" in finding["reason"]
     assert finding["metrics"]["known_networks"] == 1
     # the same day alone knows no history: the account is still learning
     assert "new_network" not in kinds(alerts(str(tmp_path / "mail.log")), "alice@x.test")
     # a rerun reads nothing and says so
-    again = alerts("--db", db, first, str(tmp_path / "mail.log"))
+    again = alerts("--db", str(tmp_path / "h.db"), str(tmp_path / "mail.log.1"), str(tmp_path / "mail.log"))
     assert again["findings"] == [] and any("nothing new" in n for n in again["notes"])
 
 
@@ -81,10 +89,7 @@ def test_the_volume_baseline_spans_earlier_runs(tmp_path: Path) -> None:
                               "192.0.2.7")
     for n in range(200):
         today.message(START + timedelta(days=14, seconds=n * 15), "bulk@x.test", "192.0.2.7")
-    db = str(tmp_path / "h.db")
-    alerts("--db", db, weeks.write(tmp_path / "mail.log.1"))
-    with_history = alerts("--db", db, today.write(tmp_path / "mail.log"))
-    assert "volume_spike" not in kinds(with_history, "bulk@x.test")
+    assert "volume_spike" not in kinds(two_runs(tmp_path, weeks, today), "bulk@x.test")
     assert "volume_spike" in kinds(alerts(str(tmp_path / "mail.log")), "bulk@x.test")
 
 
@@ -93,11 +98,8 @@ def test_a_guess_across_a_rotation_cites_the_failures_of_the_older_file(tmp_path
     for n in range(6):
         before.failure(START + timedelta(minutes=50, seconds=n * 30), "carol@x.test", "198.51.100.4")
     after.message(START + timedelta(minutes=58), "carol@x.test", "198.51.100.9")
-    db = str(tmp_path / "h.db")
-    old = before.write(tmp_path / "mail.log.1")
-    alerts("--db", db, old)
-    later = alerts("--db", db, after.write(tmp_path / "mail.log"))
-    (guess,) = [f for f in later["findings"] if f["kind"] == "guessed_password"]
+    guess = only(two_runs(tmp_path, before, after), "guessed_password")
+    old = str(tmp_path / "mail.log.1")
     assert guess["username"] == "carol@x.test" and guess["metrics"]["failures"] == 6
     cited = {(e["source"], e["line"]) for e in guess["evidence"]}
     assert (str(tmp_path / "mail.log"), 1) in cited
@@ -129,14 +131,11 @@ def test_geoip_countries_are_learned_and_shown_in_the_dossier(tmp_path: Path) ->
     for day in range(20):
         weeks.message(START + timedelta(days=day), "erin@x.test", "192.0.2.8")
     today.message(START + timedelta(days=20), "erin@x.test", "198.51.100.9")
-    db = str(tmp_path / "h.db")
     geo = ["--geoip-db", str(city_db(tmp_path)), "--geoip-db", str(asn_db(tmp_path))]
-    first = alerts("--db", db, *geo, weeks.write(tmp_path / "mail.log.1"))
-    assert not any("GeoIP" in note for note in first["notes"])
-    later = alerts("--db", db, *geo, today.write(tmp_path / "mail.log"))
-    (country,) = [f for f in later["findings"] if f["kind"] == "new_country"]
-    assert country["metrics"]["country"] == "DE"
-    dossier = CliRunner().invoke(cli, ["logs", "account", "erin@x.test", "--db", db, "--json"])
+    later = two_runs(tmp_path, weeks, today, *geo)
+    assert not any("GeoIP" in note for note in later["notes"])
+    assert only(later, "new_country")["metrics"]["country"] == "DE"
+    dossier = CliRunner().invoke(cli, ["logs", "account", "erin@x.test", "--db", str(tmp_path / "h.db"), "--json"])
     data = json.loads(dossier.stdout)
     assert [(c["value"], c["count"]) for c in data["baseline"]["country"]["top"]] == [("JP", 20), ("DE", 1)]
     assert {a["value"] for a in data["baseline"]["asn"]["top"]} == {"64500", "64501"}

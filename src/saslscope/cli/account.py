@@ -14,10 +14,10 @@ SHOWN = 5
 
 
 def plain(text: object) -> str:
-    """Untrusted text for a terminal: control characters (escape sequences, newlines) shown as
-    ``\\xNN`` so a user name or log line can neither move the cursor nor fake a line."""
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}"
-                   for c in str(text))
+    """Untrusted text for a terminal (user names, log lines): see :func:`saslscope.cli.alerts.literal`."""
+    from saslscope.cli.alerts import literal
+
+    return literal(str(text))
 
 
 @click.command()
