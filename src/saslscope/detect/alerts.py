@@ -24,6 +24,7 @@ from saslscope.detect.signals import Signal
 from saslscope.detect.state import State
 from saslscope.detect.verdicts import AccountVerdict, judge_accounts
 from saslscope.maillog.analysis import LineCounts
+from saslscope.maillog.gcpause import cyclic_gc_paused
 from saslscope.maillog.sources import Warnings
 
 GEO_NOTE = "no GeoIP database given: new_country, impossible_travel and country/ASN spread were not judged"
@@ -67,12 +68,15 @@ def run(signals: Iterable[Signal], config: DetectConfig, *, state: State | None 
     engine = Engine(config, state=state, geo=geo)
     findings: list[Finding] = []
     count = 0
-    for signal in signals:
-        count += 1
-        for finding in engine.feed(signal):
-            findings.append(finding)
-            if on_finding is not None:
-                on_finding(finding)
+    # the windows hold 10^5 small objects without cycles; the cyclic collector walking them
+    # again and again cost more than the detectors (1M-line bench log: 23 -> ~12 s CPU)
+    with cyclic_gc_paused():
+        for signal in signals:
+            count += 1
+            for finding in engine.feed(signal):
+                findings.append(finding)
+                if on_finding is not None:
+                    on_finding(finding)
     findings.sort(key=_order)
     notes = [] if geo is not None else [GEO_NOTE]
     return AlertsReport(judge_accounts(findings, config.verdicts), findings, count, notes=notes)

@@ -54,7 +54,9 @@ from saslscope.maillog.parse import LineParser, Unparsed
 from saslscope.maillog.sources import STDIN, Warnings, check_readable, expand, iter_lines
 
 #: a marker of a line that may give a signal, or (group 2) the queue id of a queue line
-WANTED_RE = re.compile(rb"(sasl_|authentication failed|connect from|TLS connection established from|dovecot|"
+# ("connect from" lines are not needed: the correlator opens a session at its next line, and the
+# disconnect that closes it is read)
+WANTED_RE = re.compile(rb"(sasl_|authentication failed|disconnect from|TLS connection established from|dovecot|"
                        rb"-login|auth|repeated)|: ([0-9A-Za-z]{5,}): (?:from=<|to=<|removed)")
 #: how long a Dovecot ``passdb(user,ip)`` failure may precede Postfix's line for the same try
 PAIRING_SECONDS = 5.0
