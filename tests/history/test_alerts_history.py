@@ -154,3 +154,16 @@ def test_a_bad_geoip_file_or_store_is_a_clear_error(tmp_path: Path) -> None:
     junk.write_bytes(b"x" * 4096)
     result = CliRunner().invoke(cli, ["logs", "alerts", "--db", str(junk), path])
     assert result.exit_code == 7 and "junk.db" in result.stderr
+
+
+def test_stdin_is_judged_but_not_kept(tmp_path: Path) -> None:
+    attack = Log()
+    for n in range(12):
+        attack.failure(START + timedelta(seconds=n), "frank@x.test", "198.51.100.4")
+    text = "\n".join(attack.lines) + "\n"
+    db = str(tmp_path / "h.db")
+    for _ in range(2):
+        result = CliRunner().invoke(cli, ["logs", "alerts", "--json", "--db", db, "-"], input=text)
+        assert result.exit_code == 0, result.output
+        assert "bruteforce" in kinds(json.loads(result.stdout), "frank@x.test")
+    assert CliRunner().invoke(cli, ["logs", "account", "frank@x.test", "--db", db]).exit_code == 7

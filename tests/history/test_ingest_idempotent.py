@@ -145,3 +145,18 @@ def test_a_follower_checkpoints_positions_and_a_later_run_reads_only_the_rest(tm
 
 def _follower(store: HistoryStore) -> Ingest:
     return Ingest(store, MaillogSignals(now=NOW), grouping=Grouping(Networks()), now=NOW, lock=False)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(junk=st.binary(max_size=3000), cut=st.integers(0, 3000))
+def test_arbitrary_bytes_are_ingested_without_error_and_only_once(tmp_path_factory: object, junk: bytes,
+                                                                  cut: int) -> None:
+    tmp = tmp_path_factory.mktemp("junk")  # type: ignore[attr-defined]
+    log = tmp / "mail.log"
+    log.write_bytes(junk[:cut])
+    run(tmp / "h.db", log)
+    log.write_bytes(junk + LOG[:2000])
+    run(tmp / "h.db", log)
+    first = snapshot(tmp / "h.db")
+    assert run(tmp / "h.db", log) == 0
+    assert snapshot(tmp / "h.db") == first

@@ -31,7 +31,7 @@ from saslscope.detect.signals import AuthFailed, AuthSucceeded, DeliveryOutcome,
 from saslscope.history import carry
 from saslscope.history.files import Head, NewBytes, read_head
 from saslscope.history.store import FileState, HistoryStore
-from saslscope.maillog.sources import STDIN, Warnings, expand
+from saslscope.maillog.sources import STDIN, Warnings, expand, iter_lines
 from saslscope.maillog.timestamps import TimestampParser
 
 #: events buffered before they are written (inside the run's transaction)
@@ -210,7 +210,9 @@ class Ingest:
         """``(source, line_number, line)`` of every line no run has read yet, files in time order."""
         for path in expand(paths):
             if path == STDIN:
-                self.warnings.add("stdin is not kept in the history store (it cannot be recognised on a rerun)")
+                self.warnings.add("stdin is judged but not kept in the history store (it cannot be "
+                                  "recognised on a rerun)")
+                yield from iter_lines([STDIN], self.warnings)
                 continue
             reading = self.recognise(path)
             before = self.bytes_read
@@ -237,11 +239,14 @@ class Ingest:
         self.advance(state, new.end, number)
 
     def signals(self, paths: Iterable[str]) -> Iterator[Signal]:
-        """The signals of every new line, each recorded before it is handed on."""
+        """The signals of every new line, each recorded before it is handed on (stdin's are
+        handed on only)."""
         feed, record = self.source.feed, self.recorder.feed
         for name, number, line in self.lines(paths):
+            kept = name != STDIN
             for signal in feed(name, number, line):
-                record(signal)
+                if kept:
+                    record(signal)
                 yield signal
 
     # ------------------------------------------------------------------ a follower's loop
