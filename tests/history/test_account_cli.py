@@ -13,9 +13,10 @@ EVIL = "evil\x1b[2J<script>@x.test"
 
 def _db(tmp_path: Path) -> Path:
     log = tmp_path / "mail.log"
-    lines = [f"2026-09-0{d}T10:0{i}:00Z mail postfix/submission/smtpd[{d}{i}]: 3F2A1{d}{i}: client=h[192.0.2.{i + 1}], "
-             f"sasl_method=PLAIN, sasl_username={user}\n" for d in (1, 2) for i in range(3)
-             for user in ("alice@x.test", EVIL)]
+    lines = [f"2026-09-0{d}T10:0{i}:00Z mail postfix/submission/smtpd[{d}{i}]: 3F2A{n}{d}{i}: client=h[192.0.2.{i + 1}], "
+             f"sasl_method=PLAIN, sasl_username={user}\n2026-09-0{d}T10:0{i}:01Z mail postfix/qmgr[9]: 3F2A{n}{d}{i}: "
+             f"from=<{user}>, size=9, nrcpt=2 (queue active)\n" for d in (1, 2) for i in range(3)
+             for n, user in enumerate(("alice@x.test", EVIL))]
     lines.append("2026-09-02T11:00:00Z mail postfix/smtpd[9]: warning: unknown[203.0.113.5]: SASL LOGIN "
                  "authentication failed: UGFzc3dvcmQ6, sasl_username=alice@x.test\n")
     log.write_text("".join(lines))
@@ -34,7 +35,8 @@ def test_dossier_as_json(tmp_path: Path) -> None:
                                                      "last_seen": "2026-09-02T10:02:00+00:00"}
     assert data["volume"]["messages"]["total"] == 6
     assert data["recent"]["failures_by_ip"] == [{"ip": "203.0.113.5", "failures": 1}]
-    assert data["recent"]["last_logins"][0]["line"] == 11
+    assert data["volume"]["recipients"]["total"] == 12
+    assert data["recent"]["last_logins"][0]["line"] == 21
 
 
 def test_text_shows_untrusted_names_as_inert_text(tmp_path: Path) -> None:

@@ -12,7 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from saslscope.history import HistoryStore, Ingest, ingest
-from saslscope.maillog.events import Event
+from saslscope.detect.addresses import Grouping
+from saslscope.detect.config import Networks
+from saslscope.detect.from_maillog import MaillogSignals
 from tests.history.conftest import NOW, make_log, snapshot
 
 LOG = make_log(700, seed=5)
@@ -121,22 +123,40 @@ def test_a_follower_checkpoints_positions_and_a_later_run_reads_only_the_rest(tm
     cut = LINE_STARTS[len(LINE_STARTS) // 2]
     db = tmp_path / "h.db"
     with HistoryStore(db) as store:
-        follower = Ingest(store, now=NOW, lock=False)
+        follower = _follower(store)
         state = follower.position(str(log))
         assert (state.offset, state.lines) == (0, 0)
         lines = LOG[:cut].split(b"\n")[:-1]
         for number, line in enumerate(lines, start=1):
-            event = follower.parser.parse(line)
-            if isinstance(event, Event):
-                follower.record(event, str(log), number, line)
+            for signal in follower.source.feed(str(log), number, line):
+                follower.record(signal)
         follower.advance(state, cut, len(lines))
         follower.commit()                                     # a checkpoint; the lock is free again
         with HistoryStore(db) as other:
             other.begin()
             other.rollback()
     with HistoryStore(db) as store:
-        restarted = Ingest(store, now=NOW, lock=False)
+        restarted = _follower(store)
         assert restarted.position(str(log)).offset == cut
         restarted.abort()
         assert ingest(store, [str(log)], now=NOW).lines_read == len(LINE_STARTS) - 1 - len(lines)
     assert snapshot(db) == reference(tmp_path)
+
+
+def _follower(store: HistoryStore) -> Ingest:
+    return Ingest(store, MaillogSignals(now=NOW), grouping=Grouping(Networks()), now=NOW, lock=False)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(junk=st.binary(max_size=3000), cut=st.integers(0, 3000))
+def test_arbitrary_bytes_are_ingested_without_error_and_only_once(tmp_path_factory: object, junk: bytes,
+                                                                  cut: int) -> None:
+    tmp = tmp_path_factory.mktemp("junk")  # type: ignore[attr-defined]
+    log = tmp / "mail.log"
+    log.write_bytes(junk[:cut])
+    run(tmp / "h.db", log)
+    log.write_bytes(junk + LOG[:2000])
+    run(tmp / "h.db", log)
+    first = snapshot(tmp / "h.db")
+    assert run(tmp / "h.db", log) == 0
+    assert snapshot(tmp / "h.db") == first

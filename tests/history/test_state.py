@@ -13,10 +13,11 @@ DAY = 86400.0
 
 
 def _log(path: Path, lines: list[tuple[str, str, str]]) -> Path:
-    """RFC 3339 client= lines: (time, user, ip)."""
+    """RFC 3339 client= lines and their qmgr lines (a message each): (time, user, ip)."""
     text = "".join(
         f"{when} mail postfix/submission/smtpd[{100 + i}]: {i + 0x3F2A1000:X}: client=h[{ip}], sasl_method=PLAIN, "
-        f"sasl_username={user}\n" for i, (when, user, ip) in enumerate(lines))
+        f"sasl_username={user}\n{when} mail postfix/qmgr[9]: {i + 0x3F2A1000:X}: from=<{user}>, size=9, nrcpt=1 "
+        f"(queue active)\n" for i, (when, user, ip) in enumerate(lines))
     path.write_text(text)
     return path
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from saslscope.detect.config import DetectConfig
 from saslscope.detect.findings import Evidence, Finding, Kind, Severity
 from saslscope.history import BaselineReader, HistoryStore, StoreError, ingest
-from saslscope.history.ingest import network_of
 from saslscope.history.schema import SCHEMA_VERSION
 
 
@@ -46,14 +46,6 @@ def test_a_second_writer_waits_for_the_first(tmp_path: Path, monkeypatch: pytest
         second.commit()
 
 
-@pytest.mark.parametrize(("ip", "network"), [
-    ("192.0.2.77", "192.0.2.0/24"), ("2001:db8:1:2::5", "2001:db8:1::/48"), ("IPv6:2001:db8:1:2::5", "2001:db8:1::/48"),
-    ("::ffff:192.0.2.77", "192.0.2.0/24"), ("unknown", "unknown"), ("anon-7f3a", "anon-7f3a"),
-])
-def test_networks_are_slash_24_and_48_and_tokens_stay_themselves(ip: str, network: str) -> None:
-    assert network_of(ip) == network
-
-
 def _finding(user: str, end: datetime) -> Finding:
     return Finding(Kind.NEW_NETWORK, Severity.MEDIUM, "logged in from a new network", end - timedelta(minutes=5), end,
                    username=user, ip="203.0.113.9", metrics={"networks": 3},
@@ -67,8 +59,9 @@ def test_findings_kept_once_and_old_things_pruned_by_log_time(tmp_path: Path) ->
         "2026-06-01T10:00:00Z mail postfix/smtpd[2]: 3F2A10002: client=h[192.0.2.6], sasl_method=PLAIN, sasl_username=new@x.test\n")
     db = tmp_path / "h.db"
     end = datetime(2026, 6, 1, 10, tzinfo=timezone.utc)
+    keep_all = DetectConfig.from_table({"history": {"events": "1000d"}})
     with HistoryStore(db) as store:
-        run = ingest(store, [str(log)])
+        run = ingest(store, [str(log)], keep_all)
         assert run.lines_read == 2
         store.begin()
         store.add_findings([_finding("new@x.test", end), _finding("new@x.test", end)])

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from interop_tools import find_message, saslscope_login, wait_for_count
+from interop_tools import count_log, find_message, saslscope, saslscope_login, wait_for_count
 from tests.interop.lab import ALICE, CENTOS7, PostfixLab
 
 from saslscope.cli.exitcodes import Exit
@@ -16,6 +16,7 @@ from saslscope.detect.findings import Verdict
 from saslscope.enforce.sasl_access import Account, main_cf_lines, write_table
 
 pytestmark = pytest.mark.interop
+REMOVED = r"postfix/qmgr\[\d+\]: \w+: removed"
 
 
 @pytest.fixture
@@ -70,3 +71,36 @@ def test_reject_refuses_the_flagged_account(postfix_lab: PostfixLab, table: Path
         status, subject = _send(postfix_lab, ALICE, CENTOS7)
         assert status == Exit.OK
         find_message(postfix_lab, CENTOS7, subject)
+
+
+def test_alerts_hold_the_account_whose_password_was_guessed(postfix_lab: PostfixLab, table: Path,
+                                                            tmp_path: Path) -> None:
+    """The whole loop on real logs: wrong passwords then the right one on centos7 (guessed_password,
+    compromised); ``logs alerts --db --postfix-sasl-access`` writes the table; Postfix holds
+    centos7's next message and alice's mail flows."""
+    lab = postfix_lab
+    offset = len(lab.maillog_text())
+    removed = count_log(lab, REMOVED)
+    for _ in range(6):
+        wrong = saslscope_login(lab, lab.ports.submission, user=CENTOS7, mech="PLAIN", password="guess-wrong")
+        assert wrong.returncode == Exit.AUTH_FAILED, wrong.stderr
+    status, _ = _send(lab, CENTOS7, ALICE)
+    assert status == Exit.OK
+    wait_for_count(lab, REMOVED, removed + 1)          # the message's last line is in the log
+    log = tmp_path / "mail.log"
+    log.write_text(lab.maillog_text()[offset:], encoding="utf-8")
+    config = tmp_path / "alerts.toml"
+    config.write_text("[networks]\nloopback_is_local = false\n")     # every lab client is on loopback
+    result = saslscope("logs", "alerts", "--db", str(tmp_path / "history.db"), "--config", str(config),
+                       "--postfix-sasl-access", str(table), "--postfix-config", str(lab.config_dir), str(log))
+    assert result.returncode == Exit.OK, result.stderr
+    assert "guessed_password" in result.stdout and f"check_sasl_access hash:{table}" in result.stderr
+    before = {m["queue_id"] for m in lab.hold_queue()}
+    with lab.postconf(_restriction(table)):
+        _send(lab, CENTOS7, ALICE)
+        held = [m for m in lab.hold_queue() if m["queue_id"] not in before]
+        assert [m["sender"] for m in held] == [CENTOS7.address]
+        status, subject = _send(lab, ALICE, CENTOS7)
+        assert status == Exit.OK
+        find_message(lab, CENTOS7, subject)
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import click
@@ -13,10 +14,10 @@ SHOWN = 5
 
 
 def plain(text: object) -> str:
-    """Untrusted text for a terminal: control characters (escape sequences, newlines) shown as
-    ``\\xNN`` so a user name or log line can neither move the cursor nor fake a line."""
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}"
-                   for c in str(text))
+    """Untrusted text for a terminal (user names, log lines): see :func:`saslscope.cli.alerts.literal`."""
+    from saslscope.cli.alerts import literal
+
+    return literal(str(text))
 
 
 @click.command()
@@ -91,6 +92,6 @@ def render(data: dict[str, Any]) -> list[str]:
     out += ["", f"findings: {len(findings)}"]
     for f in findings[:SHOWN]:
         out.append(f"  {(f['end'] or f['start'] or '')[:16]} {f['severity']:<8} {f['kind']}")
-        out.append(f"    {plain(f['reason'])[:74]}")
+        out += textwrap.wrap(plain(f["reason"]), 80, initial_indent="    ", subsequent_indent="    ")
     out += _more(findings[:SHOWN], len(findings))
     return out

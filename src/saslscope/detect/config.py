@@ -254,6 +254,8 @@ class History:
     findings: float = setting(365 * 86400.0, "findings kept for the account dossier", duration=True)
     read_budget: float = setting(0.05, "longest one baseline query may take; past it the detectors judge "
                                  "from memory alone (seconds)", duration=True)
+    enforce_for: float = setting(7 * 86400.0, "--postfix-sasl-access: findings this recent (before the newest "
+                                 "log time in the store) decide who is held or rejected", duration=True)
 
     def retention(self) -> tuple[float, float, float]:
         return self.events, self.baseline, self.findings

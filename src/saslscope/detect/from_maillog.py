@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -61,6 +62,13 @@ WANTED_RE = re.compile(rb"(sasl_|authentication failed|disconnect from|TLS conne
 PAIRING_SECONDS = 5.0
 #: addresses whose last Dovecot failure is remembered for that pairing
 PAIRING_LIMIT = 4096
+
+
+@dataclass
+class Carry:
+    logins: dict[str, AuthSucceeded] = field(default_factory=dict)     # queue id -> login before from=
+    owners: dict[str, str] = field(default_factory=dict)                # queue id -> user until removed
+    dovecot_failures: dict[str, tuple[datetime, str]] = field(default_factory=dict)
 
 
 class MaillogSignals:
@@ -123,6 +131,18 @@ class MaillogSignals:
         self.counts.parsed += 1
         assert isinstance(event, ev.Event)
         return self._event(event, source, number, line)
+
+    def carry(self) -> Carry:
+        """What is still open (messages waiting for qmgr's ``from=`` or ``removed``, a Dovecot
+        failure waiting for Postfix's line): an incremental reader keeps it for its next run
+        instead of calling :meth:`finish`, so a log cut between two runs gives the same signals."""
+        return Carry(dict(self._logins), dict(self._owners), dict(self._dovecot_failures))
+
+    def resume(self, carried: Carry) -> None:
+        """Take up what an earlier run left open (see :meth:`carry`)."""
+        self._logins.update(carried.logins)
+        self._owners.update(carried.owners)
+        self._dovecot_failures.update(carried.dovecot_failures)
 
     def finish(self) -> list[Signal]:
         """Messages the log left without ``from=`` or ``removed``: their logins' messages."""

@@ -28,12 +28,16 @@ class Baseline:
 
     Keys are opaque to backends, so a detector that wants weeks of history says which account
     and which of its dimensions the key follows: ``Seen`` with ``dimension`` ``network``,
-    ``address``, ``country``, ``asn``, ``method`` or ``helo``; ``Window`` with ``messages``,
-    ``recipients``, ``bounced`` or ``deferred``. A backend without a store ignores it.
+    ``address``, ``country``, ``asn``, ``method`` or ``helo``; ``Window`` with ``traffic``
+    (messages as entries, their recipients as weight), ``bounced`` or ``deferred`` (one entry
+    each), or ``failures`` (the failed
+    logins themselves, with their log lines, from the address or network ``within``; members
+    are not kept). A backend without a store ignores it.
     """
 
     account: str
     dimension: str
+    within: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,8 @@
 * :mod:`.dossier` — one account's baseline, recent logins and findings (``logs account``).
 """
 
-from saslscope.history.ingest import Ingest, Recorder, ingest, network_of
+from saslscope.history.ingest import Ingest, Recorder, ingest
 from saslscope.history.state import HistoryState
 from saslscope.history.store import BaselineReader, HistoryStore, StoreError
 
-__all__ = ["BaselineReader", "HistoryState", "HistoryStore", "Ingest", "Recorder", "StoreError", "ingest",
-           "network_of"]
+__all__ = ["BaselineReader", "HistoryState", "HistoryStore", "Ingest", "Recorder", "StoreError", "ingest"]

@@ -72,16 +72,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX events_account_time ON events (account, time);
     CREATE INDEX events_time ON events (time);
-    -- messages whose queue file was still open when a run stopped: a later run joins their
-    -- recipients and bounces, so a cut between two runs changes no count
-    CREATE TABLE pending (
-        host        TEXT NOT NULL,
-        queue_id    TEXT NOT NULL,
-        account     TEXT NOT NULL,
-        time        REAL NOT NULL,
-        counted     INTEGER NOT NULL,     -- 1 once its nrcpt was added to volume
-        PRIMARY KEY (host, queue_id)
-    ) WITHOUT ROWID;
+    -- what a run left open (messages waiting for their qmgr line...), as one JSON document
+    -- per reader: the next run takes it up, so a cut between two runs changes no count
+    CREATE TABLE carry (
+        name        TEXT PRIMARY KEY,
+        data        TEXT NOT NULL
+    );
     CREATE TABLE findings (
         id          INTEGER PRIMARY KEY,
         time        REAL NOT NULL,        -- end of the finding's window

@@ -6,9 +6,10 @@ names a :class:`~saslscope.detect.state.Baseline` is also answered from the stor
 * ``Seen`` (has this account used this network/country/method before?): known when memory
   saw it, or when the store saw it within the op's ``ttl``; the learning period starts at the
   store's first sighting of any value of that dimension.
-* ``Window`` (messages per hour against a 30-day window): on its first use in this process the
-  window is seeded with the store's hourly counts inside it, so a baseline spans every earlier
-  run, not one file.
+* ``Window`` (messages per hour against a 14-day window; failures of an account from one
+  network): on its first use in this process the window is seeded with the store's hourly
+  counts, or the stored failures with their log lines, inside it. A baseline spans every
+  earlier run, and a finding can cite a line of a file read by an earlier run.
 
 The store is read through a :class:`~saslscope.history.store.BaselineReader` (read-only, every
 query bounded in time). When it does not answer in time, the op is answered from memory alone;
@@ -21,7 +22,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime, timezone
 
+from saslscope.detect.findings import Evidence
 from saslscope.detect.state import Answer, MemoryState, Op, Seen, SeenAnswer, Window
 from saslscope.history.store import BaselineReader
 
@@ -54,16 +57,35 @@ class HistoryState:
 
     def _seed(self, reader: BaselineReader, op: Window, now: float) -> None:
         self._seeded.add(op.key)
-        assert op.baseline is not None
+        ref = op.baseline
+        assert ref is not None
+        if reader.account(ref.account) is None:      # one cached query answers for a new account
+            return
+        if ref.dimension == "failures":
+            for when, source, line, text in reader.failed_logins(ref.account, ref.within, now - op.seconds) or ():
+                if when < now:
+                    evidence = Evidence(source, line, text, datetime.fromtimestamp(when, timezone.utc))
+                    self.memory.apply([Window(op.key, op.seconds, keep=evidence)], when)
+            return
         since = math.ceil((now - op.seconds) / 3600)
-        rows = reader.hourly(op.baseline.account, op.baseline.dimension, since)
-        for hour, count in rows or ():
-            if hour * 3600 < now:
-                self.memory.apply([Window(op.key, op.seconds, weight=count)], hour * 3600.0)
+        if ref.dimension == "traffic":       # an entry per message, its share of the recipients as weight
+            messages = dict(reader.hourly(ref.account, "messages", since) or ())
+            recipients = dict(reader.hourly(ref.account, "recipients", since) or ())
+            counts = [(hour, n, recipients.get(hour, n)) for hour, n in sorted(messages.items())]
+        else:
+            counts = [(hour, n, n) for hour, n in reader.hourly(ref.account, ref.dimension, since) or ()]
+        for hour, entries, weight in counts:
+            if hour * 3600 >= now:
+                continue
+            share, extra = divmod(weight, entries)
+            self.memory.apply([Window(op.key, op.seconds, weight=max(share + (i < extra), 1))
+                               for i in range(entries)], hour * 3600.0)
 
     @staticmethod
     def _seen(reader: BaselineReader, op: Seen, answer: SeenAnswer, now: float) -> SeenAnswer:
         assert op.baseline is not None
+        if reader.account(op.baseline.account) is None:
+            return answer
         values = reader.seen(op.baseline.account, op.baseline.dimension)
         if not values:
             return answer

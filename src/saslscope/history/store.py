@@ -159,14 +159,13 @@ class HistoryStore:
             "INSERT INTO events (time, kind, account, ip, network, country, asn, method, service, source, line, text) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
-    def pending(self) -> dict[tuple[str, str], tuple[str, float, bool]]:
-        return {(host, qid): (account, when, bool(counted)) for host, qid, account, when, counted
-                in self.conn.execute("SELECT host, queue_id, account, time, counted FROM pending")}
+    def carried(self, name: str) -> str | None:
+        row = self.conn.execute("SELECT data FROM carry WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
 
-    def replace_pending(self, rows: Iterable[tuple[str, str, str, float, int]]) -> None:
-        self.conn.execute("DELETE FROM pending")
-        self.conn.executemany("INSERT INTO pending (host, queue_id, account, time, counted) VALUES (?, ?, ?, ?, ?)",
-                              rows)
+    def carry(self, name: str, data: str) -> None:
+        self.conn.execute("INSERT INTO carry (name, data) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET "
+                          "data = excluded.data", (name, data))
 
     def add_findings(self, findings: Iterable[Finding]) -> None:
         """Keep findings for the dossier; the same finding from a rerun is kept once."""
@@ -287,6 +286,15 @@ class BaselineReader:
             f"SELECT hour, {metric} FROM volume WHERE account = ? AND {metric} > 0 ORDER BY hour",  # noqa: S608
             (account,), lambda found: [(int(h), int(c)) for h, c in found]))
         return None if rows is None else [r for r in rows if r[0] >= since_hour]
+
+    def failed_logins(self, account: str, within: str, since: float, limit: int = 10_000) -> list[tuple[float, str, int, str]] | None:
+        """Failed logins of ``account`` from ``within`` (an address or a network) since ``since``:
+        ``(time, source, line, text)``, oldest first, the most recent ``limit``."""
+        return self._query(
+            "SELECT time, source, line, text FROM (SELECT time, id, source, line, text FROM events "
+            "WHERE account = ? AND kind = 'failure' AND time >= ? AND (ip = ? OR network = ?) "
+            "ORDER BY time DESC, id DESC LIMIT ?) ORDER BY time, id", (account, since, within, within, limit),
+            lambda rows: [(float(t), str(s), int(n), str(x)) for t, s, n, x in rows])
 
     def events(self, account: str, limit: int = 50) -> list[dict[str, Any]] | None:
         return self._query(
