@@ -138,25 +138,17 @@ def watch(files: tuple[str, ...], as_json: bool, config_path: str | None, exec_c
         click.echo(f"saslscope watch: {plain(event.path)}: {event.what}: {plain(event.detail)}", err=True)
 
     state_file = StateFile(state_path) if state_path else None
+
+    def new_adapter() -> MaillogSignals:
+        return MaillogSignals(year=year, syslog_name=syslog_name, own_addresses=own_addresses,
+                              loopback_is_local=config.networks.loopback_is_local)
+
     try:
         saved = state_file.load() if state_file is not None else Checkpoint()
     except CheckpointError as exc:
         click.echo(f"Error: {exc}", err=True)
         raise SystemExit(Exit.BAD_INPUT) from None
     memory = saved.state if isinstance(saved.state, MemoryState) else MemoryState()
-    adapter = saved.adapter if isinstance(saved.adapter, MaillogSignals) else MaillogSignals(
-        year=year, syslog_name=syslog_name, own_addresses=own_addresses)
-    history = None
-    if db_path:
-        from saslscope.history.state import HistoryState
-        from saslscope.history.store import StoreError
-        from saslscope.watch.history_link import HistoryLink
-
-        try:
-            history = HistoryLink(db_path, year=year, syslog_name=syslog_name)
-        except StoreError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            raise SystemExit(Exit.BAD_INPUT) from None
     from saslscope.detect.geo import GeoIPError, open_geoip
 
     try:
@@ -164,6 +156,21 @@ def watch(files: tuple[str, ...], as_json: bool, config_path: str | None, exec_c
     except GeoIPError as exc:
         click.echo(f"Error: {exc}", err=True)
         raise SystemExit(Exit.BAD_INPUT) from None
+    history = None
+    if db_path:
+        # the store carries the adapter's open messages itself, in the transaction of each position
+        from saslscope.history.state import HistoryState
+        from saslscope.history.store import StoreError
+        from saslscope.watch.history_link import HistoryLink
+
+        adapter = new_adapter()
+        try:
+            history = HistoryLink(db_path, adapter, config, geo=geo, year=year)
+        except StoreError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            raise SystemExit(Exit.BAD_INPUT) from None
+    else:
+        adapter = saved.adapter if isinstance(saved.adapter, MaillogSignals) else new_adapter()
     engine = Engine(config, state=HistoryState(history.reader, memory) if history is not None else memory, geo=geo)
     watcher = Watcher(paths, engine, adapter, on_finding, on_event, memory=memory, saved=saved, state=state_file,
                       history=history, stdin=sys.stdin.buffer if use_stdin else None, from_start=from_start,

@@ -27,7 +27,8 @@ def generate(paths: Sequence[str], config: DetectConfig, year: int | None = None
     from saslscope.detect.from_maillog import MaillogSignals
     from saslscope.maillog.sources import Warnings, expand
 
-    source = MaillogSignals(year=year, syslog_name=syslog_name, own_addresses=own_addresses)
+    source = MaillogSignals(year=year, syslog_name=syslog_name, own_addresses=own_addresses,
+                            loopback_is_local=config.networks.loopback_is_local)
     collector = data.Collector(geo)
     warnings = Warnings()
     alerts = run(collector.observe(source.read(paths, warnings)), config, geo=geo)

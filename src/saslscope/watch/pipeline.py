@@ -83,7 +83,7 @@ class History(Protocol):
 
     def start(self, path: str) -> Position | None: ...
 
-    def record(self, lines: Sequence[Line]) -> None: ...
+    def record(self, signal: Signal) -> None: ...
 
     def found(self, finding: Finding) -> None: ...
 
@@ -94,6 +94,7 @@ class Watcher:
     """Follow ``paths`` (and ``stdin``), feed ``engine``, call ``on_finding`` for each finding.
 
     ``saved`` (from ``state``) gives each file's starting position, else ``history`` does.
+    The adapter's signals of file lines are recorded into ``history``.
     With ``state`` and/or ``history``, a checkpoint is taken after a round that produced
     findings, every ``checkpoint_interval`` seconds while lines arrive, and when :meth:`run`
     ends: the positions with ``memory`` (the engine's in-memory state) and the adapter into the
@@ -147,16 +148,20 @@ class Watcher:
         feed_signal = self.engine.feed
         feed_line = self.adapter.feed
         on_finding = self.on_finding
-        if self.history is not None:
-            self.history.record(lines)
-            keep, show = self.history.found, on_finding
+        history = self.history
+        if history is not None:
+            keep, show = history.found, on_finding
 
             def on_finding(finding: Finding) -> None:
                 keep(finding)
                 show(finding)
         found = 0
         for line in lines:
-            for signal in feed_line(line.source, line.number, line.raw):
+            signals = feed_line(line.source, line.number, line.raw)
+            if history is not None and line.source != STDIN:
+                for signal in signals:
+                    history.record(signal)
+            for signal in signals:
                 for finding in feed_signal(signal):
                     found += 1
                     on_finding(finding)
