@@ -80,10 +80,12 @@ def watch(files: tuple[str, ...], as_json: bool, config_path: str | None, exec_c
     from saslscope.detect.config import ConfigError, DetectConfig
     from saslscope.detect.engine import Engine
     from saslscope.detect.findings import Severity
+    from saslscope.detect.from_maillog import MaillogSignals
+    from saslscope.detect.geo import GeoIPError, open_geoip
     from saslscope.detect.state import MemoryState
     from saslscope.watch.checkpoint import Checkpoint, CheckpointError, StateFile
-    from saslscope.detect.from_maillog import MaillogSignals
     from saslscope.watch.pipeline import Watcher
+    from saslscope.watch.render import plain
 
     paths = [f for f in files if f != "-"] if files else []
     use_stdin = not files or "-" in files
@@ -132,8 +134,6 @@ def watch(files: tuple[str, ...], as_json: bool, config_path: str | None, exec_c
         if enforcer is not None:
             enforcer.submit(finding)
 
-    from saslscope.watch.render import plain
-
     def on_event(event: Any) -> None:
         click.echo(f"saslscope watch: {plain(event.path)}: {event.what}: {plain(event.detail)}", err=True)
 
@@ -149,8 +149,6 @@ def watch(files: tuple[str, ...], as_json: bool, config_path: str | None, exec_c
         click.echo(f"Error: {exc}", err=True)
         raise SystemExit(Exit.BAD_INPUT) from None
     memory = saved.state if isinstance(saved.state, MemoryState) else MemoryState()
-    from saslscope.detect.geo import GeoIPError, open_geoip
-
     try:
         geo = open_geoip(geoip)
     except GeoIPError as exc:
