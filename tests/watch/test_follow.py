@@ -214,3 +214,25 @@ def test_resume_when_the_old_file_was_compressed_says_what_is_lost(tmp_path: Pat
     g, events, _ = make(log, start=saved)
     assert texts(g.poll()) == [b"4"]
     assert events[-1].what == "lost" and "line 2" in events[-1].detail
+
+
+def test_a_rotated_file_still_draining_at_a_stop_is_drained_after_the_restart(tmp_path: Path) -> None:
+    log = tmp_path / "mail.log"
+    log.write_bytes(b"1\n")
+    f, _, _ = make(log, from_start=True)
+    f.poll()
+    os.rename(log, tmp_path / "mail.log.1")
+    log.write_bytes(b"new\n")
+    assert texts(f.poll()) == [b"new"]
+    saved, rotated = f.position(), f.rotated_positions()
+    assert saved is not None and [(p.lines, p.offset) for p in rotated] == [(1, 2)]
+    f.close()
+    append(tmp_path / "mail.log.1", b"late\n")      # the daemon had not reopened yet
+    append(log, b"newer\n")
+    g, events, clock = make(log, start=saved, rotated=rotated, rotate_grace=5.0)
+    assert texts(g.poll()) == [b"late", b"newer"]
+    append(tmp_path / "mail.log.1", b"later\n")
+    assert texts(g.poll()) == [b"later"]
+    clock.now += 5.0
+    g.poll()
+    assert [e.what for e in events] == ["resumed", "resumed", "closed"]

@@ -32,7 +32,7 @@ import hashlib
 import os
 import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 #: a line without newline is handed over in pieces of this size (syslog caps lines at 8 KiB;
@@ -199,8 +199,11 @@ class FileFollower:
     present content (True) or only what is appended from now on (False, like ``tail -f``).
     """
 
-    def __init__(self, path: str, *, start: Position | None = None, from_start: bool = False,
-                 on_event: EventSink | None = None, rotate_grace: float = 10.0, clock: Clock = time.monotonic) -> None:
+    def __init__(self, path: str, *, start: Position | None = None, rotated: Sequence[Position] = (),
+                 from_start: bool = False, on_event: EventSink | None = None, rotate_grace: float = 10.0,
+                 clock: Clock = time.monotonic) -> None:
+        """``rotated``: files renamed away that were still being drained when the positions were
+        saved (:meth:`rotated_positions`); they are found again by inode and drained first."""
         self.path = path
         self.rotate_grace = rotate_grace
         self._events = on_event or (lambda event: None)
@@ -210,6 +213,8 @@ class FileFollower:
         self._missing_reported = False
         self._start = start
         self._from_start = from_start
+        for old in rotated:
+            self._reopen_rotated(old)
 
     # ----------------------------------------------------------------- public
     def poll(self, limit: int = READ_LIMIT) -> list[Line]:
@@ -235,6 +240,23 @@ class FileFollower:
         if self._current is None:
             return self._start
         return self._current.position(self.path)
+
+    def rotated_positions(self) -> list[Position]:
+        """Where the rotated files still being drained stand (saved beside :meth:`position`)."""
+        return [old.position(self.path) for old in self._draining]
+
+    def _reopen_rotated(self, saved: Position) -> None:
+        found = _find_sibling(self.path, lambda fd, st: st.st_ino == saved.inode and st.st_dev == saved.device
+                              and st.st_size >= saved.offset and _matches_head(fd, saved.head, saved.head_len))
+        if found is None:
+            self._events(FollowEvent(self.path, "lost", f"a rotated file drained before the stop is gone: lines "
+                                                        f"after its line {saved.lines} are not read"))
+            return
+        name, fd, st = found
+        old = _Open(name, fd, st, offset=saved.offset, lines=saved.lines)
+        old.last_growth = self._clock()
+        self._draining.append(old)
+        self._events(FollowEvent(self.path, "resumed", f"draining {name} again from line {saved.lines}"))
 
     def close(self) -> None:
         for handle in [*self._draining, *([self._current] if self._current else [])]:

@@ -30,6 +30,7 @@ class CheckpointError(Exception):
 @dataclass
 class Checkpoint:
     positions: dict[str, Position] = field(default_factory=dict)
+    rotated: dict[str, list[Position]] = field(default_factory=dict)   # files renamed away, still draining
     state: Any = None          # the engine's MemoryState, None before the first save
     adapter: Any = None        # the lines->signals adapter's open sessions, if it has any
 
@@ -57,9 +58,12 @@ class StateFile:
         positions = data.get("positions")
         if not isinstance(positions, dict) or not all(isinstance(p, Position) for p in positions.values()):
             raise CheckpointError(f"{self.path}: damaged watch state (positions); move it away to start afresh")
-        return Checkpoint(positions, data.get("state"), data.get("adapter"))
+        rotated = data.get("rotated", {})
+        if not isinstance(rotated, dict) or not all(isinstance(p, Position) for ps in rotated.values() for p in ps):
+            raise CheckpointError(f"{self.path}: damaged watch state (rotated files); move it away to start afresh")
+        return Checkpoint(positions, rotated, data.get("state"), data.get("adapter"))
 
     def save(self, checkpoint: Checkpoint) -> None:
         write_atomically(self.path, pickle.dumps(
-            {"format": FORMAT, "positions": checkpoint.positions, "state": checkpoint.state,
-             "adapter": checkpoint.adapter}, protocol=pickle.HIGHEST_PROTOCOL), mode=0o600)
+            {"format": FORMAT, "positions": checkpoint.positions, "rotated": checkpoint.rotated,
+             "state": checkpoint.state, "adapter": checkpoint.adapter}, protocol=pickle.HIGHEST_PROTOCOL), mode=0o600)

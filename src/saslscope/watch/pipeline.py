@@ -118,14 +118,15 @@ class Watcher:
         self.checkpoint_interval = checkpoint_interval
         self.stats = WatchStats()
         positions = saved.positions if saved is not None else {}
+        rotated = saved.rotated if saved is not None else {}
 
         def start(path: str) -> Position | None:
             if path in positions:
                 return positions[path]
             return history.start(path) if history is not None else None
 
-        self.followers = [FileFollower(path, start=start(path), from_start=from_start, on_event=on_event,
-                                       rotate_grace=rotate_grace) for path in paths]
+        self.followers = [FileFollower(path, start=start(path), rotated=rotated.get(path, ()), from_start=from_start,
+                                       on_event=on_event, rotate_grace=rotate_grace) for path in paths]
         self.stdin = StdinLines(stdin) if stdin is not None else None
         self._last_save = time.monotonic()
         self._unsaved = False
@@ -196,7 +197,8 @@ class Watcher:
         store a few seconds short, never counting a line twice)."""
         positions = {f.path: p for f in self.followers if (p := f.position()) is not None}
         if self.state is not None:
-            self.state.save(Checkpoint(positions, self.memory, self.adapter))
+            rotated = {f.path: old for f in self.followers if (old := f.rotated_positions())}
+            self.state.save(Checkpoint(positions, rotated, self.memory, self.adapter))
         if self.history is not None:
             self.history.checkpoint(positions)
         self._last_save = time.monotonic()
