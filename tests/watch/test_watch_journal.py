@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 
 def entry(n: int, user: str) -> str:
@@ -40,3 +41,15 @@ def test_a_journal_entry_with_a_lone_surrogate_is_read_not_fatal() -> None:
     (finding,) = [json.loads(line) for line in done.stdout.splitlines()]
     assert finding["username"] == "a\\ud800b"          # kept visible as an escape
     assert b"stopped: 11 lines read" in done.stderr
+
+
+def test_the_cursor_of_the_last_entry_judged_is_kept_for_journalctl(tmp_path: Path) -> None:
+    cursor_file = tmp_path / "journal.cursor"
+    lines = [entry(n, "bob@example.org").replace('{"', f'{{"__CURSOR" : "s=5a;i={n + 1:x};b=77", "', 1)
+             for n in range(3)] + ["{not json"]
+    done = subprocess.run([sys.executable, "-m", "saslscope", "logs", "watch", "--journal-cursor-file",
+                           str(cursor_file), "-"], input="\n".join(lines).encode() + b"\n", capture_output=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert cursor_file.read_text() == "s=5a;i=3;b=77\n"
+    assert oct(cursor_file.stat().st_mode & 0o777) == "0o600"

@@ -43,6 +43,8 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> 
               help="A hook still running after this is killed and counted as failed.")
 @click.option("--state", "state_path", type=click.Path(dir_okay=False),
               help="Keep positions (and the engine's windows) in this file: a restart resumes exactly there.")
+@click.option("--journal-cursor-file", "cursor_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Keep the cursor of the last journald entry judged (stdin) here, for journalctl --after-cursor.")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False),
               help="History store (SQLite, as for logs alerts --db): baselines from it, what is read recorded "
                    "into it, positions resumed from it when there is no --state.")
@@ -68,7 +70,8 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 @click.option("--own-address", "own_addresses", multiple=True, metavar="IP",
               help="An address of this server: logins from it are local. Repeatable.")
 def watch(files: tuple[str, ...], as_json: bool, config_path: str | None, exec_command: str | None,
-          min_severity: str, hook_timeout: float, state_path: str | None, db_path: str | None, from_start: bool,
+          min_severity: str, hook_timeout: float, state_path: str | None, cursor_file: str | None,
+          db_path: str | None, from_start: bool,
           poll_interval: float, rotate_grace: float, year: int | None, syslog_name: str | None,
           own_addresses: tuple[str, ...], geoip: tuple[str, ...], sasl_access: str | None, sasl_access_verdict: str,
           sasl_access_action: str, postfix_config_dir: str | None) -> None:
@@ -171,7 +174,8 @@ def watch(files: tuple[str, ...], as_json: bool, config_path: str | None, exec_c
         adapter = saved.adapter if isinstance(saved.adapter, MaillogSignals) else new_adapter()
     engine = Engine(config, state=HistoryState(history.reader, memory) if history is not None else memory, geo=geo)
     watcher = Watcher(paths, engine, adapter, on_finding, on_event, memory=memory, saved=saved, state=state_file,
-                      history=history, stdin=sys.stdin.buffer if use_stdin else None, from_start=from_start,
+                      history=history, stdin=sys.stdin.buffer if use_stdin else None, cursor_file=cursor_file,
+                      from_start=from_start,
                       rotate_grace=rotate_grace, poll_interval=poll_interval)
 
     stop = threading.Event()

@@ -9,12 +9,14 @@ quiet stdin never delays the files.
 from __future__ import annotations
 
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol
 
+from saslscope.atomicfile import write_atomically
 from saslscope.detect.engine import Engine
 from saslscope.detect.findings import Finding
 from saslscope.detect.signals import Signal
@@ -26,6 +28,14 @@ from saslscope.watch.checkpoint import Checkpoint, StateFile
 #: (journalctl then waits on its pipe), it never drops a line
 STDIN_QUEUE = 10_000
 STDIN = "-"
+# journalctl -o json writes '"__CURSOR" : "s=...;i=...;b=..."' (cursors hold no quote or backslash)
+_CURSOR_RE = re.compile(rb'"__CURSOR"\s*:\s*"([^"\\]*)"')
+
+
+def journal_cursor(raw: bytes) -> str | None:
+    """The ``__CURSOR`` of one ``journalctl -o json`` line, if it has one."""
+    match = _CURSOR_RE.search(raw)
+    return match[1].decode("ascii", "replace") if match else None
 
 
 class LineSignals(Protocol):
@@ -98,15 +108,16 @@ class Watcher:
     With ``state`` and/or ``history``, a checkpoint is taken after a round that produced
     findings, every ``checkpoint_interval`` seconds while lines arrive, and when :meth:`run`
     ends: the positions with ``memory`` (the engine's in-memory state) and the adapter into the
-    state file, what was read and found into the history store.
+    state file, what was read and found into the history store, and the cursor of the last
+    journald entry judged into ``cursor_file`` (for ``journalctl --after-cursor``).
     """
 
     def __init__(self, paths: Sequence[str], engine: Engine, adapter: LineSignals,
                  on_finding: Callable[[Finding], None], on_event: EventSink, *,
                  memory: MemoryState | None = None, saved: Checkpoint | None = None,
                  state: StateFile | None = None, history: History | None = None,
-                 stdin: BinaryIO | None = None, from_start: bool = False, rotate_grace: float = 10.0,
-                 poll_interval: float = 0.2, checkpoint_interval: float = 5.0) -> None:
+                 stdin: BinaryIO | None = None, cursor_file: str | None = None, from_start: bool = False,
+                 rotate_grace: float = 10.0, poll_interval: float = 0.2, checkpoint_interval: float = 5.0) -> None:
         self.engine = engine
         self.adapter = adapter
         self.on_finding = on_finding
@@ -128,6 +139,8 @@ class Watcher:
         self.followers = [FileFollower(path, start=start(path), rotated=rotated.get(path, ()), from_start=from_start,
                                        on_event=on_event, rotate_grace=rotate_grace) for path in paths]
         self.stdin = StdinLines(stdin) if stdin is not None else None
+        self.cursor_file = cursor_file
+        self.cursor: str | None = None          # of the last journald entry judged
         self._last_save = time.monotonic()
         self._unsaved = False
 
@@ -166,6 +179,11 @@ class Watcher:
                 for finding in feed_signal(signal):
                     found += 1
                     on_finding(finding)
+        if self.cursor_file is not None:
+            for line in reversed(lines):
+                if line.source == STDIN and (cursor := journal_cursor(line.raw)) is not None:
+                    self.cursor = cursor
+                    break
         stats = self.stats
         stats.lines += len(lines)
         stats.findings += found
@@ -201,6 +219,8 @@ class Watcher:
             self.state.save(Checkpoint(positions, rotated, self.memory, self.adapter))
         if self.history is not None:
             self.history.checkpoint(positions)
+        if self.cursor_file is not None and self.cursor is not None:
+            write_atomically(self.cursor_file, self.cursor.encode() + b"\n", mode=0o600)
         self._last_save = time.monotonic()
         self._unsaved = False
 
