@@ -1,12 +1,20 @@
-"""Memory over days: what watch keeps follows the live windows, not the days it has run."""
+"""What watch keeps: memory that follows the live windows, not the days it has run; and no
+saved position past lines it did not judge."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
 
 from saslscope.detect.config import DetectConfig
 from saslscope.detect.engine import Engine
 from saslscope.detect.from_maillog import MaillogSignals
+from saslscope.detect.state import MemoryState
+from saslscope.watch.checkpoint import StateFile
+from saslscope.watch.pipeline import Watcher
 
 
 def failure_line(when: datetime, n: int) -> bytes:
@@ -32,3 +40,28 @@ def test_state_for_addresses_seen_once_is_evicted_over_days() -> None:
     window_failures = 3600 // 20
     assert max(sizes) <= 8 * window_failures
     assert max(sizes[48:]) <= max(sizes[:25]) * 1.05     # day 3 keeps no more than day 1
+
+
+def test_a_round_that_fails_midway_is_not_saved(tmp_path: Path) -> None:
+    """The lines of a failed round were read but not all judged: the saved position must stay
+    before them, so a restart reads them again (it used to be saved past them on the way out)."""
+    log, state = tmp_path / "mail.log", StateFile(str(tmp_path / "watch.state"))
+    lines = [failure_line(datetime(2026, 3, 1, tzinfo=UTC), n) + b"\n" for n in range(6)]
+    log.write_bytes(b"".join(lines[:3]))
+    engine = Engine(DetectConfig())
+
+    class Broken(MaillogSignals):
+        def feed(self, source: str, number: int, line: bytes) -> list:  # type: ignore[type-arg]
+            if number == 5:
+                raise RuntimeError("a bug in a detector")
+            return super().feed(source, number, line)
+
+    watcher = Watcher([str(log)], engine, Broken(year=2026), lambda f: None, lambda e: None,
+                      memory=MemoryState(), state=state, from_start=True, checkpoint_interval=3600)
+    assert watcher.step() == 3                      # judged, not saved yet (no finding, no interval)
+    with open(log, "ab") as handle:
+        handle.writelines(lines[3:])
+    with pytest.raises(RuntimeError):
+        watcher.run(threading.Event())
+    saved = state.load().positions
+    assert saved == {} or saved[str(log)].lines <= 3

@@ -196,16 +196,18 @@ class Watcher:
         return not self.followers and self.stdin is not None and self.stdin.done
 
     def run(self, stop: threading.Event) -> WatchStats:
-        """Poll until ``stop`` is set (or stdin alone ended), then save and close."""
+        """Poll until ``stop`` is set (or stdin alone ended), then save and close. After an
+        exception nothing is saved: the lines of the round that failed were read, not all judged,
+        and are read again after a restart."""
         try:
             while not stop.is_set() and not self.finished():
                 if self.step(wait=self.poll_interval):
                     continue
                 if self.followers:
                     stop.wait(self.poll_interval)
-        finally:
             if self._unsaved:
                 self.save()
+        finally:
             for follower in self.followers:
                 follower.close()
         return self.stats
