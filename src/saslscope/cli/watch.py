@@ -199,4 +199,5 @@ def watch(files: tuple[str, ...], as_json: bool, config_path: str | None, exec_c
         extras += (f"; {sasl_access}: {len(enforcer.flagged)} accounts, {enforcer.writes} writes, "
                   f"{enforcer.failures} failed")
     click.echo(f"saslscope watch: stopped: {stats.lines} lines read ({per_source or 'none'}), "
-               f"{stats.findings} findings{extras}", err=True)
+               f"{stats.findings} findings{extras}"
+               + (f"; {stats.errors} lines could not be judged (see above)" if stats.errors else ""), err=True)

@@ -63,7 +63,8 @@ class FollowEvent:
     """Something about the file, not its content: shown on stderr, never fatal.
 
     ``what``: waiting, opened, resumed, rotated, truncated, disappeared, closed, partial-line,
-    long-line, invalid-utf8, unreadable, lost.
+    long-line, invalid-utf8, unreadable, lost (and, from the watcher, error: a line that could
+    not be judged).
     """
 
     path: str

@@ -85,6 +85,7 @@ class StdinLines:
 class WatchStats:
     lines: int = 0
     findings: int = 0
+    errors: int = 0               # lines that raised in the adapter or a detector (a bug), skipped
     per_source: dict[str, int] = field(default_factory=dict)
 
 
@@ -171,14 +172,19 @@ class Watcher:
                 show(finding)
         found = 0
         for line in lines:
-            signals = feed_line(line.source, line.number, line.raw)
-            if history is not None and line.source != STDIN:
+            try:
+                signals = feed_line(line.source, line.number, line.raw)
+                if history is not None and line.source != STDIN:
+                    for signal in signals:
+                        history.record(signal)
                 for signal in signals:
-                    history.record(signal)
-            for signal in signals:
-                for finding in feed_signal(signal):
-                    found += 1
-                    on_finding(finding)
+                    for finding in feed_signal(signal):
+                        found += 1
+                        on_finding(finding)
+            except Exception as exc:      # a bug on one line must not stop a service in a restart loop
+                self.stats.errors += 1
+                self.on_event(FollowEvent(line.source, "error", f"line {line.number} could not be judged "
+                                                                f"({exc.__class__.__name__}: {exc}); skipped"))
         if self.cursor_file is not None:
             for line in reversed(lines):
                 if line.source == STDIN and (cursor := journal_cursor(line.raw)) is not None:
