@@ -107,3 +107,26 @@ def test_binary_junk_file_through_the_command(tmp_path: Path) -> None:
     lines = json.loads(result.output)["lines"]
     total = data.count(b"\n")
     assert lines["total"] == total and lines["unparsed"] == 2 and lines["skipped"] == total - 2
+
+
+def test_journald_json_and_a_rotated_directory(tmp_path: Path) -> None:
+    lines = []
+    for n in range(12):
+        message = (f"warning: unknown[192.0.2.9]: SASL LOGIN authentication failed: authentication failure, "
+                   f"sasl_username=alice@example.test")
+        lines.append(json.dumps({"__REALTIME_TIMESTAMP": str(1795869689000000 + n * 1_000_000),
+                                 "SYSLOG_IDENTIFIER": "postfix/submission/smtpd", "_PID": str(100 + n),
+                                 "_HOSTNAME": "mail", "MESSAGE": message}))
+    data = json.loads(alerts("--json", "-", input=("\n".join(lines) + "\n").encode()).output)
+    assert [(f["kind"], f["evidence_total"]) for f in data["findings"]] == [("bruteforce", 10)]
+    # a directory of rotated logs: read oldest first, one month across two files
+    month = gen_incidents.generate(seed=1).lines
+    rotated = tmp_path / "logs"
+    rotated.mkdir()
+    half = len(month) // 2
+    (rotated / "mail.log.1.gz").write_bytes(gzip.compress(("\n".join(month[:half]) + "\n").encode()))
+    (rotated / "mail.log").write_text("\n".join(month[half:]) + "\n")
+    report = json.loads(alerts("--json", "--year", "2026", str(rotated)).output)
+    guess = next(f for f in report["findings"] if f["kind"] == "guessed_password")
+    assert guess["evidence"][0]["source"].endswith("mail.log")
+    assert guess["evidence"][0]["line"] == gen_incidents.generate(seed=1).incident_lines["guessed"][0] - half

@@ -63,8 +63,12 @@ def _order(finding: Finding) -> tuple[int, float]:
 
 
 def run(signals: Iterable[Signal], config: DetectConfig, *, state: State | None = None,
-        geo: GeoLookup | None = None, on_finding: Callable[[Finding], None] | None = None) -> AlertsReport:
-    """Feed ``signals`` (in time order) through every detector and judge the accounts."""
+        geo: GeoLookup | None = None, on_finding: Callable[[Finding], None] | None = None,
+        on_signal: Callable[[Signal], None] | None = None) -> AlertsReport:
+    """Feed ``signals`` (in time order) through every detector and judge the accounts.
+
+    ``on_signal`` sees each signal before the detectors (a history store records the logins
+    and failures it learns from), ``on_finding`` each finding as it is made."""
     engine = Engine(config, state=state, geo=geo)
     findings: list[Finding] = []
     count = 0
@@ -73,6 +77,8 @@ def run(signals: Iterable[Signal], config: DetectConfig, *, state: State | None 
     with cyclic_gc_paused():
         for signal in signals:
             count += 1
+            if on_signal is not None:
+                on_signal(signal)
             for finding in engine.feed(signal):
                 findings.append(finding)
                 if on_finding is not None:
@@ -85,13 +91,15 @@ def run(signals: Iterable[Signal], config: DetectConfig, *, state: State | None 
 def alerts_from_logs(paths: Iterable[str], config: DetectConfig, *, year: int | None = None,
                      syslog_name: str | None = None, own_addresses: Iterable[str] = (),
                      now: datetime | None = None, state: State | None = None, geo: GeoLookup | None = None,
-                     on_finding: Callable[[Finding], None] | None = None) -> AlertsReport:
+                     on_finding: Callable[[Finding], None] | None = None,
+                     on_signal: Callable[[Signal], None] | None = None) -> AlertsReport:
     """:func:`run` over mail logs (files, rotated sets, compressed, ``-``; journald JSON lines).
     Raises :class:`~saslscope.maillog.sources.LogInputError` for an unreadable input."""
     source = MaillogSignals(year=year, syslog_name=syslog_name, own_addresses=own_addresses, now=now,
                             loopback_is_local=config.networks.loopback_is_local)
     warnings = Warnings()
-    report = run(source.read(paths, warnings), config, state=state, geo=geo, on_finding=on_finding)
+    report = run(source.read(paths, warnings), config, state=state, geo=geo, on_finding=on_finding,
+                 on_signal=on_signal)
     report.lines = source.counts
     report.skipped = source.skipped
     report.warnings = list(warnings.messages)
