@@ -190,6 +190,8 @@ def _clean_month(w: Writer) -> None:
         if day in (9, 10):               # a phone with a stale password, every 20 minutes for two days
             for k in range(72):
                 w.failed_session(_at(day, k / 3), _phone_ip(random.Random(k), 42), [STALE_PHONE])
+        if day == 11:                    # ... until its owner types the new one in, just after midnight
+            w.login_session(_at(11, 0.1), STALE_PHONE, _phone_ip(random.Random(71), 42), PHONE, 1)
         for _ in range(20):              # scanners: a few common names each
             ip = f"{rng.randint(30, 220)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
             names = rng.sample(["admin", "info", "test", "office", "sales", "webmaster"], rng.randint(1, 3))

@@ -63,14 +63,14 @@ def test_distributed_bruteforce_counts_addresses_and_values_that_are_no_ip() -> 
 
 
 def test_guessed_password_needs_failures_from_the_same_network_and_reports_once() -> None:
-    e = engine()
-    e.feed_all(fail(n, ip="192.0.2.7") for n in range(5))
+    e = engine({"bruteforce": {"failures": 100}})
+    e.feed_all(fail(n, ip="192.0.2.7") for n in range(10))
     assert e.feed_all([ok(100, ip="198.51.100.1")]) == []        # another network: the owner
     [guess] = e.feed_all([ok(110, ip="192.0.2.200", n=99)])       # same /24
     assert guess.kind is Kind.GUESSED_PASSWORD and guess.severity is Severity.CRITICAL
-    assert guess.evidence[0].line == 99 and guess.evidence_total == 6 and guess.start == _at(0)
+    assert guess.evidence[0].line == 99 and guess.evidence_total == 11 and guess.start == _at(0)
     assert e.feed_all([ok(120, ip="192.0.2.200")]) == []         # its next message: same episode
-    assert engine().feed_all([*(fail(n) for n in range(4)), ok(10)]) == []   # 4 typos: below the threshold
+    assert engine().feed_all([*(fail(n * 400) for n in range(9)), ok(3600)]) == []   # a stale phone: below
 
 
 def test_many_ips_medium_then_high_and_local_or_relay_logins_do_not_count() -> None:

@@ -95,20 +95,20 @@ def test_the_volume_baseline_spans_earlier_runs(tmp_path: Path) -> None:
 
 def test_a_guess_across_a_rotation_cites_the_failures_of_the_older_file(tmp_path: Path) -> None:
     before, after = Log(), Log()
-    for n in range(6):
+    for n in range(12):
         before.failure(START + timedelta(minutes=50, seconds=n * 30), "carol@x.test", "198.51.100.4")
     after.message(START + timedelta(minutes=58), "carol@x.test", "198.51.100.9")
     guess = only(two_runs(tmp_path, before, after), "guessed_password")
     old = str(tmp_path / "mail.log.1")
-    assert guess["username"] == "carol@x.test" and guess["metrics"]["failures"] == 6
+    assert guess["username"] == "carol@x.test" and guess["metrics"]["failures"] == 12
     cited = {(e["source"], e["line"]) for e in guess["evidence"]}
     assert (str(tmp_path / "mail.log"), 1) in cited
-    assert {(old, n) for n in range(2, 7)} <= cited
+    assert {(old, n) for n in range(8, 13)} <= cited
 
 
 def test_the_sasl_access_table_keeps_an_account_flagged_by_an_earlier_run(tmp_path: Path) -> None:
     attack = Log()
-    for n in range(6):
+    for n in range(12):
         attack.failure(START + timedelta(seconds=n), "dave@x.test", "198.51.100.4")
     attack.message(START + timedelta(seconds=30), "dave@x.test", "198.51.100.4")
     db, table, config = str(tmp_path / "h.db"), tmp_path / "access", tmp_path / "postfix"

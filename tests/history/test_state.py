@@ -70,3 +70,19 @@ def test_a_store_that_does_not_answer_in_time_falls_back_to_memory(tmp_path: Pat
         [Seen("k", "192.0.2.0/24", 30 * DAY, Baseline("alice@x.test", "network"))], _ts("2026-09-02T00:00:00+00:00"))[0]
     assert isinstance(answer, SeenAnswer) and not answer.known
     assert reader.failures == 1
+
+
+def test_seeded_keys_of_windows_long_idle_are_forgotten(tmp_path: Path) -> None:
+    """A follower running for days keeps no key for an address seen once."""
+    db = tmp_path / "h.db"
+    with HistoryStore(db) as store:
+        ingest(store, [str(_log(tmp_path / "a.log", [("2026-09-01T10:00:00Z", "alice@x.test", "192.0.2.5")]))])
+    state = HistoryState(BaselineReader(db))
+    start = _ts("2026-09-02T00:00:00+00:00")
+    sizes = []
+    for n in range(3000):                                   # a new address every 10 s, one-hour windows
+        now = start + n * 10
+        state.apply([Window(f"bf:203.0.{n // 250}.{n % 250}\0alice@x.test", 3600.0,
+                            baseline=Baseline("alice@x.test", "failures", f"203.0.{n // 250}.{n % 250}"))], now)
+        sizes.append(len(state))
+    assert max(sizes[-1000:]) <= 2 * (3600 // 10) + 100     # bounded by the window, not the run

@@ -29,6 +29,8 @@ CONFIG = """
 loopback_is_local = false
 [bruteforce]
 failures = 6
+[guessed_password]
+failures = 6
 [many_ips]
 addresses = 4
 [volume_spike]

@@ -75,13 +75,13 @@ def test_reject_refuses_the_flagged_account(postfix_lab: PostfixLab, table: Path
 
 def test_alerts_hold_the_account_whose_password_was_guessed(postfix_lab: PostfixLab, table: Path,
                                                             tmp_path: Path) -> None:
-    """The whole loop on real logs: wrong passwords then the right one on centos7 (guessed_password,
+    """The whole loop on real logs: ten wrong passwords then the right one on centos7 (guessed_password,
     compromised); ``logs alerts --db --postfix-sasl-access`` writes the table; Postfix holds
     centos7's next message and alice's mail flows."""
     lab = postfix_lab
     offset = len(lab.maillog_text())
     removed = count_log(lab, REMOVED)
-    for _ in range(6):
+    for _ in range(10):
         wrong = saslscope_login(lab, lab.ports.submission, user=CENTOS7, mech="PLAIN", password="guess-wrong")
         assert wrong.returncode == Exit.AUTH_FAILED, wrong.stderr
     status, _ = _send(lab, CENTOS7, ALICE)

@@ -11,12 +11,16 @@ from __future__ import annotations
 import sys
 import textwrap
 import unicodedata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from saslscope.cli.alerts_history import history_options
 from saslscope.cli.exitcodes import Exit
+
+if TYPE_CHECKING:  # pragma: no cover
+    from saslscope.detect.alerts import AlertsReport
+    from saslscope.detect.findings import Finding
 
 WIDTH = 80
 
@@ -70,7 +74,7 @@ def _wrap(text: str, indent: str, later: str) -> list[str]:
     return out
 
 
-def _stamp(finding: Any) -> str:
+def _stamp(finding: Finding) -> str:
     return finding.start.strftime("%Y-%m-%d %H:%M") if finding.start else ""
 
 
@@ -85,7 +89,7 @@ def _severity(ctx: click.Context, param: click.Parameter, value: str | None) -> 
         raise click.BadParameter(str(exc)) from exc
 
 
-def render_text(report: Any, top: int | None, evidence_lines: int) -> list[str]:
+def render_text(report: AlertsReport, top: int | None, evidence_lines: int) -> list[str]:
     """The report as lines of at most 80 cells: verdicts (highest score first), then the
     findings about addresses alone, then notes. ``top`` findings per account (None: all)."""
     out: list[str] = []
@@ -97,8 +101,8 @@ def render_text(report: Any, top: int | None, evidence_lines: int) -> list[str]:
         f"with findings; {len(report.findings)} finding(s) from {report.signals} signal(s)", WIDTH))
     for account in flagged if top is not None else report.accounts:
         out.append("")
-        out.append(_fit(f"{str(account.verdict).upper():<11} score {account.score:<5g} {literal(account.username)}",
-                        WIDTH))
+        out.extend(_wrap(f"{str(account.verdict).upper():<11} score {account.score:<5g} {literal(account.username)}",
+                         "", "    "))
         _findings(out, account.findings, top, evidence_lines)
     if top is not None and normal:
         out.append("")
@@ -106,7 +110,7 @@ def render_text(report: Any, top: int | None, evidence_lines: int) -> list[str]:
         for account in normal[:top * 2]:
             kinds = ", ".join(f"{k} ({max(f.severity for f in account.findings if str(f.kind) == k)})"
                               for k in account.kinds)
-            out.append(_fit(f"  {literal(account.username)}: {kinds}", WIDTH))
+            out.extend(_wrap(f"{literal(account.username)}: {kinds}", "  ", "      "))
         if len(normal) > top * 2:
             out.append(f"  ... and {len(normal) - top * 2} more account(s)")
     about_addresses = [f for f in report.findings if f.username is None]
@@ -119,7 +123,7 @@ def render_text(report: Any, top: int | None, evidence_lines: int) -> list[str]:
     return out
 
 
-def _findings(out: list[str], findings: list[Any], top: int | None, evidence_lines: int) -> None:
+def _findings(out: list[str], findings: list[Finding], top: int | None, evidence_lines: int) -> None:
     shown = findings if top is None else findings[:top]
     for finding in shown:
         where = literal(finding.ip or "")

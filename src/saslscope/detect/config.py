@@ -128,7 +128,9 @@ class DistributedBruteforce:
 class GuessedPassword:
     """Failures, then a success, for one account from one address or network."""
 
-    failures: int = setting(5, "failures (distinct passwords with a hash) before the success, same network")
+    failures: int = setting(10, "failures (distinct passwords with a hash) before the success, same network; "
+                                "as high as bruteforce's, so that a user who mistypes a few times, or a phone "
+                                "with a stale password failing a few times an hour, is not a guess")
     window: float = setting(3600.0, "how far back the failures count", duration=True)
     severity: str = setting("critical", "severity of the finding")
 

@@ -42,8 +42,11 @@ class Detector(Protocol):
 class Engine:
     """Feed signals in time order, collect findings; state in memory.
 
-    The policy service drives the same detectors against its own backend (see
-    :func:`plan_all`/:func:`judge_all`), so both fronts share every rule.
+    The policy service drives the same detectors against its own backend, so both fronts share
+    every rule: for each signal, ``detectors = dispatch.detectors(signal)``, ``plans =
+    plan_all(detectors, signal)``, one round to the backend with the flattened plans,
+    ``findings = judge_all(...)``; then, only when there are findings, one more round with
+    :func:`episode_ops` and :func:`settle` to keep the first finding of each episode.
     """
 
     def __init__(self, config: DetectConfig, detectors: Sequence[Detector] | None = None,

@@ -2,9 +2,9 @@
 
 The one adapter between :mod:`saslscope.maillog` and the detectors, written on maillog's public
 pieces (:class:`~saslscope.maillog.parse.LineParser`, :class:`~saslscope.maillog.correlate.Correlator`,
-:func:`~saslscope.maillog.sources.iter_lines`): every event goes to the correlator, which keeps the
-smtpd sessions and queue files; this module watches the events that are evidence and reads what
-it needs of the open session or message at that moment.
+:func:`~saslscope.maillog.sources.iter_lines`): smtpd and queue events go to the correlator,
+which keeps the smtpd sessions and queue files; this module watches the events that are evidence
+and reads what it needs of the open session (TLS cipher, messages sent) at that moment.
 
 =====================================  ===============================================
 log line                               signal
@@ -13,7 +13,9 @@ log line                               signal
 qmgr ``QID: from=<s>, nrcpt=N``        :class:`MessageSubmitted` (time and evidence of the
                                        ``client=`` line; the ``from=`` line as sender evidence)
 ``removed`` without a ``from=``        :class:`MessageSubmitted` without a sender
-``QID: to=<r>, ... status=S``          :class:`DeliveryOutcome` (authenticated messages only)
+``QID: to=<r>, ... status=S``          :class:`DeliveryOutcome` (authenticated messages only;
+                                       not for ``status=sent``: no detector needs a
+                                       delivered recipient, and they are most of a log)
 ``disconnect ... auth=1`` no message   :class:`AuthOnlySession`
 ``SASL ... authentication failed``     :class:`AuthFailed` (user name from the line, or from
                                        Dovecot's ``passdb(user,ip)`` line just before it)
@@ -49,7 +51,7 @@ from saslscope.detect.signals import (
 )
 from saslscope.maillog import events as ev
 from saslscope.maillog.analysis import LineCounts
-from saslscope.maillog.correlate import Correlator, LocalityJudge, is_loopback
+from saslscope.maillog.correlate import Correlator, LocalityJudge, Results, is_loopback
 from saslscope.maillog.parse import LineParser, Unparsed
 from saslscope.maillog.sources import STDIN, Warnings, check_readable, expand, iter_lines
 
@@ -58,6 +60,9 @@ from saslscope.maillog.sources import STDIN, Warnings, check_readable, expand, i
 # disconnect that closes it is read)
 WANTED_RE = re.compile(rb"(sasl_|authentication failed|disconnect from|TLS connection established from|dovecot|"
                        rb"-login|auth|repeated)|: ([0-9A-Za-z]{5,}): (?:from=<|to=<|removed)")
+#: the correlator keeps a summary record of every closed message and session (for ``logs
+#: summary``); signals are read as they happen, so those records are dropped every so many lines
+RESULTS_KEPT = 1 << 16
 #: how long a Dovecot ``passdb(user,ip)`` failure may precede Postfix's line for the same try
 PAIRING_SECONDS = 5.0
 #: addresses whose last Dovecot failure is remembered for that pairing
@@ -117,7 +122,8 @@ class MaillogSignals:
         self.counts.total += 1
         if line[:1] != b"{":
             wanted = WANTED_RE.search(line)
-            if wanted is None or (wanted.lastindex == 2 and wanted.group(2).decode("ascii") not in self._owners):
+            if wanted is None or (wanted.lastindex == 2 and (
+                    wanted.group(2).decode("ascii") not in self._owners or b"status=sent " in line)):
                 self.skipped += 1
                 self.counts.ignored += 1
                 return []
@@ -130,6 +136,8 @@ class MaillogSignals:
             return []
         self.counts.parsed += 1
         assert isinstance(event, ev.Event)
+        if self.counts.parsed % RESULTS_KEPT == 0:
+            self.correlator.results = Results()
         return self._event(event, source, number, line)
 
     def carry(self) -> Carry:
@@ -232,7 +240,6 @@ class MaillogSignals:
                                 local=self._local(e.host, e.client_name, e.client_ip))]
 
     def _auth_failure(self, e: ev.AuthFailure, evidence: Evidence) -> list[Signal]:
-        self.correlator.feed(e, 0, None)
         assert e.time is not None
         username = e.username
         if username is None:
@@ -245,7 +252,6 @@ class MaillogSignals:
     def _dovecot_failure(self, e: ev.DovecotAuthFailure, evidence: Evidence) -> list[Signal]:
         """Not a signal of its own (Postfix or the login process logs the same try); it names the
         user for a Postfix line that does not (Postfix before 3.8.3)."""
-        self.correlator.feed(e, 0, None)
         if e.client_ip and e.time is not None:
             if len(self._dovecot_failures) >= PAIRING_LIMIT:
                 self._dovecot_failures.clear()
@@ -253,7 +259,6 @@ class MaillogSignals:
         return []
 
     def _dovecot_login(self, e: ev.DovecotLogin, evidence: Evidence) -> list[Signal]:
-        self.correlator.feed(e, 0, None)
         assert e.time is not None
         ip = e.client_ip or ""
         if not e.ok:

@@ -29,6 +29,7 @@ from saslscope.detect.verdicts import AccountVerdict, judge_accounts
 from saslscope.history.ingest import Ingest
 from saslscope.history.state import HistoryState
 from saslscope.history.store import BaselineReader, HistoryStore
+from saslscope.maillog.sources import check_readable, expand
 
 
 @dataclass
@@ -54,6 +55,8 @@ def alerts_with_history(paths: Iterable[str], config: DetectConfig, db: str, *, 
     """:func:`saslscope.detect.alerts.run` over the new lines of ``paths``, with the store at ``db``.
     Raises :class:`~saslscope.history.store.StoreError` and
     :class:`~saslscope.maillog.sources.LogInputError`."""
+    paths = expand(list(paths))
+    check_readable(paths)                   # fail before minutes of reading, not after
     source = MaillogSignals(year=year, syslog_name=syslog_name, own_addresses=own_addresses, now=now,
                             loopback_is_local=config.networks.loopback_is_local)
     with HistoryStore(db) as store:

@@ -29,23 +29,38 @@ from saslscope.detect.state import Answer, MemoryState, Op, Seen, SeenAnswer, Wi
 from saslscope.history.store import BaselineReader
 
 
+#: seconds of event time between sweeps of the seeded keys
+SWEEP_EVERY = 60.0
+
+
 class HistoryState:
     """:class:`MemoryState` plus the history store's baselines (``reader`` None: memory only)."""
 
     def __init__(self, reader: BaselineReader | None, memory: MemoryState | None = None) -> None:
         self.reader = reader
         self.memory = memory if memory is not None else MemoryState()
-        self._seeded: set[str] = set()
+        # window key -> until when it counts as seeded: its last use plus its length. A window
+        # idle for longer holds nothing of what it was seeded with, so it may be seeded again,
+        # and a follower running for weeks forgets the keys of addresses seen once.
+        self._seeded: dict[str, float] = {}
+        self._swept = float("-inf")
 
     def __len__(self) -> int:
-        return len(self.memory)
+        return len(self.memory) + len(self._seeded)
 
     def apply(self, ops: Sequence[Op], now: float) -> list[Answer]:
         reader = self.reader
         if reader is not None:
+            seeded = self._seeded
             for op in ops:
-                if type(op) is Window and op.baseline is not None and op.key not in self._seeded:
-                    self._seed(reader, op, now)
+                if type(op) is Window and op.baseline is not None:
+                    if seeded.get(op.key, float("-inf")) < now:
+                        self._seed(reader, op, now)
+                    seeded[op.key] = now + op.seconds
+            if now - self._swept > SWEEP_EVERY:
+                self._swept = now
+                for key in [key for key, until in seeded.items() if until < now]:
+                    del seeded[key]
         answers = self.memory.apply(ops, now)
         if reader is not None:
             for index, op in enumerate(ops):
@@ -56,7 +71,6 @@ class HistoryState:
         return answers
 
     def _seed(self, reader: BaselineReader, op: Window, now: float) -> None:
-        self._seeded.add(op.key)
         ref = op.baseline
         assert ref is not None
         if reader.account(ref.account) is None:      # one cached query answers for a new account

@@ -61,7 +61,12 @@ def _connect(path: str, *, readonly: bool, timeout: float) -> sqlite3.Connection
             conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("SELECT 1").fetchone()
     except sqlite3.Error as exc:
-        raise StoreError(f"{path}: cannot open the history store ({exc})") from None
+        hint = ""
+        if readonly and "readonly" in str(exc):
+            # WAL: a reader needs the -shm file, which SQLite creates (and removes with the last
+            # connection) in the store's directory
+            hint = "; a reader needs write access to the store's directory, or a writer keeping it open"
+        raise StoreError(f"{path}: cannot open the history store ({exc}){hint}") from None
     return conn
 
 
