@@ -22,6 +22,7 @@ from saslscope.detect.findings import Finding
 from saslscope.detect.signals import Signal
 from saslscope.detect.state import MemoryState
 from saslscope.maillog.follow import EventSink, FileFollower, FollowEvent, Line, Position
+from saslscope.maillog.gcpause import cyclic_gc_paused
 from saslscope.watch.checkpoint import Checkpoint, StateFile
 
 #: journald lines waiting for the reader loop; a full queue makes the reader thread wait
@@ -159,7 +160,11 @@ class Watcher:
             self.save()
         return len(lines)
 
+    @cyclic_gc_paused()
     def judge(self, lines: Sequence[Line]) -> int:
+        """Judge one round's lines (a few MiB at most). The cyclic collector is kept out meanwhile:
+        the engine's windows hold 10^5 small objects without cycles that full collections walk in
+        vain (400,000 bench lines: 6.9 -> 6.2 CPU s); it runs between rounds."""
         feed_signal = self.engine.feed
         feed_line = self.adapter.feed
         on_finding = self.on_finding
