@@ -77,8 +77,9 @@ def main() -> None:
     log = log_file(args.lines, args.seed)
     with tempfile.TemporaryDirectory(prefix="saslscope-bench-alerts-") as workdir:
         runs = default_runs(log)
-        for name in args.extra:
-            runs += importlib.import_module(name).runs(log, Path(workdir))
+        extras = [importlib.import_module(name) for name in args.extra]
+        for module in extras:
+            runs += module.runs(log, Path(workdir))
         print(f"log: {log} ({args.lines} lines, {log.stat().st_size / 1e6:.0f} MB); load average before: "
               f"{os.getloadavg()[0]:.2f}; cpus: {os.cpu_count()}")
         results: dict[str, tuple[float, float]] = {}
@@ -97,6 +98,9 @@ def main() -> None:
     peak = results["saslscope logs alerts"][1]
     print(f"target: alerts peak < {TARGET_PEAK_MB:.0f} MB -> {peak:.0f} MB "
           f"{'MET' if peak < TARGET_PEAK_MB else 'MISSED'}; load average after: {os.getloadavg()[0]:.2f}")
+    for module in extras:            # an extra module may state its own targets
+        for line in getattr(module, "report", lambda _: [])(results):
+            print(line)
 
 
 if __name__ == "__main__":

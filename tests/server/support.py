@@ -144,7 +144,7 @@ class ServeProcess:
     def __init__(self, tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> None:
         self.stderr_path = tmp_path / "serve.err"
         self.log_path = tmp_path / "maillog"
-        self.stderr_file = open(self.stderr_path, "w")  # noqa: SIM115  (the server writes to it until stop() closes it)
+        self.stderr_file = open(self.stderr_path, "w")
         self.process = subprocess.Popen(
             [*SASLSCOPE, "serve", "--listen", "127.0.0.1:0", "--tls-port", "0", "--log", str(self.log_path),
              "--pki-dir", str(tmp_path / "pki"), "--maildir", str(tmp_path / "mail"),

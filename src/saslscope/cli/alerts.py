@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from saslscope.cli.alerts_history import history_options
 from saslscope.cli.exitcodes import Exit
 from saslscope.cli.untrusted import printable
 
@@ -139,10 +140,11 @@ def _findings(out: list[str], findings: list[Finding], top: int | None, evidence
 @click.option("--syslog-name", metavar="REGEX", help="Extra Postfix syslog_name(s), e.g. 'mta-(in|out)'.")
 @click.option("--own-address", "own_addresses", multiple=True, metavar="IP",
               help="An address of this server: logins from it are local. Repeatable.")
+@history_options
 @click.pass_context
-def alerts(ctx: click.Context, files: tuple[str, ...], as_json: bool, config_path: str | None, print_config: bool,
+def alerts(ctx: click.Context, /, files: tuple[str, ...], as_json: bool, config_path: str | None, print_config: bool,
            fail_on: Any, top: int, show_all: bool, evidence_lines: int, year: int | None, syslog_name: str | None,
-           own_addresses: tuple[str, ...]) -> None:
+           own_addresses: tuple[str, ...], **history: Any) -> None:
     """Per-account verdicts (compromised, suspicious, normal) with the findings and log lines
     behind them: password guessing, logins from many or new networks, volume spikes, foreign
     senders... FILES as for 'logs summary' (default: stdin). Exit 9 with --fail-on when a
@@ -164,12 +166,12 @@ def alerts(ctx: click.Context, files: tuple[str, ...], as_json: bool, config_pat
             re.compile(syslog_name)
         except re.error as exc:
             raise click.BadParameter(f"not a regular expression: {exc}", param_hint="--syslog-name") from exc
-    from saslscope.detect.alerts import alerts_from_logs
+    from saslscope.cli.alerts_history import run_alerts
     from saslscope.maillog.sources import LogInputError
 
     try:
-        report = alerts_from_logs(list(files) or ["-"], config, year=year, syslog_name=syslog_name,
-                                  own_addresses=own_addresses)
+        report = run_alerts(list(files) or ["-"], config, year=year, syslog_name=syslog_name,
+                            own_addresses=own_addresses, **history)
     except LogInputError as exc:
         click.echo(f"saslscope logs alerts: {exc}", err=True)
         ctx.exit(Exit.BAD_INPUT)

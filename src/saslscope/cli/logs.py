@@ -413,3 +413,12 @@ def trace(ctx: click.Context, /, wanted: str, files: tuple[str, ...], as_json: b
 from saslscope.cli.alerts import alerts  # noqa: E402  (registered last: its own module, one line here)
 
 logs.add_command(alerts)
+from saslscope.cli.report import report  # noqa: E402
+from saslscope.cli.watch import watch  # noqa: E402
+
+logs.add_command(report)
+logs.add_command(watch)
+
+from saslscope.cli.account import account  # noqa: E402
+
+logs.add_command(account)

@@ -369,6 +369,30 @@ class DovecotAuthPolicy:
 
 
 @dataclass
+class History:
+    """The history store (--db): what it keeps and for how long (log time, not the clock)."""
+
+    events: float = setting(90 * 86400.0, "logins and failures kept with their log line", duration=True)
+    baseline: float = setting(400 * 86400.0, "an account's networks, countries, methods, HELO names and hourly "
+                              "volumes kept after their last use", duration=True)
+    findings: float = setting(365 * 86400.0, "findings kept for the account dossier", duration=True)
+    read_budget: float = setting(0.05, "longest one baseline query may take; past it the detectors judge "
+                                 "from memory alone (seconds)", duration=True)
+    enforce_for: float = setting(7 * 86400.0, "--postfix-sasl-access: findings this recent (before the newest "
+                                 "log time in the store) decide who is held or rejected", duration=True)
+
+    def retention(self) -> tuple[float, float, float]:
+        return self.events, self.baseline, self.findings
+
+
+@dataclass
+class GeoIP:
+    """GeoIP databases (MaxMind format: City or Country, and ASN); --geoip-db adds to them."""
+
+    databases: list[str] = setting([], "paths of .mmdb files")
+
+
+@dataclass
 class DetectConfig:
     """Every section; each front reads the sections it can use."""
 
@@ -391,6 +415,8 @@ class DetectConfig:
     quota: Quotas = field(default_factory=Quotas)
     policy: Policy = field(default_factory=Policy)
     dovecot: DovecotAuthPolicy = field(default_factory=DovecotAuthPolicy)
+    history: History = field(default_factory=History)
+    geoip: GeoIP = field(default_factory=GeoIP)
 
     @classmethod
     def load(cls, path: str | Path | None) -> DetectConfig:

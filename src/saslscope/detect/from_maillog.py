@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -66,6 +67,13 @@ RESULTS_KEPT = 1 << 16
 PAIRING_SECONDS = 5.0
 #: addresses whose last Dovecot failure is remembered for that pairing
 PAIRING_LIMIT = 4096
+
+
+@dataclass
+class Carry:
+    logins: dict[str, AuthSucceeded] = field(default_factory=dict)     # queue id -> login before from=
+    owners: dict[str, str] = field(default_factory=dict)                # queue id -> user until removed
+    dovecot_failures: dict[str, tuple[datetime, str]] = field(default_factory=dict)
 
 
 class MaillogSignals:
@@ -134,6 +142,18 @@ class MaillogSignals:
         if self.counts.parsed % RESULTS_KEPT == 0:
             self.correlator.results = Results()
         return self._event(event, source, number, line)
+
+    def carry(self) -> Carry:
+        """What is still open (messages waiting for qmgr's ``from=`` or ``removed``, a Dovecot
+        failure waiting for Postfix's line): an incremental reader keeps it for its next run
+        instead of calling :meth:`finish`, so a log cut between two runs gives the same signals."""
+        return Carry(dict(self._logins), dict(self._owners), dict(self._dovecot_failures))
+
+    def resume(self, carried: Carry) -> None:
+        """Take up what an earlier run left open (see :meth:`carry`)."""
+        self._logins.update(carried.logins)
+        self._owners.update(carried.owners)
+        self._dovecot_failures.update(carried.dovecot_failures)
 
     def finish(self) -> list[Signal]:
         """Messages the log left without ``from=`` or ``removed``: their logins' messages."""

@@ -22,6 +22,23 @@ from saslscope.detect.findings import Evidence
 KEEP_EVIDENCE = 10
 
 
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """Names the history-store baseline behind an op's key, for a backend that has one.
+
+    Keys are opaque to backends, so a detector that wants weeks of history says which account
+    and which of its dimensions the key follows: ``Seen`` with ``dimension`` ``network``,
+    ``address``, ``country``, ``asn``, ``method`` or ``helo``; ``Window`` with ``traffic``
+    (messages as entries, their recipients as weight), ``bounced`` or ``deferred`` (one entry
+    each), or ``failures`` (the failed logins themselves, with their log lines, from the
+    address or network ``within``; members are not kept). A backend without a store ignores it.
+    """
+
+    account: str
+    dimension: str
+    within: str = ""
+
+
 @dataclass(slots=True)
 class Window:
     """Add an entry to the sliding window ``key`` of ``seconds``, then read the window.
@@ -39,6 +56,7 @@ class Window:
     weight: int = 1
     keep: Evidence | None = None
     kept_at: int = 0
+    baseline: Baseline | None = None   # seeded from the store's hourly counts (see Baseline)
 
 
 @dataclass(slots=True)
@@ -67,6 +85,7 @@ class Seen:
     key: str
     member: str
     ttl: float
+    baseline: Baseline | None = None   # also known when the store saw it within ttl
     record: bool = True   # False: only ask (a decision that must not teach the baseline)
 
 

@@ -308,8 +308,9 @@ class LineParser:
             return Unparsed("journal entry without MESSAGE or SYSLOG_IDENTIFIER")
         pid = str(obj.get("SYSLOG_PID") or obj.get("_PID") or "0")
         time = from_journal_usec(obj.get("__REALTIME_TIMESTAMP", ""))
-        return self.message(time, str(obj.get("_HOSTNAME", "")), ident.encode(),
-                            int(pid) if pid.isdigit() else 0, message.encode()[:LINE_CAP])
+        # JSON can carry lone surrogates (\ud800) that UTF-8 cannot encode: kept as visible escapes
+        return self.message(time, str(obj.get("_HOSTNAME", "")), ident.encode("utf-8", "backslashreplace"),
+                            int(pid) if pid.isdigit() else 0, message.encode("utf-8", "backslashreplace")[:LINE_CAP])
 
     def message(self, time: datetime | None, host: str, prog: bytes, pid: int,
                 msg: bytes) -> ev.Event | Unparsed | None:

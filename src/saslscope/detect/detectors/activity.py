@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from saslscope.detect.detectors.common import Context, make, minutes
 from saslscope.detect.findings import Finding, Kind
 from saslscope.detect.signals import DeliveryOutcome, MessageSubmitted, Signal
-from saslscope.detect.state import Answer, Op, Window, WindowCount
+from saslscope.detect.state import Answer, Baseline, Op, Window, WindowCount
 
 #: delivery statuses that count against the sender in ``bounce_ratio``
 FAILED_STATUSES = frozenset({"bounced", "deferred", "expired"})
@@ -50,7 +50,7 @@ class VolumeSpikeDetector:
         s, user, rcpts = self.settings, message.username, max(message.recipients, 1)
         # weight = recipients, entries = messages
         return (Window(f"vs:{user}", s.window, weight=rcpts, keep=message.evidence),
-                Window(f"vs:base:{user}", s.baseline, weight=rcpts))
+                Window(f"vs:base:{user}", s.baseline, weight=rcpts, baseline=Baseline(user, "traffic")))
 
     def judge(self, signal: Signal, answers: Sequence[Answer]) -> Sequence[Finding]:
         message = _message(signal, self.context)

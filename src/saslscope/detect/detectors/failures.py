@@ -14,7 +14,7 @@ from datetime import datetime
 from saslscope.detect.detectors.common import Context, make, minutes, single
 from saslscope.detect.findings import Finding, Kind
 from saslscope.detect.signals import AuthFailed, AuthSucceeded, Signal
-from saslscope.detect.state import KEEP_EVIDENCE, Answer, Op, Window, WindowCount, crossed
+from saslscope.detect.state import KEEP_EVIDENCE, Answer, Baseline, Op, Window, WindowCount, crossed
 
 
 def _failure(signal: Signal, context: Context) -> AuthFailed | None:
@@ -48,7 +48,8 @@ class BruteforceDetector:
         if failure is None or failure.username is None:
             return ()
         key = f"bf:{failure.ip}\0{failure.username}"
-        return (Window(key, self.settings.window, member=failure.pwhash or "", keep=failure.evidence),)
+        return (Window(key, self.settings.window, member=failure.pwhash or "", keep=failure.evidence,
+                       baseline=Baseline(failure.username, "failures", failure.ip)),)
 
     def judge(self, signal: Signal, answers: Sequence[Answer]) -> Sequence[Finding]:
         count = single(answers)
@@ -161,14 +162,19 @@ class GuessedPasswordDetector:
     def _key(self, username: str, ip: str) -> str:
         return f"gp:{username}\0{self.context.grouping.network(ip)}"
 
+    def _failures(self, signal: AuthFailed | AuthSucceeded) -> Baseline:
+        """The store's failures of this account from this network (a guess may span two logs)."""
+        return Baseline(signal.username or "", "failures", self.context.grouping.network(signal.ip))
+
     def plan(self, signal: Signal) -> Sequence[Op]:
         if isinstance(signal, AuthFailed):
             if signal.username is None or self.context.allow.ignores(signal.username, signal.ip):
                 return ()
             return (Window(self._key(signal.username, signal.ip), self.settings.window,
-                           member=signal.pwhash or "", keep=signal.evidence),)
+                           member=signal.pwhash or "", keep=signal.evidence, baseline=self._failures(signal)),)
         if isinstance(signal, AuthSucceeded) and not self.context.allow.ignores(signal.username, signal.ip):
-            return (Window(self._key(signal.username, signal.ip), self.settings.window, weight=0),)
+            return (Window(self._key(signal.username, signal.ip), self.settings.window, weight=0,
+                           baseline=self._failures(signal)),)
         return ()
 
     def judge(self, signal: Signal, answers: Sequence[Answer]) -> Sequence[Finding]:

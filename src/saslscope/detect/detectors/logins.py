@@ -14,7 +14,7 @@ from saslscope.detect.detectors.common import Context, is_new, make, minutes, si
 from saslscope.detect.findings import Finding, Kind, Severity
 from saslscope.detect.geolookup import distance_km
 from saslscope.detect.signals import AuthOnlySession, AuthSucceeded, Signal
-from saslscope.detect.state import Answer, Op, Seen, SeenAnswer, Swap, Window, WindowCount
+from saslscope.detect.state import Answer, Baseline, Op, Seen, SeenAnswer, Swap, Window, WindowCount
 
 
 def _remote_login(signal: Signal, context: Context) -> AuthSucceeded | None:
@@ -104,7 +104,8 @@ class NewNetworkDetector:
         login = _remote_login(signal, self.context)
         if login is None:
             return ()
-        return tuple(Seen(f"{kind}:{login.username}", member, self.settings.memory)
+        return tuple(Seen(f"{kind}:{login.username}", member, self.settings.memory,
+                          Baseline(login.username, "network" if kind is Kind.NEW_NETWORK else "country"))
                      for kind, member in self._members(login))
 
     def judge(self, signal: Signal, answers: Sequence[Answer]) -> Sequence[Finding]:
@@ -216,7 +217,8 @@ class FingerprintDetector:
         login = _remote_login(signal, self.context)
         if login is None:
             return ()
-        return tuple(Seen(f"fp:{name}:{login.service}\0{login.username}", value, self.settings.memory)
+        return tuple(Seen(f"fp:{name}:{login.service}\0{login.username}", value, self.settings.memory,
+                          Baseline(login.username, name))
                      for name, value in self._traits(login))
 
     def judge(self, signal: Signal, answers: Sequence[Answer]) -> Sequence[Finding]:

@@ -1,0 +1,1 @@
+"""Enforcement that Postfix carries out itself, with no daemon (``check_sasl_access`` tables)."""
