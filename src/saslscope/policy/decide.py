@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 
 from saslscope.detect.addresses import AllowList
 from saslscope.detect.config import DetectConfig
-from saslscope.detect.engine import Detector, judge_all, plan_all
+from saslscope.detect.engine import Detector, Dispatch, judge_all, plan_all
 from saslscope.detect.findings import Evidence, Finding
 from saslscope.detect.hook import Hook
 from saslscope.detect.signals import AuthSucceeded, MessageSubmitted, Signal, UnauthenticatedMessage
@@ -130,7 +130,7 @@ class Decider:
     def __init__(self, config: DetectConfig, detectors: Sequence[Detector], *, metrics: Metrics,
                  hook: Hook | None = None) -> None:
         self.settings = config.policy
-        self.detectors = detectors
+        self.dispatch = Dispatch(detectors)   # each signal type to the detectors that take it
         self.table = ActionTable.from_config(config.policy)
         self.metrics = metrics
         self.hook = hook
@@ -141,7 +141,7 @@ class Decider:
     def begin(self, request: PolicyRequest, conn: ConnectionState, now: float) -> Pending:
         time = datetime.fromtimestamp(now, UTC)
         signals = signals_for(request, conn, time)
-        plans = [plan_all(self.detectors, signal) for signal in signals]
+        plans = [plan_all(self.dispatch.detectors(signal), signal) for signal in signals]
         user = request.attributes.get("sasl_username") or None
         pending = Pending(request, time, now, user, request.attributes.get("client_address", ""), signals, plans, [])
         ops: list[Op] = [self.blocks.read(pending.subject)]
@@ -158,7 +158,7 @@ class Decider:
         start = 0
         for signal, plans in zip(pending.signals, pending.plans, strict=True):
             size = sum(len(ops) for ops in plans)
-            findings.extend(judge_all(self.detectors, signal, plans, rest[start:start + size]))
+            findings.extend(judge_all(self.dispatch.detectors(signal), signal, plans, rest[start:start + size]))
             start += size
         outcome = Outcome(pending, Action.DUNNO, "", "")
         blocked = self.blocks.strongest(block)

@@ -41,7 +41,7 @@ import orjson
 from saslscope.detect.addresses import AllowList, Grouping
 from saslscope.detect.config import DetectConfig
 from saslscope.detect.detectors import default_detectors
-from saslscope.detect.engine import Detector, judge_all, plan_all
+from saslscope.detect.engine import Detector, Dispatch, judge_all, plan_all
 from saslscope.detect.findings import Evidence, Finding, Kind, Severity
 from saslscope.detect.signals import AuthFailed, AuthSucceeded, Signal
 from saslscope.detect.state import Answer, Op, Seen, SeenAnswer, Swap, Window, WindowCount
@@ -167,7 +167,7 @@ class DovecotPolicy:
     def __init__(self, config: DetectConfig, detectors: Sequence[Detector] | None = None) -> None:
         self.config = config
         self.settings = config.dovecot
-        self.detectors = detectors if detectors is not None else default_detectors(config)
+        self.dispatch = Dispatch(detectors if detectors is not None else default_detectors(config))
         self.allow = AllowList(config.allow)
         self.grouping = Grouping(config.networks)
         # the account's own networks: the very set new_network learns from its logins (the same
@@ -222,7 +222,7 @@ class DovecotPolicy:
                 Window(self._bad_from_address(request.remote), s.window, member=f"{request.login}\0{wrong}"),
                 Window(self._bad_on_pair(request.remote, request.login), s.window, member=wrong),
             ]
-        plans = plan_all(self.detectors, signal) if signal is not None else []
+        plans = plan_all(self.dispatch.detectors(signal), signal) if signal is not None else []
         return Plan(request, time, ops + [op for p in plans for op in p], signal, plans)
 
     # -- deciding ----------------------------------------------------------------------------
@@ -233,7 +233,7 @@ class DovecotPolicy:
         own = len(plan.ops) - sum(len(p) for p in plan.detector_plans)
         findings: list[Finding] = []
         if plan.signal is not None:
-            findings = judge_all(self.detectors, plan.signal, plan.detector_plans, answers[own:])
+            findings = judge_all(self.dispatch.detectors(plan.signal), plan.signal, plan.detector_plans, answers[own:])
         writes = tuple(op for finding in findings for op in self._blocks_for(finding, plan.time))
         return Decision(0, "report", "recorded", tuple(findings), writes)
 
