@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from saslscope.detect.findings import Evidence, Finding, Kind, Severity
-from saslscope.watch.render import finding_text, plain
+from saslscope.untrusted import printable as plain
+from saslscope.watch.render import finding_text
 
 WHEN = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

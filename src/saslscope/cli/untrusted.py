@@ -4,25 +4,20 @@ User names, HELO names, Message-IDs, senders and server banners are the network'
 Shown through rich they must never be read as markup (``[/x]`` would end a style, or crash
 the renderer) and must never reach the terminal as control characters (ESC sequences move
 the cursor, retitle the window, or hide text). Every command renders such text with
-:func:`literal` (a rich ``Text``, never parsed) or :func:`printable` (a plain string).
+:func:`literal` (a rich ``Text``, never parsed) or :func:`printable` (a plain string, from
+:mod:`saslscope.untrusted`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from saslscope.untrusted import printable
+
+__all__ = ["literal", "printable"]
+
 if TYPE_CHECKING:  # pragma: no cover
     from rich.text import Text
-
-
-def printable(value: object) -> str:
-    """``value`` as text with every control or unprintable character shown as ``\\xNN``
-    (``\\uNNNN`` above U+00FF): tabs too, so a table cell stays one cell."""
-    text = "" if value is None else str(value)
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
-                   for ch in text)
 
 
 def literal(value: object, style: str = "") -> Text:

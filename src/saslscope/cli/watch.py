@@ -86,9 +86,9 @@ def watch(files: tuple[str, ...], as_json: bool, config_path: str | None, exec_c
     from saslscope.detect.from_maillog import MaillogSignals
     from saslscope.detect.geo import GeoIPError, open_geoip
     from saslscope.detect.state import MemoryState
+    from saslscope.untrusted import printable
     from saslscope.watch.checkpoint import Checkpoint, CheckpointError, StateFile
     from saslscope.watch.pipeline import Watcher
-    from saslscope.watch.render import plain
 
     paths = [f for f in files if f != "-"] if files else []
     use_stdin = not files or "-" in files
@@ -138,7 +138,7 @@ def watch(files: tuple[str, ...], as_json: bool, config_path: str | None, exec_c
             enforcer.submit(finding)
 
     def on_event(event: Any) -> None:
-        click.echo(f"saslscope watch: {plain(event.path)}: {event.what}: {plain(event.detail)}", err=True)
+        click.echo(f"saslscope watch: {printable(event.path)}: {event.what}: {printable(event.detail)}", err=True)
 
     state_file = StateFile(state_path) if state_path else None
 
@@ -192,7 +192,7 @@ def watch(files: tuple[str, ...], as_json: bool, config_path: str | None, exec_c
         hook.close(wait=min(hook_timeout, 10.0))
     if enforcer is not None:
         enforcer.close()
-    per_source = ", ".join(f"{plain(src)}: {n}" for src, n in sorted(stats.per_source.items()))
+    per_source = ", ".join(f"{printable(src)}: {n}" for src, n in sorted(stats.per_source.items()))
     extras = (f"; hook: {hook.stats.started} run, {hook.stats.failed} failed, {hook.stats.dropped} dropped"
              if hook is not None else "")
     if enforcer is not None:

@@ -10,7 +10,7 @@ import html
 from collections import Counter
 from datetime import UTC, datetime
 
-from saslscope.watch.render import plain
+from saslscope.untrusted import printable
 
 #: colours for networks, in the order an account first used them (colour-blind-safe Okabe-Ito first)
 PALETTE = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#000000",
@@ -23,7 +23,7 @@ LOCAL = "#999999"
 
 def text(value: object) -> str:
     """Log-derived text for HTML/SVG: control characters shown as ``\\xNN``, then escaped."""
-    return html.escape(plain(str(value)), quote=True)
+    return html.escape(printable(str(value)), quote=True)
 
 
 def hour_label(hour: int) -> str:

@@ -37,6 +37,7 @@ from saslscope.policy.actions import Action, ActionTable, rule_of
 from saslscope.policy.blocks import Block, Blocks
 from saslscope.policy.metrics import Metrics
 from saslscope.policy.protocol import PolicyRequest
+from saslscope.untrusted import printable
 
 log = logging.getLogger("saslscope.policy")
 
@@ -218,16 +219,11 @@ class Decider:
 
     def _report(self, finding: Finding, *, hook: bool = True) -> None:
         log.warning("finding %s severity=%s user=%r ip=%s: %s", rule_of(finding), finding.severity,
-                    finding.username, finding.ip, _printable(finding.reason))
+                    finding.username, finding.ip, printable(finding.reason))
         if hook and self.hook is not None:
             self.hook.submit(finding)
 
 
 def _counters(finding: Finding) -> str:
     """The finding's numbers as ``name=value`` words, one printable line."""
-    return _printable(" ".join(f"{name}={value}" for name, value in finding.metrics.items() if name != "rule"))
-
-
-def _printable(text: str) -> str:
-    """One log line whatever a detector put in it (a reason may quote a client's text)."""
-    return text if text.isprintable() else "".join(c if c.isprintable() else "?" for c in text)
+    return printable(" ".join(f"{name}={value}" for name, value in finding.metrics.items() if name != "rule"))

@@ -29,7 +29,7 @@ from saslscope.detect.state import Op
 from saslscope.policy.backend import StateBackend
 from saslscope.policy.dovecot import MAX_BODY, Decision, DovecotPolicy, Plan, RequestError, parse_request
 from saslscope.policy.metrics import Metrics
-from saslscope.sasl.explanation import printable
+from saslscope.untrusted import printable
 
 log = logging.getLogger("saslscope.policy.dovecot")
 
