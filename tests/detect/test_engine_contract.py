@@ -23,9 +23,9 @@ def _failure(seconds: float, ip: str = "192.0.2.7", user: str = "alice@example.o
 def test_window_counts_distinct_members_and_forgets_old_entries() -> None:
     state = MemoryState()
     first = state.apply([Window("k", 60, member="a"), Window("k", 60, member="a"), Window("k", 60, member="b")], 0.0)
-    assert first[-1] == WindowCount(total=3, distinct=2, kept=(), kept_total=0, entries=3)
+    assert first[-1] == WindowCount(total=3, distinct=2, kept=(), kept_total=0, entries=3, first=0.0)
     (later,) = state.apply([Window("k", 60, member="c")], 61.0)
-    assert later == WindowCount(total=1, distinct=1, kept=(), kept_total=0, entries=1)
+    assert later == WindowCount(total=1, distinct=1, kept=(), kept_total=0, entries=1, first=61.0)
     (peek,) = state.apply([Window("k", 60, weight=0)], 62.0)
     assert peek.total == 1
 

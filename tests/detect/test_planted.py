@@ -58,6 +58,8 @@ def test_the_bruteforced_then_guessed_password_is_found_and_the_account_compromi
     assert guess.evidence[0].line == planted.incident_lines["guessed"][0]       # the login itself
     assert _lines(guess) - {guess.evidence[0].line} <= set(planted.incident_lines["bruteforce"])
     assert guess.evidence_total == 41
+    first_failure = planted.lines[planted.incident_lines["bruteforce"][0] - 1]
+    assert guess.start is not None and guess.start.strftime("%b %d %H:%M:%S") == first_failure[:15]
 
 
 def test_the_account_used_from_40_addresses_is_found(month) -> None:

@@ -62,6 +62,7 @@ class WindowCount:
     kept: tuple[Evidence, ...]     # the most recent kept evidence, newest last
     kept_total: int                # how many entries in the window carried evidence
     entries: int = 0               # entries in the window (messages, when the weight is recipients)
+    first: float | None = None     # time of the oldest entry in the window (a finding's start)
 
 
 def crossed(count: WindowCount, weight: int, threshold: int) -> bool:
@@ -172,8 +173,9 @@ class MemoryState:
         if op.weight or op.member or op.keep is not None:
             window.add(now, op.member, op.weight, op.keep)
         self._touch(key, now, op.seconds)
+        entries = window.entries
         return WindowCount(window.total, len(window.members), tuple(window.kept), window.kept_total,
-                           len(window.entries))
+                           len(entries), entries[0][0] if entries else None)
 
     def _seen_op(self, op: Seen, now: float) -> SeenAnswer:
         key = "s:" + op.key

@@ -45,6 +45,8 @@ def make(kind: Kind, severity: Severity | str, time: datetime, reason: str, *,
     ``total`` counts the lines behind it when more were seen than kept)."""
     if count is not None:
         evidence, total = count.kept, count.kept_total
+        if start is None and count.first is not None:
+            start = datetime.fromtimestamp(count.first, time.tzinfo)
     elif total is None:
         total = len(evidence)
     if start is None:

@@ -9,6 +9,7 @@ attacker tries a list. Without a hash (a log) every failure counts.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from saslscope.detect.detectors.common import Context, make, minutes, single
 from saslscope.detect.findings import Finding, Kind
@@ -191,5 +192,5 @@ class GuessedPasswordDetector:
                      f"within {minutes(self.settings.window)}",
                      metrics={"failures": tries, "network": network, "window_seconds": self.settings.window},
                      username=signal.username, ip=signal.ip, evidence=evidence, total=count.kept_total + 1,
-                     start=count.kept[0].time if count.kept else None,
+                     start=datetime.fromtimestamp(count.first, signal.time.tzinfo) if count.first else None,
                      episode=(self._key(signal.username, signal.ip), self.settings.window)),)
