@@ -86,3 +86,18 @@ def test_seeded_keys_of_windows_long_idle_are_forgotten(tmp_path: Path) -> None:
                             baseline=Baseline("alice@x.test", "failures", f"203.0.{n // 250}.{n % 250}"))], now)
         sizes.append(len(state))
     assert max(sizes[-1000:]) <= 2 * (3600 // 10) + 100     # bounded by the window, not the run
+
+
+def test_the_reader_answers_from_several_threads(tmp_path: Path) -> None:
+    """``policy serve`` may ask from worker threads; the shared connection is used by one at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    db = tmp_path / "h.db"
+    with HistoryStore(db) as store:
+        ingest(store, [str(_log(tmp_path / "a.log", [("2026-09-01T10:00:00Z", f"u{n}@x.test", f"192.0.2.{n}")
+                                                       for n in range(1, 60)]))])
+    reader = BaselineReader(db, budget=5.0, cache=1)       # no cache: every call queries
+    with ThreadPoolExecutor(8) as pool:
+        found = list(pool.map(lambda n: reader.seen(f"u{n}@x.test", "network"), [n % 59 + 1 for n in range(400)]))
+    assert all(values is not None and "192.0.2.0/24" in values for values in found)
+    assert reader.failures == 0

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -226,6 +227,7 @@ class BaselineReader:
     knows from memory (the detectors then judge as if the store were empty for that account,
     which errs towards reporting, never towards hanging). ``failures`` counts such answers.
     Answers are cached per account (``cache`` accounts at most) for the reader's lifetime.
+    Safe to call from several threads (queries run one at a time).
     """
 
     def __init__(self, path: str | os.PathLike[str], *, budget: float = 0.05, cache: int = 4096) -> None:
@@ -240,6 +242,7 @@ class BaselineReader:
             self.conn.close()
             raise StoreError(f"{self.path}: {exc}") from None
         self.failures = 0
+        self._lock = threading.RLock()
         self._deadline = 0.0
         self.conn.set_progress_handler(self._over_budget, 50)
         self._cache: OrderedDict[tuple[str, str], Any] = OrderedDict()
@@ -252,23 +255,26 @@ class BaselineReader:
         return 1 if time.monotonic() > self._deadline else 0
 
     def _query(self, sql: str, args: Sequence[Any], shape: Callable[[list[Any]], T]) -> T | None:
-        self._deadline = time.monotonic() + self.budget
-        try:
-            return shape(self.conn.execute(sql, args).fetchall())
-        except sqlite3.Error:
-            self.failures += 1
-            return None
+        # one query at a time: a service may call from worker threads (the connection is shared)
+        with self._lock:
+            self._deadline = time.monotonic() + self.budget
+            try:
+                return shape(self.conn.execute(sql, args).fetchall())
+            except sqlite3.Error:
+                self.failures += 1
+                return None
 
     def _cached(self, key: tuple[str, str], load: Callable[[], T | None]) -> T | None:
-        if key in self._cache:
-            self._cache.move_to_end(key)
-            return self._cache[key]  # type: ignore[no-any-return]
-        value = load()
-        if value is not None:
-            self._cache[key] = value
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return value
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]  # type: ignore[no-any-return]
+            value = load()
+            if value is not None:
+                self._cache[key] = value
+                if len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+            return value
 
     def seen(self, account: str, dimension: str) -> dict[str, SeenValue] | None:
         """The values of one dimension the account used (None: the store did not answer in time)."""
