@@ -80,6 +80,8 @@ def _run_loop(main: Coroutine[Any, Any, None]) -> None:
 @click.option("--user-ips", callback=_quota, metavar="N/WINDOW", help="Client addresses per account, e.g. 5/1h.")
 @click.option("--action", type=click.Choice(["hold", "defer", "reject"]),
               help="What a message past a quota gets (default: the config's, hold).")
+@click.option("--db", "history_db", type=click.Path(dir_okay=False, exists=True), metavar="PATH",
+              help="Read the accounts' baselines from the history store of `logs alerts --db` (memory state only).")
 @click.option("--redis", "redis_url", metavar="URL",
               help="Share state through Redis (redis://host:6379/0, rediss:// for TLS). Default: memory.")
 @click.option("--redis-password-env", metavar="VAR", help="Read the Redis password from environment variable VAR.")
@@ -101,7 +103,7 @@ def serve(listen: tuple[str, ...], config_path: str | None, print_config: bool, 
           user_recipients: str | None, user_ips: str | None, action: str | None, redis_url: str | None,
           redis_password_env: str | None, redis_password_file: str | None, on_backend_error: str | None,
           backend_timeout: float | None, dry_run: bool, exec_command: str | None, metrics_at: str | None,
-          dovecot_at: str | None, dovecot_credentials: str | None, verbose: bool) -> None:
+          dovecot_at: str | None, dovecot_credentials: str | None, history_db: str | None, verbose: bool) -> None:
     """Answer Postfix's policy requests: count, detect, and DUNNO, PREPEND, HOLD, DEFER or REJECT.
 
     \b
@@ -163,7 +165,11 @@ def serve(listen: tuple[str, ...], config_path: str | None, print_config: bool, 
     # start-up and shutdown lines always; each connection's closing only with -v
     logging.getLogger("saslscope.policy").setLevel(logging.INFO)
     logging.getLogger("saslscope.policy.conn").setLevel(logging.INFO if verbose else logging.WARNING)
-    parts = build_parts(config, redis_url=redis_url, redis_password=password, exec_command=exec_command)
+    if history_db and redis_url:
+        raise click.UsageError("--db reads baselines into this service's memory state; with --redis the fleet's "
+                               "state is Redis's own (leave out one of them)")
+    parts = build_parts(config, redis_url=redis_url, redis_password=password, exec_command=exec_command,
+                        history_db=history_db)
     # Each decision allocates a few dozen short-lived objects; with the default threshold (700)
     # young collections ran every ~20 decisions. 10,000 and start-up objects frozen out of every
     # collection: 72 -> 63 us CPU per decision under the C load client (gc disabled: 62).

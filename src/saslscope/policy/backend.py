@@ -29,6 +29,7 @@ from saslscope.detect.state import (
     Op,
     Seen,
     SeenAnswer,
+    State,
     Window,
     WindowCount,
 )
@@ -56,8 +57,8 @@ class MemoryBackend:
 
     name = "memory"
 
-    def __init__(self, state: MemoryState | None = None) -> None:
-        self.state = state if state is not None else MemoryState()
+    def __init__(self, state: State | None = None) -> None:
+        self.state: State = state if state is not None else MemoryState()
         self.apply_now = self.state.apply
 
     async def apply(self, ops: Sequence[Op], now: float) -> list[Answer]:

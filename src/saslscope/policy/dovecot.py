@@ -44,7 +44,7 @@ from saslscope.detect.detectors import default_detectors
 from saslscope.detect.engine import Detector, Dispatch, judge_all, plan_all
 from saslscope.detect.findings import Evidence, Finding, Kind, Severity
 from saslscope.detect.signals import AuthFailed, AuthSucceeded, Signal
-from saslscope.detect.state import Answer, Op, Seen, SeenAnswer, Swap, Window, WindowCount
+from saslscope.detect.state import Answer, Baseline, Op, Seen, SeenAnswer, Swap, Window, WindowCount
 from saslscope.policy.actions import ActionTable, rule_of
 from saslscope.policy.blocks import Block, Blocks
 
@@ -200,7 +200,8 @@ class DovecotPolicy:
         if request.command == "allow":
             return Plan(request, time, [
                 Swap(request.attempt_key, "allow", ATTEMPT_MEMORY),
-                Seen(self._baseline_key(request.login), network, self.baseline_ttl, record=False),
+                Seen(self._baseline_key(request.login), network, self.baseline_ttl,
+                     Baseline(request.login, "network"), record=False),
                 self.blocks.read(request.remote),
                 self.blocks.read(request.login),
                 Window(self._bad_from_address(request.remote), s.window, weight=0),

@@ -38,10 +38,17 @@ class ServiceParts:
 
 
 def build_parts(config: DetectConfig, *, redis_url: str | None = None, redis_password: str | None = None,
-                exec_command: str | None = None) -> ServiceParts:
+                exec_command: str | None = None, history_db: str | None = None) -> ServiceParts:
+    """``history_db``: the store ``logs alerts --db`` and ``logs watch --db`` keep, read-only, so
+    the accounts' networks and volumes learnt from weeks of logs are the services' baselines
+    too (each store query bounded by ``[history] read_budget``; past it, memory alone answers)."""
     backend: StateBackend
     if redis_url:
         backend = RedisBackend(redis_url, password=redis_password, timeout=config.policy.backend_timeout)
+    elif history_db is not None:
+        from saslscope.history import BaselineReader, HistoryState
+
+        backend = MemoryBackend(HistoryState(BaselineReader(history_db, budget=config.history.read_budget)))
     else:
         backend = MemoryBackend()
     hook = Hook(exec_command) if exec_command else None
