@@ -49,7 +49,9 @@ class VolumeSpikeDetector:
             return ()
         s, user, rcpts = self.settings, message.username, max(message.recipients, 1)
         # weight = recipients, entries = messages
-        return (Window(f"vs:{user}", s.window, weight=rcpts, keep=message.evidence),
+        # a spike has at least min_messages entries of weight >= 1, or min_recipients in weight
+        return (Window(f"vs:{user}", s.window, weight=rcpts, keep=message.evidence,
+                       kept_at=min(s.min_messages, s.min_recipients)),
                 Window(f"vs:base:{user}", s.baseline, weight=rcpts, baseline=Baseline(user, "traffic")))
 
     def judge(self, signal: Signal, answers: Sequence[Answer]) -> Sequence[Finding]:

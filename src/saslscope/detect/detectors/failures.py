@@ -49,7 +49,7 @@ class BruteforceDetector:
             return ()
         key = f"bf:{failure.ip}\0{failure.username}"
         return (Window(key, self.settings.window, member=failure.pwhash or "", keep=failure.evidence,
-                       baseline=Baseline(failure.username, "failures", failure.ip)),)
+                       kept_at=self.settings.failures, baseline=Baseline(failure.username, "failures", failure.ip)),)
 
     def judge(self, signal: Signal, answers: Sequence[Answer]) -> Sequence[Finding]:
         count = single(answers)
@@ -96,7 +96,8 @@ class _SpreadDetector:
         if failure is None or failure.username is None:
             return ()
         subject, member = self.split(failure)
-        return (Window(f"{self.prefix}:{subject}", self.window, member=member, keep=failure.evidence),)
+        return (Window(f"{self.prefix}:{subject}", self.window, member=member, keep=failure.evidence,
+                       kept_at=self.threshold),)
 
     def judge(self, signal: Signal, answers: Sequence[Answer]) -> Sequence[Finding]:
         count = single(answers)
@@ -170,11 +171,11 @@ class GuessedPasswordDetector:
         if isinstance(signal, AuthFailed):
             if signal.username is None or self.context.allow.ignores(signal.username, signal.ip):
                 return ()
-            return (Window(self._key(signal.username, signal.ip), self.settings.window,
-                           member=signal.pwhash or "", keep=signal.evidence, baseline=self._failures(signal)),)
+            return (Window(self._key(signal.username, signal.ip), self.settings.window, member=signal.pwhash or "",
+                           keep=signal.evidence, kept_at=self.settings.failures, baseline=self._failures(signal)),)
         if isinstance(signal, AuthSucceeded) and not self.context.allow.ignores(signal.username, signal.ip):
             return (Window(self._key(signal.username, signal.ip), self.settings.window, weight=0,
-                           baseline=self._failures(signal)),)
+                           kept_at=self.settings.failures, baseline=self._failures(signal)),)
         return ()
 
     def judge(self, signal: Signal, answers: Sequence[Answer]) -> Sequence[Finding]:

@@ -53,9 +53,13 @@ class ManyIpsDetector:
         login = _remote_login(signal, self.context)
         if login is None:
             return ()
+        places = self._places(login)
+        # the evidence is the addresses' window, read when any dimension fires: each network,
+        # country or AS counted needs an address of its own, so the lowest threshold bounds it
+        lowest = min(threshold for _, _, threshold in places) if places else 0
         return tuple(Window(f"mi:{dim}:{login.username}", self.settings.window, member=value,
-                            keep=login.evidence if dim == "addresses" else None)
-                     for dim, value, _ in self._places(login))
+                            keep=login.evidence if dim == "addresses" else None, kept_at=lowest)
+                     for dim, value, _ in places)
 
     def judge(self, signal: Signal, answers: Sequence[Answer]) -> Sequence[Finding]:
         login = _remote_login(signal, self.context)
@@ -184,7 +188,8 @@ class AuthOnlySessionsDetector:
         if (not isinstance(signal, AuthOnlySession) or signal.local
                 or self.context.allow.ignores(signal.username, signal.ip)):
             return ()
-        return (Window(f"ao:{signal.username or signal.ip}", self.settings.window, keep=signal.evidence),)
+        return (Window(f"ao:{signal.username or signal.ip}", self.settings.window, keep=signal.evidence,
+                       kept_at=self.settings.sessions),)
 
     def judge(self, signal: Signal, answers: Sequence[Answer]) -> Sequence[Finding]:
         count = single(answers)
