@@ -21,7 +21,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "login": ("saslscope.cli.login:login", "Log in to an SMTP server (and optionally send a test mail)."),
     "serve": ("saslscope.cli.serve:serve", "Run an SMTP AUTH test server that really checks passwords."),
     "demo": ("saslscope.cli.demo:demo", "Show the whole story end to end on loopback."),
-    "logs": ("saslscope.cli.logs:logs", "Forensics over Postfix/Dovecot logs: logins, failures, traces."),
+    "logs": ("saslscope.cli.logs:logs", "Postfix/Dovecot logs: who logged in, compromised accounts, live watch, report."),
     "headers": ("saslscope.cli.headers:headers", "Read a message's Received chain: who sent it, and how."),
     "policy": ("saslscope.cli.policy:policy", "Policy services for Postfix and Dovecot: limit, hold, tarpit, refuse."),
 }
