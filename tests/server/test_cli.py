@@ -109,6 +109,9 @@ def test_demo_runs_the_write_up_end_to_end(tmp_path):
     assert "zaq12345" not in out  # the password never appears, even in the masked transcript
     session_lines = [line for line in out.splitlines() if " postfix/" in line]
     assert analyze(lines=session_lines).lines.unparsed == 0
+    # the detection engine's judgement of that log: the local test login, information only
+    verdict = out.split("== What the log says", 1)[1].split("\n== ", 1)[0]
+    assert "centos7@phoenixknight.jp: normal" in verdict and "info local_login" in verdict
 
 
 def test_sighup_reopens_the_log_after_rotation(tmp_path):

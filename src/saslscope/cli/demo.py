@@ -15,7 +15,8 @@ from saslscope.cli.serve import CannotListen, UnusableFile
 def demo(workdir: str | None, show_secrets: bool) -> None:
     """Start an embedded server with a throw-away CA and one user, log in with CRAM-MD5
     over STARTTLS, send the write-up's test message, and show the transcript, the
-    server's Postfix-format log lines and where the message landed.
+    server's Postfix-format log lines, what the detection engine of `logs alerts` makes of
+    them, and where the message landed.
 
     Needs no network beyond 127.0.0.1, no configuration and no root. The files are kept
     (the path is printed) so that the delivered message can be read afterwards.
@@ -45,6 +46,10 @@ def demo(workdir: str | None, show_secrets: bool) -> None:
     for line in result.log_lines:
         echo(line)
     echo("")
+    echo("== What the log says (saslscope logs alerts on these lines)")
+    for line in _verdicts(result.log_lines):
+        echo(line)
+    echo("")
     echo("== Delivered message")
     for delivery in result.deliveries:
         echo(f"{delivery.recipient}: {delivery.path}")
@@ -56,3 +61,20 @@ def demo(workdir: str | None, show_secrets: bool) -> None:
         status = OUTCOME_EXIT.get(result.login.outcome, Exit.PROTOCOL)
         # logged in but nothing delivered: the server refused the message
         raise SystemExit(Exit.SMTP_REFUSED if status == Exit.OK else status)
+
+
+def _verdicts(log_lines: list[str]) -> list[str]:
+    """Each account's verdict and findings from the demo's own log, as ``logs alerts`` judges
+    them: the login from the server itself is ``local_login``, information, and nothing louder
+    (the write-up's own test)."""
+    from saslscope.detect import DetectConfig
+    from saslscope.detect.alerts import run
+    from saslscope.detect.from_maillog import MaillogSignals
+    from saslscope.untrusted import printable
+
+    report = run(MaillogSignals().read_lines(log_lines), DetectConfig())
+    lines = []
+    for account in report.accounts:
+        lines.append(f"{printable(account.username)}: {account.verdict} (score {account.score:g})")
+        lines += [f"  {finding.severity} {finding.kind}: {printable(finding.reason)}" for finding in account.findings]
+    return lines or ["no account has a finding"]
