@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import zstandard
 from click.testing import CliRunner
+from hostile_lines import CRAFTED, HEAD
 
 from saslscope.cli import cli
 from saslscope.cli.exitcodes import Exit
@@ -19,8 +20,6 @@ from saslscope.maillog.parse import LineParser
 from saslscope.maillog.sources import LINE_CAP, Warnings, iter_blocks
 
 from maillog_data import DATA, iter_lines
-
-HEAD = "Sep 17 12:49:26 mail postfix/smtpd[1]: "
 
 
 def run(*args: str, input: bytes | None = None, columns: int = 80):
@@ -69,18 +68,6 @@ def test_the_untrusted_helper_escapes_control_characters():
 
 
 # ------------------------------------------------------------------ item 2: linear per-line work
-# A line cut by syslog's size limit: a delivery whose detail repeats ">, status=a (" unclosed.
-CRAFTED = {
-    "delivery": ("Sep 17 12:49:26 mail postfix/smtp[9]: C3CD21F3E90: to=<a@b>, relay=x, delay=1, "
-                 "dsn=4.0.0, status=deferred (", ">, status=a ("),
-    "dovecot-login": ("Sep 17 12:49:26 mail dovecot: imap-login: ", "Login"),
-    "dovecot-auth": ("Sep 17 12:49:26 mail dovecot: auth: passwd-file(", ")<"),
-    "auth-failure": (f"{HEAD}warning: ", "["),
-    "disconnect": (f"{HEAD}disconnect from a[192.0.2.1] ", "a"),
-    "client": (f"{HEAD}C3CD21F3E90: client=a[192.0.2.1], sasl_sender=", ", sasl_username=x"),
-    "reject": (f"{HEAD}NOQUEUE: reject: RCPT from a[192.0.2.1]: 554 x; from=<a> to=<b> proto=ESMTP helo=<",
-               " sasl_method=a>"),
-}
 
 
 def _cost(function, argument) -> float:
